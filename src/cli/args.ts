@@ -1,0 +1,15 @@
+// Command-line parsing on Node's util.parseArgs, with our error type: an
+// unknown flag or a missing value becomes one ConfigError line that names it.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError } from '../config/config-error.js';
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export function parseCommandLine<O extends OptionSpec>(args: string[], options: O, allowPositionals = true) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (err) {
+    const message = err instanceof Error ? err.message.replace(/\. To specify a positional argument.*$/s, '') : String(err);
+    throw new ConfigError(message);
+  }
+}

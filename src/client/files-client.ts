@@ -1,0 +1,112 @@
+// The FilesClient interface: everything the filesystem layer may ask of
+// Files.com, in filesystem terms (paths, entries, byte ranges, uploads). The
+// filesystem layer depends on this interface only, so it can be driven by the
+// real HTTP client (http-files-client.ts), by a mock, or by a failure-injecting
+// wrapper in tests. Paths are remote paths in the server's form: normalized,
+// no leading or trailing slash, '' for the site root (see src/path).
+//
+// Errors are FilesError subclasses (errors.ts); `transient` ones have already
+// been retried by the client according to its retry policy when they surface.
+import type { Readable } from 'node:stream';
+
+/** One file or folder as the server describes it (files-api.md §2). */
+export interface RemoteEntry {
+  /** The server's full path, in the server's case, e.g. "Reports/Q1.pdf". */
+  path: string;
+  /** Last segment as the server shows it (`display_name`). */
+  name: string;
+  type: 'file' | 'directory';
+  /** Bytes; 0 for folders. */
+  size: number;
+  /** What a filesystem should show: `provided_mtime` when set, else `mtime`. */
+  mtime: Date;
+  /** The server's own `mtime` (moves when a folder's contents change). */
+  serverMtime: Date | null;
+  /** The client-set time (`provided_mtime`), or null. */
+  providedMtime: Date | null;
+  createdAt: Date | null;
+  md5: string | null;
+  crc32: string | null;
+  /** Letters from "lrwd", when the server sends them. */
+  permissions: string | null;
+}
+
+export interface ListOptions {
+  /** Entries per page (1 … 10,000); the client's configured default otherwise. */
+  perPage?: number;
+  signal?: AbortSignal;
+}
+
+export interface RangeOptions {
+  signal?: AbortSignal;
+}
+
+export interface StreamOptions {
+  /** First byte (default 0). */
+  offset?: number;
+  /** Number of bytes (default: to the end). */
+  length?: number;
+  signal?: AbortSignal;
+}
+
+/** What to upload: a local file, a stream, or bytes in memory. */
+export type UploadSource =
+  | { file: string }
+  | { stream: Readable; size?: number }
+  | { buffer: Uint8Array };
+
+export interface UploadOptions {
+  /** Sent as `provided_mtime`, so the file shows this time. */
+  mtime?: Date;
+  /** Create missing parent folders (default true). */
+  mkdirParents?: boolean;
+  /** Called as bytes are acknowledged by the server (parts done, in bytes). */
+  onProgress?: (uploadedBytes: number, totalBytes: number | undefined) => void;
+  signal?: AbortSignal;
+}
+
+export interface FilesClient {
+  /** Metadata of one file or folder. NotFoundError when missing. */
+  stat(path: string, options?: RangeOptions): Promise<RemoteEntry>;
+
+  /**
+   * The folder's entries, one page per iteration (folders first, then files,
+   * by path), following the server's cursor until the last page.
+   * NotFoundError when the folder is missing.
+   */
+  list(path: string, options?: ListOptions): AsyncIterable<RemoteEntry[]>;
+
+  /**
+   * Up to `length` bytes from `offset`, fewer at the end of the file, an empty
+   * buffer at or past the end. Uses a presigned download URL cached per file
+   * until shortly before it expires, refreshed on 403.
+   */
+  readRange(path: string, offset: number, length: number, options?: RangeOptions): Promise<Buffer>;
+
+  /** The bytes of a file (or a range of it) as a stream. */
+  createReadStream(path: string, options?: StreamOptions): Promise<Readable>;
+
+  /** Forgets the cached download URL of `path` (its content changed). */
+  invalidateDownload(path: string): void;
+
+  /** Uploads a whole file (begin_upload → parts → end) and returns the new entry. */
+  upload(path: string, source: UploadSource, options?: UploadOptions): Promise<RemoteEntry>;
+
+  /** Creates a folder. DestinationExistsError when something is already there. */
+  mkdir(path: string, options?: { parents?: boolean; signal?: AbortSignal }): Promise<RemoteEntry>;
+
+  /** Deletes a file or folder. FolderNotEmptyError unless `recursive` for a non-empty folder. */
+  delete(path: string, options?: { recursive?: boolean; signal?: AbortSignal }): Promise<void>;
+
+  /** Moves/renames; resolves once the server reports the move completed. */
+  move(from: string, to: string, options?: { overwrite?: boolean; signal?: AbortSignal }): Promise<void>;
+
+  /** Copies; resolves once the server reports the copy completed. */
+  copy(from: string, to: string, options?: { overwrite?: boolean; signal?: AbortSignal }): Promise<void>;
+
+  /** Sets the time a file or folder shows (`provided_mtime`). */
+  setMtime(path: string, mtime: Date, options?: RangeOptions): Promise<RemoteEntry>;
+
+  /** Closes the connection pool; pending requests fail. */
+  close(): Promise<void>;
+}

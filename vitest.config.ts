@@ -1,0 +1,18 @@
+// Test runner configuration. Files run in separate forked processes (FUSE and
+// native code must not share a worker), two at a time on the 2-core machines
+// we run on. The global setup owns the scratch root under which every test puts
+// its temp dirs and mountpoints, and unmounts anything left there at the end.
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    teardownTimeout: 60_000,
+    globalSetup: ['test/support/global-setup.ts'],
+    reporters: ['default'],
+  },
+});
