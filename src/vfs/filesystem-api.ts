@@ -1,0 +1,74 @@
+// The contract between the FUSE adapter (src/fuse) and the filesystem layer
+// (src/vfs): one async method per operation, plain arguments and plain
+// results, no fuse-native types. Paths are the kernel's paths below the
+// mountpoint ('/', '/a/b.txt'); the filesystem layer maps them to remote paths
+// (applying the mount's remote root). Methods reject with FsError or with a
+// FilesError from the client; the adapter maps either to an errno.
+//
+// File handles are positive integers (fuse-native treats 0 as "no handle").
+
+export interface FileAttributes {
+  kind: 'file' | 'directory';
+  /** Bytes (a folder reports 0; the adapter shows a block size). */
+  size: number;
+  /** Shown as mtime and ctime; atime too. */
+  mtime: Date;
+  /** Permission bits only (e.g. 0o644); the adapter adds the file type bits. */
+  permissions: number;
+  uid: number;
+  gid: number;
+}
+
+export interface DirectoryEntry {
+  /** The name as the server shows it. */
+  name: string;
+  attributes: FileAttributes;
+}
+
+export interface FilesystemStats {
+  blockSize: number;
+  totalBlocks: number;
+  freeBlocks: number;
+  availableBlocks: number;
+  totalFiles: number;
+  freeFiles: number;
+  maxNameLength: number;
+}
+
+export interface Filesystem {
+  getattr(path: string): Promise<FileAttributes>;
+  /** Attributes through an open handle (sees unflushed local writes). */
+  fgetattr(path: string, fh: number): Promise<FileAttributes>;
+  /** `access(2)`: resolves when allowed; mode is F_OK/R_OK/W_OK/X_OK bits. */
+  access(path: string, mode: number): Promise<void>;
+  statfs(path: string): Promise<FilesystemStats>;
+
+  opendir(path: string, flags: number): Promise<number>;
+  /** Entries without "." and "..". */
+  readdir(path: string): Promise<DirectoryEntry[]>;
+  releasedir(path: string, fh: number): Promise<void>;
+
+  /** Opens an existing file; flags are open(2) flags (O_ACCMODE, O_TRUNC, O_APPEND, ...). */
+  open(path: string, flags: number): Promise<number>;
+  /** Creates (or, if it exists, opens) a file; mode is the requested permission bits. */
+  create(path: string, mode: number, flags: number): Promise<number>;
+  /** Reads into `buffer` (its length is the request size); resolves to bytes read, 0 at EOF. */
+  read(path: string, fh: number, buffer: Buffer, position: number): Promise<number>;
+  /** Writes `buffer`; resolves to bytes written. */
+  write(path: string, fh: number, buffer: Buffer, position: number): Promise<number>;
+  flush(path: string, fh: number): Promise<void>;
+  /** Waits until the file's content is durable on the server. */
+  fsync(path: string, fh: number, datasync: boolean): Promise<void>;
+  release(path: string, fh: number): Promise<void>;
+  truncate(path: string, size: number): Promise<void>;
+  ftruncate(path: string, fh: number, size: number): Promise<void>;
+
+  mkdir(path: string, mode: number): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** null = leave that time unchanged (UTIME_OMIT). */
+  utimens(path: string, atime: Date | null, mtime: Date | null): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+}
