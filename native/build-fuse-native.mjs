@@ -5,8 +5,11 @@
 //
 // Why we own a patch: fuse-native 2.2.6 passes atime twice to utimens (so
 // mtime is lost and `cp -p`/`rsync -t` could not keep times), turns
-// UTIME_NOW/UTIME_OMIT into times in 1970, and does not pass open flags to
-// create. The binding links against the system libfuse.so.2 (Debian libfuse2).
+// UTIME_NOW/UTIME_OMIT into times in 1970, never lets libfuse pass a
+// single-time utimens (`touch -m -d`), does not pass open flags to create, and
+// cannot serve reads/writes on a file unlinked while open under hard_remove.
+// The patch's header explains each change. The binding links against the
+// system libfuse.so.2 (Debian libfuse2).
 //
 // `--if-needed` skips the build when the stamp says this exact patch was
 // already built for this fuse-native. Run by scripts/setup.
