@@ -3,7 +3,9 @@
 // none, from the HTTP status. The filesystem layer and the errno table decide
 // on `kind` (and, for a few specific cases, on `type`); the retry policy
 // decides on `transient`. Errors carry only what the server said and what we
-// did: never a header, a key, a password or a session id.
+// did: never a header, a key, a password or a session id (server-supplied
+// text is passed through the logger's redact() in case a server echoes one).
+import { redact } from '../log/logger.js';
 
 export type FilesErrorKind =
   | 'not-found'
@@ -96,6 +98,21 @@ export class ServiceUnavailableError extends FilesError {
   readonly kind = 'service-unavailable' as const;
   override get transient(): boolean { return true; }
 }
+/**
+ * The bytes of a file changed while we were reading it: a range answer's
+ * Content-Range total or ETag differs from the version the cached download
+ * URL was issued for, or a refreshed URL describes another version. The
+ * client has already forgotten the URL; the reader must start over (its
+ * earlier bytes belong to the old version). Kind `processing-failure`, type
+ * "filesfs/content-changed" (a client-side type, never sent by the server).
+ */
+export class ContentChangedError extends ProcessingFailureError {
+  static readonly TYPE = 'filesfs/content-changed';
+  constructor(details: Omit<FilesErrorDetails, 'type'>) {
+    super({ ...details, type: ContentChangedError.TYPE });
+  }
+}
+
 /** A 5xx other than 503 (500, 502, 504, ...). */
 export class ServerError extends FilesError {
   readonly kind = 'server-error' as const;
@@ -157,6 +174,7 @@ interface ErrorBody {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const clean = (v: string | undefined): string | undefined => (v === undefined ? undefined : redact(v));
 
 /**
  * Builds the error for a non-2xx response. `body` is the parsed JSON (or
@@ -171,8 +189,8 @@ export function errorFromResponse(
   const first = Array.isArray(body) ? body[0] : body;
   const fields: ErrorBody = first && typeof first === 'object' ? (first as ErrorBody) : {};
   const type = str(fields.type) ?? str(options.errorClassHeader);
-  const title = str(fields.title);
-  const message = str(fields.error) ?? str(fields.detail) ?? title ?? options.statusText ?? `HTTP ${status}`;
+  const title = clean(str(fields.title));
+  const message = clean(str(fields.error) ?? str(fields.detail) ?? title ?? options.statusText ?? `HTTP ${status}`) ?? `HTTP ${status}`;
   const group = type?.split('/')[0];
   const Class = (type && BY_TYPE[type]) || (group && BY_GROUP[group]) || classForStatus(status);
   return new Class({
@@ -180,7 +198,7 @@ export function errorFromResponse(
     status,
     type,
     title,
-    instance: str(fields.instance),
+    instance: clean(str(fields.instance)),
     retryAfterMs: options.retryAfterMs,
     operation: options.operation,
   });

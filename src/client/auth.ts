@@ -1,0 +1,113 @@
+// Authentication of API calls (files-api.md §1): an API key sent as
+// X-FilesAPI-Key, or a session: POST /sessions with username and password
+// (never with a key), then X-FilesAPI-Auth: <session id> on every call.
+//
+// A session is opened lazily on the first call (one login shared by all
+// concurrent callers) and opened again when the server answers 401 for the
+// current one (it expired or was deleted); api.ts re-sends a call at most once
+// after such a re-login, so wrong credentials fail instead of looping. A 401
+// with an API key is final.
+//
+// Secrets live in #private fields (not enumerable, not in JSON or
+// util.inspect) and are registered with the logger before first use.
+import { registerSecret } from '../log/logger.js';
+import { ServerError } from './errors.js';
+import type { WireSession } from './wire-types.js';
+
+/** Opens a session and returns its id; provided by api.ts (POST /sessions). */
+export type LoginCall = (username: string, password: string, signal?: AbortSignal) => Promise<unknown>;
+
+/** What a request was authenticated with, so a 401 can tell whether a newer session exists. */
+export interface AuthStamp {
+  headers: Record<string, string>;
+  generation: number;
+}
+
+export interface Auth {
+  readonly kind: 'api-key' | 'session';
+  /** Headers for the next API call (logging in first if needed). */
+  stamp(signal?: AbortSignal): Promise<AuthStamp>;
+  /**
+   * After a 401 for a call sent with `stamp`: true when the call may be sent
+   * again with a fresh stamp (a new session was opened, or one already was by
+   * a concurrent call); false when the 401 is final.
+   */
+  renew(stamp: AuthStamp, signal?: AbortSignal): Promise<boolean>;
+}
+
+export class ApiKeyAuth implements Auth {
+  readonly kind = 'api-key' as const;
+  readonly #headers: Record<string, string>;
+
+  constructor(apiKey: string) {
+    registerSecret(apiKey);
+    this.#headers = { 'x-filesapi-key': apiKey };
+  }
+
+  stamp(): Promise<AuthStamp> {
+    return Promise.resolve({ headers: this.#headers, generation: 0 });
+  }
+
+  renew(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { kind: this.kind };
+  }
+}
+
+export class SessionAuth implements Auth {
+  readonly kind = 'session' as const;
+  readonly #username: string;
+  readonly #password: string;
+  readonly #login: LoginCall;
+  #sessionId: string | undefined;
+  #pending: Promise<string> | undefined;
+  #generation = 0;
+
+  constructor(username: string, password: string, login: LoginCall) {
+    registerSecret(password);
+    this.#username = username;
+    this.#password = password;
+    this.#login = login;
+  }
+
+  private open(signal?: AbortSignal): Promise<string> {
+    if (!this.#pending) {
+      this.#pending = (async () => {
+        const body = (await this.#login(this.#username, this.#password, signal)) as WireSession | undefined;
+        const id = body && typeof body === 'object' && typeof body.id === 'string' && body.id !== '' ? body.id : undefined;
+        if (!id) throw new ServerError({ message: 'POST /sessions: the response has no session id', operation: 'POST /sessions' });
+        registerSecret(id);
+        this.#sessionId = id;
+        this.#generation++;
+        return id;
+      })().finally(() => {
+        this.#pending = undefined;
+      });
+    }
+    return this.#pending;
+  }
+
+  get loggedIn(): boolean {
+    return this.#sessionId !== undefined;
+  }
+
+  async stamp(signal?: AbortSignal): Promise<AuthStamp> {
+    const id = this.#sessionId ?? (await this.open(signal));
+    return { headers: { 'x-filesapi-auth': id }, generation: this.#generation };
+  }
+
+  async renew(stamp: AuthStamp, signal?: AbortSignal): Promise<boolean> {
+    if (stamp.generation === this.#generation) {
+      this.#sessionId = undefined;
+      await this.open(signal);
+    }
+    return true;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { kind: this.kind, loggedIn: this.#sessionId !== undefined };
+  }
+}

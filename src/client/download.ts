@@ -1,0 +1,313 @@
+// Reading file content (files-api.md §4): GET /files/{path} gives the entry
+// plus a presigned `download_uri`; the bytes come from that URI with a
+// `Range: bytes=a-b` header, no API headers (it authorises itself, and may be
+// another origin). URIs are cached per file (download-url-cache.ts); a 403 or
+// 404 from one means it expired (or the file went away): we fetch a new one
+// and try again, at most MAX_URL_REFRESHES times per read.
+//
+// Version safety: every answer is checked against the version its URL was
+// issued for: the total in Content-Range (or the length of a 200) must be the
+// entry's size, and the ETag must stay the one first seen. A mismatch, or a
+// refreshed URL whose entry has another size/mtime than the remembered
+// version, raises ContentChangedError after forgetting the URL: the reader's
+// earlier bytes belong to the old version and it must start over (the next
+// call sees the new version consistently). invalidateDownload(path) forgets
+// the remembered version when the caller knows the content changed.
+//
+// createReadStream resumes a broken transfer with a Range request from the
+// first missing byte (after the usual retry wait), under the same checks, so a
+// reset in the middle of a large file costs one extra request, not a restart.
+import { Readable } from 'node:stream';
+import type { Logger } from '../log/logger.js';
+import { routeFor } from './api-path.js';
+import type { ApiClient } from './api.js';
+import { DownloadUrlCache, sameVersion, type CachedDownload, type FileVersion } from './download-url-cache.js';
+import { parseEntry } from './entry.js';
+import { ContentChangedError, errorFromResponse, FilesError, NotAuthorizedError, ServerError } from './errors.js';
+import { parseRetryAfter } from './retry-after.js';
+import { delay, isRetryable, throwIfAborted, withRetries, type RetryPolicy } from './retry.js';
+import { header, type SendResponse, type Transport } from './transport.js';
+
+/** New URLs fetched within one read after 403/404 answers before giving up. */
+const MAX_URL_REFRESHES = 2;
+
+/** Start, end (inclusive) and total of a Content-Range header; total null for "*". */
+export function parseContentRange(value: string | undefined): { start: number | null; end: number | null; total: number | null } | null {
+  if (!value) return null;
+  const m = /^\s*bytes\s+(?:(\d+)-(\d+)|\*)\/(\d+|\*)\s*$/i.exec(value);
+  if (!m) return null;
+  return {
+    start: m[1] === undefined ? null : Number(m[1]),
+    end: m[2] === undefined ? null : Number(m[2]),
+    total: m[3] === '*' ? null : Number(m[3]),
+  };
+}
+
+function versionOf(body: unknown, label: string): FileVersion & { uri: string } {
+  const entry = parseEntry(body, label);
+  const uri = (body as { download_uri?: unknown }).download_uri;
+  if (typeof uri !== 'string' || uri === '') throw new ServerError({ message: `${label}: no download_uri in the answer`, operation: label });
+  return { uri, size: entry.size, serverMtime: entry.serverMtime?.getTime() ?? null };
+}
+
+/** The outcome of one data request that did not give usable bytes. */
+type Refused = { refused: true };
+const REFUSED: Refused = { refused: true };
+const isRefused = (x: unknown): x is Refused => x === REFUSED;
+
+export class Downloader {
+  private readonly pending = new Map<string, Promise<CachedDownload>>();
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly transport: Transport,
+    readonly cache: DownloadUrlCache,
+    private readonly policy: RetryPolicy,
+    private readonly logger: Logger,
+    private readonly userAgent: string,
+    private readonly now: () => number,
+  ) {}
+
+  /** A usable URL for `path` (fetched once for concurrent callers). */
+  async target(path: string, signal: AbortSignal | undefined): Promise<CachedDownload> {
+    const hit = this.cache.usable(path);
+    if (hit) return hit;
+    const key = path;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = this.fetchTarget(path, signal).finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+
+  private async fetchTarget(path: string, signal: AbortSignal | undefined): Promise<CachedDownload> {
+    const route = routeFor('/files', path);
+    const previous = this.cache.version(path);
+    const fetchedAt = this.now();
+    const res = await this.api.call({ method: 'GET', route, signal });
+    const fresh = versionOf(res.body, `GET ${route}`);
+    const dateHeader = header(res.headers, 'date');
+    const entry = this.cache.store(path, fresh.uri, fresh, fetchedAt, dateHeader ? Date.parse(dateHeader) : null);
+    if (previous && !sameVersion(previous, fresh)) {
+      throw new ContentChangedError({
+        message: `${path}: content changed on the server (size ${previous.size} → ${fresh.size})`,
+        operation: `GET ${route}`,
+      });
+    }
+    if (previous?.etag) entry.version.etag = previous.etag;
+    return entry;
+  }
+
+  private label(path: string): string {
+    return `GET download ${path}`;
+  }
+
+  private changed(path: string, why: string): ContentChangedError {
+    this.cache.invalidate(path, false);
+    return new ContentChangedError({ message: `${path}: content changed on the server while reading (${why})`, operation: this.label(path) });
+  }
+
+  /** Checks an answer's total and ETag against the URL's version (learning the ETag on first sight). */
+  private checkVersion(path: string, target: CachedDownload, res: SendResponse, total: number | null): void {
+    if (total !== null && total !== target.version.size) throw this.changed(path, `size ${target.version.size} → ${total}`);
+    const etag = header(res.headers, 'etag');
+    if (etag) {
+      if (target.version.etag === undefined) target.version.etag = etag;
+      else if (target.version.etag !== etag) throw this.changed(path, 'ETag differs');
+    }
+  }
+
+  /** Sends one range request; REFUSED (after dumping the body) on 403/404, an error for other failures. */
+  private async request(path: string, target: CachedDownload, start: number, endInclusive: number | null, wholeFile: boolean, attempt: number, signal: AbortSignal | undefined): Promise<SendResponse | Refused> {
+    const headers: Record<string, string> = { 'user-agent': this.userAgent };
+    if (!wholeFile) headers.range = `bytes=${start}-${endInclusive ?? ''}`;
+    const label = this.label(path);
+    const res = await this.transport.send({ method: 'GET', url: new URL(target.uri!), headers, signal, label, attempt });
+    if (res.status === 200 || res.status === 206 || res.status === 416) return res;
+    const text = await this.transport.readText(res, label, signal).catch(() => '');
+    if (res.status === 403 || res.status === 404) return REFUSED;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const retryAfter = parseRetryAfter(res.headers['retry-after']);
+    throw errorFromResponse(res.status, json, { operation: label, ...(retryAfter !== null ? { retryAfterMs: retryAfter } : {}) });
+  }
+
+  /** Runs `body` with a usable target, fetching a new URL on 403/404 (MAX_URL_REFRESHES per call). */
+  private async withTarget<T>(path: string, signal: AbortSignal | undefined, attempt: number, state: { refreshes: number }, body: (target: CachedDownload) => Promise<T | Refused>): Promise<T> {
+    for (;;) {
+      const target = await this.target(path, signal);
+      const out = await body(target);
+      if (!isRefused(out)) return out;
+      this.cache.expire(path);
+      if (state.refreshes >= MAX_URL_REFRESHES) {
+        throw new NotAuthorizedError({ message: `${path}: the download URL was refused even when fresh`, status: 403, operation: this.label(path) });
+      }
+      state.refreshes++;
+      this.logger.debug(`${this.label(path)}: download URL refused (expired?); fetching a new one (attempt ${attempt})`);
+    }
+  }
+
+  async readRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+      throw new RangeError(`readRange: bad offset/length ${offset}/${length}`);
+    }
+    if (length === 0) return Buffer.alloc(0);
+    const state = { refreshes: 0 };
+    return withRetries(
+      (attempt) =>
+        this.withTarget<Buffer>(path, signal, attempt, state, async (target) => {
+          const size = target.version.size;
+          if (offset >= size) return Buffer.alloc(0);
+          const want = Math.min(length, size - offset);
+          const whole = offset === 0 && want === size;
+          const res = await this.request(path, target, offset, offset + want - 1, whole, attempt, signal);
+          if (isRefused(res)) return REFUSED;
+          return this.readBody(path, target, res, offset, want, signal);
+        }),
+      { policy: this.policy, signal },
+    );
+  }
+
+  /** The `want` bytes at `offset` from a 200/206/416 answer. */
+  private async readBody(path: string, target: CachedDownload, res: SendResponse, offset: number, want: number, signal: AbortSignal | undefined): Promise<Buffer> {
+    const label = this.label(path);
+    let skip = 0;
+    if (res.status === 416) {
+      await res.body.dump();
+      const range = parseContentRange(header(res.headers, 'content-range'));
+      this.checkVersion(path, target, res, range?.total ?? null);
+      // The version's size said the range exists; the server says it does not.
+      throw this.changed(path, 'range not satisfiable');
+    }
+    if (res.status === 206) {
+      const range = parseContentRange(header(res.headers, 'content-range'));
+      if (!range || range.start === null) {
+        await res.body.dump();
+        throw new ServerError({ message: `${label}: 206 without a usable Content-Range`, status: 206, operation: label });
+      }
+      this.checkVersion(path, target, res, range.total);
+      if (range.start !== offset) {
+        await res.body.dump();
+        throw new ServerError({ message: `${label}: asked for bytes from ${offset}, got from ${range.start}`, status: 206, operation: label });
+      }
+    } else {
+      // 200: the whole file (we asked for all of it, or the server ignored Range).
+      const len = header(res.headers, 'content-length');
+      this.checkVersion(path, target, res, len === undefined ? null : Number(len));
+      skip = offset;
+    }
+    const out = Buffer.allocUnsafe(want);
+    let filled = 0;
+    let extra = 0;
+    // Reading to the natural end keeps the connection reusable; only a 200
+    // that carries more than we want (Range ignored) is cut short.
+    const cutShort = res.status === 200 && offset + want < target.version.size;
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        let c = chunk;
+        if (skip > 0) {
+          if (c.length <= skip) {
+            skip -= c.length;
+            continue;
+          }
+          c = c.subarray(skip);
+          skip = 0;
+        }
+        const n = Math.min(c.length, want - filled);
+        c.copy(out, filled, 0, n);
+        filled += n;
+        extra += c.length - n;
+        if (filled === want && cutShort) break;
+      }
+    } catch (err) {
+      throw this.transport.bodyError(err, label, signal);
+    }
+    if (extra > 0 && !cutShort) throw new ServerError({ message: `${label}: ${extra} bytes more than asked for`, status: res.status, operation: label });
+    if (filled !== want) {
+      throw this.transport.bodyError(Object.assign(new Error(`body ended after ${filled} of ${want} bytes`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), label, signal);
+    }
+    return out;
+  }
+
+  async createReadStream(path: string, offset = 0, length: number | undefined, signal?: AbortSignal): Promise<Readable> {
+    if (!Number.isSafeInteger(offset) || offset < 0 || (length !== undefined && (!Number.isSafeInteger(length) || length < 0))) {
+      throw new RangeError(`createReadStream: bad offset/length ${offset}/${length}`);
+    }
+    const label = this.label(path);
+    const state = { refreshes: 0 };
+    // Opens the response for bytes [from, end) of the version in `target`.
+    const open = (from: number, attempt: number) =>
+      this.withTarget<{ res: SendResponse | null; target: CachedDownload; end: number }>(path, signal, attempt, state, async (target) => {
+        const size = target.version.size;
+        const end = length === undefined ? size : Math.min(size, offset + length);
+        if (from >= end) return { res: null, target, end };
+        const res = await this.request(path, target, from, end - 1, from === 0 && end === size, attempt, signal);
+        if (isRefused(res)) return REFUSED;
+        if (res.status === 416) {
+          await res.body.dump();
+          throw this.changed(path, 'range not satisfiable');
+        }
+        const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
+        const total = res.status === 206 ? (range?.total ?? null) : Number(header(res.headers, 'content-length') ?? NaN);
+        this.checkVersion(path, target, res, Number.isNaN(total as number) ? null : total);
+        if (res.status === 200 && from !== 0) {
+          await res.body.dump();
+          throw new ServerError({ message: `${label}: the server ignored the Range header`, status: 200, operation: label });
+        }
+        if (res.status === 206 && range?.start !== from) {
+          await res.body.dump();
+          throw new ServerError({ message: `${label}: asked for bytes from ${from}, got ${range?.start ?? 'no range'}`, status: 206, operation: label });
+        }
+        return { res, target, end };
+      });
+
+    const first = await withRetries((attempt) => open(offset, attempt), { policy: this.policy, signal });
+    if (!first.res) return Readable.from([]);
+    const policy = this.policy;
+    const transport = this.transport;
+    const logger = this.logger;
+
+    async function* bytes(): AsyncGenerator<Buffer, void, undefined> {
+      let current: SendResponse | null = first.res;
+      let pos = offset;
+      const end = first.end;
+      let failures = 0;
+      try {
+        while (pos < end) {
+          try {
+            if (!current) {
+              throwIfAborted(signal);
+              current = (await open(pos, failures + 1)).res;
+              if (!current) return;
+            }
+            for await (const chunk of current.body as AsyncIterable<Buffer>) {
+              const c = chunk.length > end - pos ? chunk.subarray(0, end - pos) : chunk;
+              if (c.length === 0) continue;
+              pos += c.length;
+              failures = 0;
+              yield c;
+            }
+            if (pos < end) throw Object.assign(new Error(`body ended at byte ${pos} of ${end}`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' });
+          } catch (err) {
+            const mapped = err instanceof FilesError ? err : transport.bodyError(err, label, signal);
+            if (current && !current.body.destroyed) current.body.destroy();
+            current = null;
+            if (signal?.aborted || !isRetryable(mapped) || failures >= policy.retries) throw mapped;
+            failures++;
+            const wait = policy.delayMs(failures, mapped);
+            logger.debug(`${label}: transfer broke at byte ${pos} (${mapped.message}); resuming in ${wait} ms`);
+            await delay(wait, signal);
+          }
+        }
+      } finally {
+        if (current && !current.body.destroyed) current.body.destroy();
+      }
+    }
+    return Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
+  }
+}

@@ -1,0 +1,55 @@
+// Turning the server's entry JSON (files-api.md §2) into a RemoteEntry. The
+// parse is strict about what a filesystem cannot do without (a path and a
+// type) and lenient about the rest: sizes may be null for folders, times and
+// checksums null until the server computes them.
+import type { RemoteEntry } from './files-client.js';
+import { ServerError } from './errors.js';
+import type { WireEntry } from './wire-types.js';
+
+const EPOCH = new Date(0);
+
+function date(value: unknown): Date | null {
+  if (typeof value !== 'string' || value === '') return null;
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+function text(value: unknown): string | null {
+  return typeof value === 'string' && value !== '' ? value : null;
+}
+
+function malformed(what: string, operation: string | undefined): ServerError {
+  return new ServerError({ message: `malformed entry from the server: ${what}`, operation });
+}
+
+/** A RemoteEntry from one entry object; ServerError when it is unusable. */
+export function parseEntry(json: unknown, operation?: string): RemoteEntry {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw malformed('not an object', operation);
+  const w = json as WireEntry;
+  if (typeof w.path !== 'string') throw malformed('no path', operation);
+  if (w.type !== 'file' && w.type !== 'directory') throw malformed(`type ${JSON.stringify(w.type)}`, operation);
+  const path = w.path.replace(/^\/+|\/+$/g, '');
+  const size = typeof w.size === 'number' && Number.isFinite(w.size) && w.size >= 0 ? w.size : typeof w.size === 'string' && /^\d+$/.test(w.size) ? Number(w.size) : 0;
+  const serverMtime = date(w.mtime);
+  const providedMtime = date(w.provided_mtime);
+  const createdAt = date(w.created_at);
+  return {
+    path,
+    name: text(w.display_name) ?? path.slice(path.lastIndexOf('/') + 1),
+    type: w.type,
+    size: w.type === 'directory' ? 0 : size,
+    mtime: providedMtime ?? serverMtime ?? createdAt ?? EPOCH,
+    serverMtime,
+    providedMtime,
+    createdAt,
+    md5: text(w.md5),
+    crc32: text(w.crc32),
+    permissions: text(w.permissions),
+  };
+}
+
+/** Entries of one listing page (a bare JSON array). */
+export function parseEntryList(json: unknown, operation?: string): RemoteEntry[] {
+  if (!Array.isArray(json)) throw new ServerError({ message: 'malformed listing from the server: not an array', operation });
+  return json.map((item) => parseEntry(item, operation));
+}

@@ -1,0 +1,248 @@
+// FilesClient on the Files.com REST API over undici: wires options, transport,
+// auth, retries, paging, downloads and uploads together and implements the
+// single-call operations (stat, mkdir, delete, move, copy, setMtime).
+//
+// Which non-idempotent calls are retried, and why that is harmless (every
+// call is retried on transient failures; api.ts `replay` decides what a
+// permanent error on a later attempt means when an earlier one may have been
+// carried out):
+//   POST /sessions             extra sessions are unused and expire.
+//   POST begin_upload          an opened-then-abandoned upload never appears.
+//   POST /files action=end     same ref, same parts → same bytes; "upload
+//                              not found" + a stat showing our size/mtime
+//                              means the earlier attempt completed it.
+//   POST /folders (mkdir)      destination-exists after an uncertain attempt
+//                              + a stat showing a folder = our folder.
+//   DELETE /files              not-found after an uncertain attempt = deleted.
+//   POST file_actions/move     source not-found after an uncertain attempt +
+//                              the destination existing = moved. (If someone
+//                              else removed the source in that window we would
+//                              wrongly report success; the window is one
+//                              retry delay, and the alternative — never
+//                              retrying renames — fails far more often.)
+//   POST file_actions/copy     re-copying the same source is idempotent;
+//                              destination-exists after an uncertain attempt
+//                              = our copy.
+// PATCH (setMtime) and every GET are idempotent.
+import { inspect } from 'node:util';
+import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from '../config/client-options.js';
+import { normalize } from '../path/index.js';
+import { routeFor } from './api-path.js';
+import { ApiClient } from './api.js';
+import { ApiKeyAuth, SessionAuth, type Auth } from './auth.js';
+import { Downloader } from './download.js';
+import { DownloadUrlCache } from './download-url-cache.js';
+import { parseEntry } from './entry.js';
+import { DestinationExistsError, NotFoundError, type FilesError } from './errors.js';
+import type { FilesClient, ListOptions, RangeOptions, RemoteEntry, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
+import { awaitFileAction } from './migrations.js';
+import { listPages } from './paging.js';
+import { RetryPolicy } from './retry.js';
+import { Transport } from './transport.js';
+import { uploadFile, type UploadDeps } from './upload.js';
+import type { Readable } from 'node:stream';
+import { MAX_PER_PAGE } from '../config/client-options.js';
+
+/** How long close() waits for the session logout before giving up. */
+const LOGOUT_TIMEOUT_MS = 2_000;
+
+/** The site root has no metadata call of its own (files-api.md §3); it is always a folder. */
+const ROOT_ENTRY: Readonly<RemoteEntry> = Object.freeze({
+  path: '',
+  name: '',
+  type: 'directory' as const,
+  size: 0,
+  mtime: new Date(0),
+  serverMtime: null,
+  providedMtime: null,
+  createdAt: null,
+  md5: null,
+  crc32: null,
+  permissions: null,
+});
+
+export class HttpFilesClient implements FilesClient {
+  readonly #options: ResolvedClientOptions;
+  readonly #transport: Transport;
+  readonly #api: ApiClient;
+  readonly #auth: Auth;
+  readonly #downloads: Downloader;
+  readonly #uploadDeps: UploadDeps;
+  #closed = false;
+
+  constructor(options: ClientOptions | ResolvedClientOptions) {
+    const o = 'caPem' in options ? (options as ResolvedClientOptions) : resolveClientOptions(options as ClientOptions);
+    this.#options = o;
+    const logger = o.logger;
+    const policy = new RetryPolicy({ retries: o.retries, baseDelayMs: o.retryBaseDelayMs, maxDelayMs: o.retryMaxDelayMs });
+    this.#transport = new Transport(o);
+    this.#api = new ApiClient(o, this.#transport, policy, logger, o.userAgent);
+    const creds = o.credentials;
+    this.#auth = 'apiKey' in creds
+      ? new ApiKeyAuth(creds.apiKey)
+      : new SessionAuth(creds.username, creds.password, async (username, password, signal) => {
+          const res = await this.#api.call<unknown>({ method: 'POST', route: '/sessions', body: { username, password }, authenticated: false, signal });
+          return res.body;
+        });
+    this.#api.setAuth(this.#auth);
+    this.#downloads = new Downloader(this.#api, this.#transport, new DownloadUrlCache(o.now), policy, logger, o.userAgent, o.now);
+    this.#uploadDeps = {
+      api: this.#api,
+      transport: this.#transport,
+      policy,
+      logger,
+      userAgent: o.userAgent,
+      partConcurrency: o.partConcurrency,
+      stat: (path, signal) => this.stat(path, { signal }),
+    };
+  }
+
+  get baseUrl(): string {
+    return this.#options.baseUrl;
+  }
+
+  /** The undici dispatcher (for stats in benchmarks and tests). */
+  get dispatcher(): Transport['agent'] {
+    return this.#transport.agent;
+  }
+
+  async stat(path: string, options: RangeOptions = {}): Promise<RemoteEntry> {
+    if (normalize(path) === '') return { ...ROOT_ENTRY };
+    const route = routeFor('/file_actions/metadata', path);
+    const res = await this.#api.call<unknown>({ method: 'GET', route, signal: options.signal });
+    return parseEntry(res.body, `GET ${route}`);
+  }
+
+  list(path: string, options: ListOptions = {}): AsyncIterable<RemoteEntry[]> {
+    const perPage = options.perPage ?? this.#options.perPage;
+    if (!Number.isInteger(perPage) || perPage < 1 || perPage > MAX_PER_PAGE) throw new RangeError(`list: perPage must be 1 … ${MAX_PER_PAGE}, got ${perPage}`);
+    return listPages(this.#api, path, { perPage, signal: options.signal });
+  }
+
+  readRange(path: string, offset: number, length: number, options: RangeOptions = {}): Promise<Buffer> {
+    return this.#downloads.readRange(path, offset, length, options.signal);
+  }
+
+  createReadStream(path: string, options: StreamOptions = {}): Promise<Readable> {
+    return this.#downloads.createReadStream(path, options.offset ?? 0, options.length, options.signal);
+  }
+
+  invalidateDownload(path: string): void {
+    this.#downloads.cache.invalidate(path, false);
+  }
+
+  async upload(path: string, source: UploadSource, options: UploadOptions = {}): Promise<RemoteEntry> {
+    try {
+      return await uploadFile(this.#uploadDeps, normalize(path), source, options);
+    } finally {
+      this.#downloads.cache.invalidate(path, false);
+    }
+  }
+
+  async mkdir(path: string, options: { parents?: boolean; signal?: AbortSignal } = {}): Promise<RemoteEntry> {
+    const route = routeFor('/folders', path);
+    let existing: RemoteEntry | undefined;
+    const res = await this.#api.call<unknown>({
+      method: 'POST',
+      route,
+      body: { mkdir_parents: options.parents ?? false },
+      signal: options.signal,
+      replay: async (err: FilesError) => {
+        if (!(err instanceof DestinationExistsError)) return false;
+        existing = await this.stat(path, { signal: options.signal }).catch(() => undefined);
+        return existing?.type === 'directory';
+      },
+    });
+    if (res.replayed && existing) return existing;
+    return parseEntry(res.body, `POST ${route}`);
+  }
+
+  async delete(path: string, options: { recursive?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    const route = routeFor('/files', path);
+    try {
+      await this.#api.call({
+        method: 'DELETE',
+        route,
+        query: options.recursive ? { recursive: true } : {},
+        signal: options.signal,
+        replay: async (err: FilesError) => err instanceof NotFoundError,
+      });
+    } finally {
+      this.#downloads.cache.invalidate(path);
+    }
+  }
+
+  async move(from: string, to: string, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    const route = routeFor('/file_actions/move', from);
+    try {
+      const res = await this.#api.call<unknown>({
+        method: 'POST',
+        route,
+        body: { destination: normalize(to), ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}) },
+        signal: options.signal,
+        replay: async (err: FilesError) => {
+          if (!(err instanceof NotFoundError)) return false;
+          return (await this.stat(to, { signal: options.signal }).catch(() => undefined)) !== undefined;
+        },
+      });
+      if (res.replayed) return;
+      await awaitFileAction(res.body, { api: this.#api, timeoutMs: this.#options.migrationTimeoutMs, now: Date.now, signal: options.signal, what: `move ${from} → ${to}` });
+    } finally {
+      this.#downloads.cache.invalidate(from);
+      this.#downloads.cache.invalidate(to);
+    }
+  }
+
+  async copy(from: string, to: string, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    const route = routeFor('/file_actions/copy', from);
+    try {
+      const res = await this.#api.call<unknown>({
+        method: 'POST',
+        route,
+        body: { destination: normalize(to), ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}) },
+        signal: options.signal,
+        replay: async (err: FilesError) => err instanceof DestinationExistsError,
+      });
+      if (res.replayed) return;
+      await awaitFileAction(res.body, { api: this.#api, timeoutMs: this.#options.migrationTimeoutMs, now: Date.now, signal: options.signal, what: `copy ${from} → ${to}` });
+    } finally {
+      this.#downloads.cache.invalidate(to);
+    }
+  }
+
+  async setMtime(path: string, mtime: Date, options: RangeOptions = {}): Promise<RemoteEntry> {
+    if (Number.isNaN(mtime.getTime())) throw new RangeError('setMtime: invalid date');
+    const route = routeFor('/files', path);
+    const res = await this.#api.call<unknown>({ method: 'PATCH', route, body: { provided_mtime: mtime.toISOString() }, signal: options.signal });
+    const entry = parseEntry(res.body, `PATCH ${route}`);
+    // Same bytes, new times: keep the cached download URL valid for comparison.
+    this.#downloads.cache.touch(path, entry.serverMtime?.getTime() ?? null);
+    return entry;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#auth instanceof SessionAuth && this.#auth.loggedIn) {
+      try {
+        await this.#api.call({ method: 'DELETE', route: '/sessions', signal: AbortSignal.timeout(LOGOUT_TIMEOUT_MS) });
+      } catch (err) {
+        this.#options.logger.debug(`logout failed (ignored): ${(err as Error).message}`);
+      }
+    }
+    await this.#transport.close();
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { client: 'HttpFilesClient', baseUrl: this.#options.baseUrl, auth: this.#auth.kind };
+  }
+
+  [inspect.custom](): string {
+    return `HttpFilesClient { baseUrl: ${this.#options.baseUrl}, auth: ${this.#auth.kind} }`;
+  }
+}
+
+/** A FilesClient for `options` (validated here; ConfigError on a bad value). */
+export function createFilesClient(options: ClientOptions): HttpFilesClient {
+  return new HttpFilesClient(options);
+}

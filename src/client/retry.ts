@@ -1,0 +1,118 @@
+// The retry policy: which failures are worth another attempt, how long to
+// wait, and the loop that applies it. One policy for API calls and for the
+// upload/download data requests.
+//
+// Retried: network errors, timeouts, and HTTP 429, 500, 502, 503, 504
+// (files-api.md §7; what rclone's pacer and the Go SDK retry). Never: any other
+// 4xx (a 401 with an API key fails at once), 501, an abort. Whether a
+// *non-idempotent* call may be retried at all is decided by its caller (see
+// api.ts and the operations); this module only knows transient vs permanent.
+//
+// Delay before retry n (1-based): min(max, base·2^(n-1)) with ±25 % jitter,
+// capped at max, so with the defaults 0.5 s, 1 s, 2 s (the SDKs' 0.5 s first
+// delay and 2 s ceiling), spread so that many clients hit by one outage do not
+// come back in lockstep. A Retry-After the server sent (already parsed and
+// capped, retry-after.ts) replaces the computed delay.
+//
+// undici's RetryAgent is not used: it cannot re-create a request body stream
+// per attempt (our part uploads read the file again), re-login on 401 or
+// refresh an expired presigned URL between attempts, and it has no jitter.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FilesError } from './errors.js';
+
+/** HTTP statuses worth another attempt (with their FilesError classes). */
+export const RETRY_STATUSES: ReadonlySet<number> = new Set([429, 500, 502, 503, 504]);
+
+export interface RetrySettings {
+  /** Retries after the first attempt. */
+  retries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Random source in [0, 1); tests pass a fixed one. */
+  random?: () => number;
+}
+
+/** True when another attempt of the same request may succeed. */
+export function isRetryable(err: unknown): boolean {
+  if (!(err instanceof FilesError) || !err.transient) return false;
+  return err.status === undefined || RETRY_STATUSES.has(err.status);
+}
+
+export class RetryPolicy {
+  readonly retries: number;
+  private readonly base: number;
+  private readonly max: number;
+  private readonly random: () => number;
+
+  constructor(settings: RetrySettings) {
+    this.retries = settings.retries;
+    this.base = settings.baseDelayMs;
+    this.max = settings.maxDelayMs;
+    this.random = settings.random ?? Math.random;
+  }
+
+  /** The jittered exponential delay before retry `n` (1-based). */
+  backoffMs(n: number): number {
+    const nominal = Math.min(this.max, this.base * 2 ** Math.max(0, n - 1));
+    const jittered = nominal * (0.75 + 0.5 * this.random());
+    return Math.round(Math.min(this.max, jittered));
+  }
+
+  /** The wait before retry `n` after `err`: the server's Retry-After when it sent one. */
+  delayMs(n: number, err: unknown): number {
+    if (err instanceof FilesError && err.retryAfterMs !== undefined) return err.retryAfterMs;
+    return this.backoffMs(n);
+  }
+}
+
+/** The error an aborted operation rejects with: the signal's reason. */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new DOMException('The operation was aborted', 'AbortError');
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError(signal);
+}
+
+/** Waits `ms`, rejecting early with the abort reason if `signal` fires. */
+export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  throwIfAborted(signal);
+  if (ms <= 0) return;
+  try {
+    await sleep(ms, undefined, signal ? { signal } : undefined);
+  } catch (err) {
+    if (signal?.aborted) throw abortError(signal);
+    throw err;
+  }
+}
+
+export interface RetryLoopOptions {
+  policy: RetryPolicy;
+  signal?: AbortSignal;
+  /** Overrides isRetryable for this call (e.g. a data request that also retries 403 after a refresh). */
+  retryable?: (err: unknown, attempt: number) => boolean;
+  /** Called before each wait, for logs. */
+  onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+}
+
+/**
+ * Runs `attempt(n)` (n = 1, 2, …) until it resolves, a failure is not
+ * retryable, or the retries are used up; the last error is thrown as is.
+ */
+export async function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryLoopOptions): Promise<T> {
+  const retryable = options.retryable ?? isRetryable;
+  for (let n = 1; ; n++) {
+    throwIfAborted(options.signal);
+    try {
+      return await attempt(n);
+    } catch (err) {
+      if (options.signal?.aborted) throw abortError(options.signal);
+      if (n > options.policy.retries || !retryable(err, n)) throw err;
+      const wait = options.policy.delayMs(n, err);
+      options.onRetry?.(err, n, wait);
+      await delay(wait, options.signal);
+    }
+  }
+}

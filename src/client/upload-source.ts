@@ -1,0 +1,126 @@
+// Where upload bytes come from, part by part, without holding a whole file in
+// memory: a buffer (parts are views of it), a local file (each part attempt
+// reads its byte range through a positioned stream on one open handle, so a
+// retry reads the range again and the file is never buffered whole), or a
+// stream (read strictly in order, one part-sized buffer at a time; the
+// uploader holds at most ~partConcurrency of them, since a stream cannot be
+// read twice and a failed part must be re-sent from memory).
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import type { UploadSource } from './files-client.js';
+
+/** Bytes of one part: a body factory, called once per attempt. */
+export type PartBody = () => Buffer | Readable;
+
+/** A source whose parts can be read in any order, any number of times. */
+export interface RandomAccessSource {
+  readonly kind: 'random';
+  readonly size: number;
+  part(start: number, end: number): PartBody;
+  close(): Promise<void>;
+}
+
+/** A source read once, front to back. */
+export interface SequentialSource {
+  readonly kind: 'sequential';
+  /** The size the caller declared, if any (checked at the end). */
+  readonly declaredSize: number | undefined;
+  /** Up to `n` bytes; fewer only at the end of the stream (then `ended`). */
+  read(n: number): Promise<Buffer>;
+  readonly ended: boolean;
+  close(): Promise<void>;
+}
+
+export type PartSource = RandomAccessSource | SequentialSource;
+
+/** Read size for file parts: large enough that a 5 MiB part is a handful of reads. */
+const FILE_READ_CHUNK = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+class BufferSource implements RandomAccessSource {
+  readonly kind = 'random' as const;
+  readonly size: number;
+  private readonly data: Buffer;
+  constructor(data: Uint8Array) {
+    this.data = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.size = data.byteLength;
+  }
+  part(start: number, end: number): PartBody {
+    const view = this.data.subarray(start, end);
+    return () => view;
+  }
+  async close(): Promise<void> {}
+}
+
+class FileSource implements RandomAccessSource {
+  readonly kind = 'random' as const;
+  constructor(private readonly handle: FileHandle, readonly size: number) {}
+  part(start: number, end: number): PartBody {
+    if (end <= start) return () => EMPTY;
+    return () => this.handle.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: FILE_READ_CHUNK });
+  }
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
+
+class StreamSource implements SequentialSource {
+  readonly kind = 'sequential' as const;
+  private readonly iterator: AsyncIterator<unknown>;
+  private leftover: Buffer = EMPTY;
+  private done = false;
+
+  constructor(private readonly stream: Readable, readonly declaredSize: number | undefined) {
+    this.iterator = stream[Symbol.asyncIterator]();
+  }
+
+  get ended(): boolean {
+    return this.done && this.leftover.length === 0;
+  }
+
+  async read(n: number): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    let have = 0;
+    if (this.leftover.length > 0) {
+      const take = this.leftover.subarray(0, n);
+      chunks.push(take);
+      have = take.length;
+      this.leftover = this.leftover.subarray(take.length);
+    }
+    while (have < n && !this.done) {
+      const r = await this.iterator.next();
+      if (r.done) {
+        this.done = true;
+        break;
+      }
+      const v = r.value;
+      const chunk = Buffer.isBuffer(v) ? v : typeof v === 'string' ? Buffer.from(v) : Buffer.from(v as Uint8Array);
+      const take = chunk.subarray(0, n - have);
+      chunks.push(take);
+      have += take.length;
+      if (take.length < chunk.length) this.leftover = chunk.subarray(take.length);
+    }
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
+  }
+
+  async close(): Promise<void> {
+    if (!this.done) this.stream.destroy();
+  }
+}
+
+/** Opens `source` for uploading. */
+export async function openSource(source: UploadSource): Promise<PartSource> {
+  if ('buffer' in source) return new BufferSource(source.buffer);
+  if ('file' in source) {
+    const handle = await open(source.file, 'r');
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw Object.assign(new Error(`${source.file}: not a regular file`), { code: 'EISDIR' });
+      return new FileSource(handle, st.size);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+  return new StreamSource(source.stream, source.size);
+}

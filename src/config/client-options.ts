@@ -1,0 +1,171 @@
+// Options of the Files.com client (src/client), typed, with documented
+// defaults, validated once by `resolveClientOptions` into a complete,
+// read-only ResolvedClientOptions. Every later module reads only the resolved
+// form, so a bad value fails here with one ConfigError line that names the
+// option, never halfway through a transfer. Secrets (API key, password) are
+// registered with the logger here, before any request can carry them.
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { createLogger, isLogLevel, registerSecret, type Logger, type LogLevel } from '../log/logger.js';
+import { USER_AGENT } from '../version.js';
+import { ConfigError } from './config-error.js';
+import { parseBaseUrl } from './parse.js';
+
+/** An API key, or a username and password for a session (POST /sessions). */
+export type ClientCredentials = { apiKey: string } | { username: string; password: string };
+
+export interface ClientOptions {
+  /** Site URL. Default https://app.files.com (every SDK's default). */
+  baseUrl?: string;
+  credentials: ClientCredentials;
+  /** TCP (+TLS) connect timeout. Default 10,000 ms (undici's own default). */
+  connectTimeoutMs?: number;
+  /**
+   * Read/idle timeout: the longest silence while waiting for response headers
+   * or between body chunks (also refreshed while a request body is being
+   * written). Default 60,000 ms, the official JS SDK's request timeout.
+   */
+  requestTimeoutMs?: number;
+  /** Retries after the first attempt for transient failures. Default 3 (all SDKs). */
+  retries?: number;
+  /** First retry delay before jitter. Default 500 ms (JS/PY/RB SDKs). */
+  retryBaseDelayMs?: number;
+  /** Largest retry delay before jitter. Default 2,000 ms (PY/RB SDKs). */
+  retryMaxDelayMs?: number;
+  /** Default entries per listing page. Default 1,000 (the API's recommended maximum); 1 … 10,000. */
+  perPage?: number;
+  /** Keep-alive connections per origin (API host and each presigned-URL host). Default 16. */
+  connections?: number;
+  /** Parts of one upload in flight at once. Default 8. */
+  partConcurrency?: number;
+  /** Local address to bind outgoing connections to (IPv4 or IPv6). */
+  sourceIp?: string;
+  /** Extra PEM CA bundle trusted in addition to the default roots (and NODE_EXTRA_CA_CERTS). */
+  caFile?: string;
+  /** How long move/copy may wait for the server's file migration. Default 600,000 ms. */
+  migrationTimeoutMs?: number;
+  logLevel?: LogLevel;
+  /** Used as is when given (then logLevel is ignored); a child "client" logger otherwise. */
+  logger?: Logger;
+  /** Default `filesfs/<version>`. */
+  userAgent?: string;
+  /** Clock for URL expiry decisions; tests only. Default Date.now. */
+  now?: () => number;
+}
+
+export interface ResolvedClientOptions {
+  readonly baseUrl: string;
+  readonly credentials: Readonly<ClientCredentials>;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly retries: number;
+  readonly retryBaseDelayMs: number;
+  readonly retryMaxDelayMs: number;
+  readonly perPage: number;
+  readonly connections: number;
+  readonly partConcurrency: number;
+  readonly sourceIp: string | undefined;
+  readonly caFile: string | undefined;
+  /** The PEM text of caFile, read once here. */
+  readonly caPem: string | undefined;
+  readonly migrationTimeoutMs: number;
+  readonly logger: Logger;
+  readonly userAgent: string;
+  readonly now: () => number;
+}
+
+export const CLIENT_DEFAULTS = {
+  baseUrl: 'https://app.files.com',
+  connectTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  retries: 3,
+  retryBaseDelayMs: 500,
+  retryMaxDelayMs: 2_000,
+  perPage: 1_000,
+  connections: 16,
+  partConcurrency: 8,
+  migrationTimeoutMs: 600_000,
+} as const;
+
+/** The API's hard limit on entries per page (files-api.md §2). */
+export const MAX_PER_PAGE = 10_000;
+
+function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}: expected an integer ≥ ${min} and ≤ ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function checkCredentials(credentials: ClientCredentials | undefined): ClientCredentials {
+  if (!credentials || typeof credentials !== 'object') throw new ConfigError('credentials: expected { apiKey } or { username, password }');
+  if ('apiKey' in credentials) {
+    if (typeof credentials.apiKey !== 'string' || credentials.apiKey.trim() === '') throw new ConfigError('credentials.apiKey: must not be empty');
+    registerSecret(credentials.apiKey);
+    // Header values cannot carry CR/LF; the API's keys are alphanumeric (files-api.md §1).
+    if (/[\r\n]/.test(credentials.apiKey)) throw new ConfigError('credentials.apiKey: must not contain line breaks');
+    return { apiKey: credentials.apiKey };
+  }
+  if ('username' in credentials) {
+    if (typeof credentials.password === 'string') registerSecret(credentials.password);
+    if (typeof credentials.username !== 'string' || credentials.username === '') throw new ConfigError('credentials.username: must not be empty');
+    if (typeof credentials.password !== 'string' || credentials.password === '') throw new ConfigError('credentials.password: must not be empty');
+    return { username: credentials.username, password: credentials.password };
+  }
+  throw new ConfigError('credentials: expected { apiKey } or { username, password }');
+}
+
+function readCaFile(caFile: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(caFile, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(`caFile ${caFile}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`caFile ${caFile}: no PEM certificate in it (expected "-----BEGIN CERTIFICATE-----")`);
+  return pem;
+}
+
+/** Validates `options` and fills in every default. Throws ConfigError. */
+export function resolveClientOptions(options: ClientOptions): ResolvedClientOptions {
+  const credentials = checkCredentials(options.credentials);
+  const retryBaseDelayMs = int('retryBaseDelayMs', options.retryBaseDelayMs, CLIENT_DEFAULTS.retryBaseDelayMs, 0, 60_000);
+  const retryMaxDelayMs = int('retryMaxDelayMs', options.retryMaxDelayMs, Math.max(CLIENT_DEFAULTS.retryMaxDelayMs, retryBaseDelayMs), 0, 600_000);
+  if (retryMaxDelayMs < retryBaseDelayMs) {
+    throw new ConfigError(`retryMaxDelayMs: must be ≥ retryBaseDelayMs (${retryBaseDelayMs}), got ${retryMaxDelayMs}`);
+  }
+  if (options.sourceIp !== undefined && isIP(options.sourceIp) === 0) {
+    throw new ConfigError(`sourceIp: expected an IPv4 or IPv6 address, got ${JSON.stringify(options.sourceIp)}`);
+  }
+  if (options.logLevel !== undefined && !isLogLevel(options.logLevel)) {
+    throw new ConfigError(`logLevel: expected one of silent, error, warn, info, debug, trace, got ${JSON.stringify(options.logLevel)}`);
+  }
+  if (options.userAgent !== undefined && (options.userAgent === '' || /[\r\n]/.test(options.userAgent))) {
+    throw new ConfigError('userAgent: must be a non-empty single line');
+  }
+  const logger = options.logger ?? createLogger({ level: options.logLevel ?? 'info' }).child('client');
+  const resolved = {
+    baseUrl: parseBaseUrl('baseUrl', options.baseUrl ?? CLIENT_DEFAULTS.baseUrl),
+    connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs, 1, 600_000),
+    requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, CLIENT_DEFAULTS.requestTimeoutMs, 1, 3_600_000),
+    retries: int('retries', options.retries, CLIENT_DEFAULTS.retries, 0, 20),
+    retryBaseDelayMs,
+    retryMaxDelayMs,
+    perPage: int('perPage', options.perPage, CLIENT_DEFAULTS.perPage, 1, MAX_PER_PAGE),
+    connections: int('connections', options.connections, CLIENT_DEFAULTS.connections, 1, 1_024),
+    partConcurrency: int('partConcurrency', options.partConcurrency, CLIENT_DEFAULTS.partConcurrency, 1, 256),
+    sourceIp: options.sourceIp,
+    caFile: options.caFile,
+    caPem: options.caFile === undefined ? undefined : readCaFile(options.caFile),
+    migrationTimeoutMs: int('migrationTimeoutMs', options.migrationTimeoutMs, CLIENT_DEFAULTS.migrationTimeoutMs, 1, 24 * 3_600_000),
+    logger,
+    userAgent: options.userAgent ?? USER_AGENT,
+    now: options.now ?? Date.now,
+  };
+  // Not enumerable: JSON.stringify and util.inspect of the options (or of an
+  // object holding them) never show the key or password.
+  Object.defineProperty(resolved, 'credentials', { value: Object.freeze(credentials), enumerable: false });
+  return Object.freeze(resolved as typeof resolved & { credentials: ClientCredentials });
+}
