@@ -1,0 +1,95 @@
+// Whole-file MD5 and CRC32, computed in the background after an upload ends,
+// as on the real service where both are null in the `end` answer and appear
+// a little later (files-api.md §2, §5). One file at a time, streamed from its
+// parts, so hashing a large upload never holds up requests for long. CRC32 is
+// lowercase hex without zero padding, like the recordings ("0" when empty).
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import * as zlib from 'node:zlib';
+import type { Logger } from '../log/logger.js';
+import type { Blobs } from './blobs.js';
+import type { Store } from './store.js';
+
+type Crc32 = (data: Buffer, value?: number) => number;
+
+/** zlib.crc32 exists from Node 20.15; older 20.x use the table below. */
+const nativeCrc32 = (zlib as unknown as { crc32?: Crc32 }).crc32;
+
+let table: Uint32Array | null = null;
+function tableCrc32(data: Buffer, value = 0): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let crc = ~value >>> 0;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return ~crc >>> 0;
+}
+
+export const crc32: Crc32 = nativeCrc32 ?? tableCrc32;
+
+export class Hasher {
+  private queue: Array<{ id: number; blob: string }> = [];
+  private running = false;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly store: Store, private readonly blobs: Blobs, private readonly logger: Logger) {}
+
+  enqueue(id: number, blob: string): void {
+    if (this.stopped) return;
+    this.queue.push({ id, blob });
+    if (!this.running) {
+      this.running = true;
+      setImmediate(() => void this.run());
+    }
+  }
+
+  /** Resolves when the queue is empty (tests, demo seeding). */
+  idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.queue = [];
+  }
+
+  private async run(): Promise<void> {
+    while (this.queue.length && !this.stopped) {
+      const job = this.queue.shift()!;
+      const node = this.store.byId(job.id);
+      if (!node || node.blob !== job.blob || (node.md5 && node.crc32)) continue;
+      try {
+        const manifest = await this.blobs.manifest(job.blob);
+        if (!manifest) continue;
+        const md5 = createHash('md5');
+        let crc = 0;
+        for (const part of manifest.parts) {
+          if (part.size === 0) continue;
+          const stream = createReadStream(join(this.blobs.dirOf(job.blob), part.file), { highWaterMark: 1 << 20 });
+          for await (const chunk of stream as AsyncIterable<Buffer>) {
+            if (this.stopped) {
+              stream.destroy();
+              return;
+            }
+            md5.update(chunk);
+            crc = crc32(chunk, crc);
+          }
+        }
+        if (!this.stopped) this.store.setHashes(job.id, job.blob, md5.digest('hex'), crc.toString(16));
+      } catch (err) {
+        // The file was replaced or deleted while we read it: nothing to record.
+        this.logger.debug('hashing %s skipped: %s', job.blob, (err as Error).message);
+      }
+    }
+    this.running = false;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+}
