@@ -156,6 +156,8 @@ declare module 'fuse-native' {
     /** The single "-o..." argument for libfuse ('' for none). */
     protected _fuseOptions(): string;
     protected _close(cb: (err: Error | null) => void): void;
+    protected _op_getattr(signal: Fuse.Signal, path: string): void;
+    protected _op_readdir(signal: Fuse.Signal, path: string): void;
     protected _op_fgetattr(signal: Fuse.Signal, path: string, fd: number): void;
     protected _op_opendir(signal: Fuse.Signal, path: string, fd: number, flags: number): void;
     protected _op_create(signal: Fuse.Signal, path: string, mode: number, flags: number): void;

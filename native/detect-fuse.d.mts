@@ -1,0 +1,35 @@
+// Types for native/detect-fuse.mjs (imported from src as ../../native/detect-fuse.mjs).
+
+export interface FuseProblem {
+  /** What is missing or wrong, e.g. "fusermount is not on PATH". */
+  problem: string;
+  /** What to do about it, e.g. "sudo apt-get install libfuse2 fuse". */
+  fix: string;
+}
+
+export interface FuseDetection {
+  ok: boolean;
+  problems: FuseProblem[];
+  /** Where libfuse.so.2 was found. */
+  libfuse: string | undefined;
+  /** Where fusermount was found. */
+  fusermount: string | undefined;
+}
+
+/** Redirects the probes, for tests. */
+export interface DetectOptions {
+  platform?: string;
+  /** Used instead of running `ldconfig -p`. */
+  ldconfigOutput?: string;
+  /** Searched for libfuse.so.2 when ldconfig finds nothing. */
+  libraryDirs?: string[];
+  /** Used instead of $PATH to find fusermount. */
+  pathEnv?: string;
+  devFuse?: string;
+  /** The fuse-native package directory. */
+  fuseNativeDir?: string;
+  patchFile?: string;
+}
+
+export function detectFuse(options?: DetectOptions): FuseDetection;
+export function formatFuseProblems(problems: FuseProblem[]): string;

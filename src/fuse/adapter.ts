@@ -1,0 +1,271 @@
+// The FUSE adapter: turns a Filesystem (src/vfs/filesystem-api.ts) into the
+// operations object fuse-native calls. For each operation it decodes the
+// arguments, calls the one Filesystem method, and replies: a value, or the
+// errno that errno.ts chooses for the rejection. It holds no cache and makes
+// no decision about files; everything a user could observe besides the
+// encoding belongs to the filesystem layer. Each operation is logged at
+// trace; failures at debug, unexpected ones as warnings (failure-log.ts).
+//
+// Operations the product does not support answer here, per POSIX and
+// design.md:
+//   - symlink, link → EPERM: symlink(2) and link(2) name EPERM for "the
+//     filesystem does not support" symbolic/hard links (vfat does the same);
+//   - mknod → a regular file (S_IFREG) is created like create+release; FIFOs,
+//     sockets and devices → EPERM, as mknod(2) prescribes for an unsupported
+//     node type;
+//   - setxattr, getxattr, listxattr, removexattr → ENOSYS. The kernel turns
+//     that into EOPNOTSUPP ("Operation not supported", = ENOTSUP on Linux) for
+//     the caller and stops asking for the rest of the mount. ls -l and cp -a
+//     treat ENOTSUP as "no extended attributes/ACLs here" and stay quiet,
+//     rsync -X too unless a source file has attributes to copy. Crucially, the
+//     kernel also checks security.capability with getxattr before every write
+//     to a file; after one ENOSYS that check never leaves the kernel again.
+//   - readlink is not registered (we never report a symlink); fsyncdir is not
+//     registered, so the kernel treats fsync of a directory as success.
+//
+// Handle-based operations (read, write, flush, fsync, release, fgetattr,
+// ftruncate) on a file that was unlinked while open receive path "" (the
+// file has no name any more; see native/fuse-native.patch): the filesystem
+// layer must answer them by handle.
+import { constants as fsConstants } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../log/logger.js';
+import { silentLogger } from '../log/logger.js';
+import type { Filesystem, DirectoryEntry } from '../vfs/filesystem-api.js';
+import { FsError } from '../vfs/fs-error.js';
+import { decideErrno, errnoOf } from './errno.js';
+import { FailureLog } from './failure-log.js';
+import type { FilesfsOperations, FuseStat } from './operations.js';
+import { toFuseStat, toFuseStatfs } from './stat.js';
+
+export interface AdapterOptions {
+  logger?: Logger;
+}
+
+/** fuse-native copies each readdir name into a 1024-byte buffer (NUL included). */
+const MAX_NAME_BYTES = 1023;
+/** Handles travel as signed 32-bit integers from JS to the binding. */
+const MAX_HANDLE = 0x7fff_ffff;
+/** chown(2) passes (uid_t)-1 for "leave unchanged"; it arrives as unsigned. */
+const UNCHANGED_ID = 0xffff_ffff;
+const PERMISSION_BITS = 0o7777;
+
+const ENOSYS = errnoOf('ENOSYS');
+const EPERM = errnoOf('EPERM');
+
+export function createOperations(fs: Filesystem, options: AdapterOptions = {}): FilesfsOperations {
+  const logger = options.logger ?? silentLogger;
+  const tracing = logger.enabled('trace');
+  const failures = new FailureLog(logger);
+
+  /**
+   * Runs one operation: `work` calls the filesystem, `reply` answers a
+   * success (it may throw FsError to refuse a malformed result), `fail`
+   * answers an errno. Exactly one of them reaches the kernel.
+   */
+  function run<T>(op: string, path: string, work: () => Promise<T>, reply: (value: T) => void, fail: (errno: number) => void): void {
+    const started = tracing ? performance.now() : 0;
+    let pending: Promise<T>;
+    try {
+      pending = work();
+    } catch (err) {
+      pending = Promise.reject(err);
+    }
+    pending
+      .then((value) => {
+        reply(value);
+        if (tracing) logger.trace('%s %s → ok (%s ms)', op, JSON.stringify(path), (performance.now() - started).toFixed(1));
+      })
+      .catch((err: unknown) => {
+        const decision = decideErrno(err);
+        if (tracing) logger.trace('%s %s → %s (%s ms)', op, JSON.stringify(path), decision.code, (performance.now() - started).toFixed(1));
+        failures.report(op, path, err, decision);
+        fail(decision.errno);
+      });
+  }
+
+  /** For operations that answer nothing but success. */
+  function simple(op: string, path: string, work: () => Promise<void>, cb: (code: number) => void): void {
+    run(op, path, work, () => cb(0), cb);
+  }
+
+  function refuse(op: string, path: string, errno: number, cb: (code: number) => void): void {
+    if (tracing) logger.trace('%s %s → refused (%d)', op, JSON.stringify(path), errno);
+    cb(errno);
+  }
+
+  function handle(op: string, fh: unknown, allowZero: boolean): number {
+    if (typeof fh === 'number' && Number.isInteger(fh) && fh <= MAX_HANDLE && (fh > 0 || (allowZero && fh === 0))) return fh;
+    throw new FsError('EIO', `${op}: the filesystem returned an invalid handle ${String(fh)}`);
+  }
+
+  function byteCount(op: string, n: unknown, length: number): number {
+    if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= length) return n;
+    throw new FsError('EIO', `${op}: the filesystem returned ${String(n)} bytes for a ${length}-byte request`);
+  }
+
+  return {
+    getattr(path, cb) {
+      run('getattr', path, () => fs.getattr(path), (a) => cb(0, toFuseStat(a)), cb);
+    },
+
+    fgetattr(path, fh, cb) {
+      if (fh === 0) {
+        run('getattr', path, () => fs.getattr(path), (a) => cb(0, toFuseStat(a)), cb);
+        return;
+      }
+      run('fgetattr', path, () => fs.fgetattr(path, fh), (a) => cb(0, toFuseStat(a)), cb);
+    },
+
+    access(path, mode, cb) {
+      simple('access', path, () => fs.access(path, mode), cb);
+    },
+
+    statfs(path, cb) {
+      run('statfs', path, () => fs.statfs(path), (s) => cb(0, toFuseStatfs(s)), cb);
+    },
+
+    opendir(path, flags, cb) {
+      run('opendir', path, async () => handle('opendir', await fs.opendir(path, flags), true), (fh) => cb(0, fh), cb);
+    },
+
+    readdir(path, cb) {
+      run('readdir', path, () => fs.readdir(path), (entries) => {
+        const { names, stats } = listing(entries, logger);
+        cb(0, names, stats);
+      }, cb);
+    },
+
+    releasedir(path, fh, cb) {
+      simple('releasedir', path, () => fs.releasedir(path, fh), cb);
+    },
+
+    open(path, flags, cb) {
+      run('open', path, async () => handle('open', await fs.open(path, flags), false), (fh) => cb(0, fh), cb);
+    },
+
+    create(path, mode, flags, cb) {
+      run('create', path, async () => handle('create', await fs.create(path, mode & PERMISSION_BITS, flags), false), (fh) => cb(0, fh), cb);
+    },
+
+    read(path, fh, buffer, length, position, cb) {
+      const target = buffer.length === length ? buffer : buffer.subarray(0, length);
+      run('read', path, async () => byteCount('read', await fs.read(path, fh, target, position), length), (n) => cb(n), cb);
+    },
+
+    write(path, fh, buffer, length, position, cb) {
+      const source = buffer.length === length ? buffer : buffer.subarray(0, length);
+      run('write', path, async () => byteCount('write', await fs.write(path, fh, source, position), length), (n) => cb(n), cb);
+    },
+
+    flush(path, fh, cb) {
+      simple('flush', path, () => fs.flush(path, fh), cb);
+    },
+
+    fsync(path, datasync, fh, cb) {
+      simple('fsync', path, () => fs.fsync(path, fh, datasync !== 0), cb);
+    },
+
+    release(path, fh, cb) {
+      simple('release', path, () => fs.release(path, fh), cb);
+    },
+
+    truncate(path, size, cb) {
+      simple('truncate', path, () => fs.truncate(path, size), cb);
+    },
+
+    ftruncate(path, fh, size, cb) {
+      simple('ftruncate', path, () => fs.ftruncate(path, fh, size), cb);
+    },
+
+    mkdir(path, mode, cb) {
+      simple('mkdir', path, () => fs.mkdir(path, mode & PERMISSION_BITS), cb);
+    },
+
+    rmdir(path, cb) {
+      simple('rmdir', path, () => fs.rmdir(path), cb);
+    },
+
+    unlink(path, cb) {
+      simple('unlink', path, () => fs.unlink(path), cb);
+    },
+
+    rename(from, to, cb) {
+      simple('rename', `${from} → ${to}`, () => fs.rename(from, to), cb);
+    },
+
+    utimens(path, atime, mtime, cb) {
+      simple('utimens', path, () => fs.utimens(path, atime === null ? null : new Date(atime), mtime === null ? null : new Date(mtime)), cb);
+    },
+
+    chmod(path, mode, cb) {
+      simple('chmod', path, () => fs.chmod(path, mode & PERMISSION_BITS), cb);
+    },
+
+    chown(path, uid, gid, cb) {
+      simple('chown', path, () => fs.chown(path, uid === UNCHANGED_ID ? -1 : uid, gid === UNCHANGED_ID ? -1 : gid), cb);
+    },
+
+    symlink(_target, path, cb) {
+      refuse('symlink', path, EPERM, cb);
+    },
+
+    link(_from, to, cb) {
+      refuse('link', to, EPERM, cb);
+    },
+
+    mknod(path, mode, _dev, cb) {
+      if ((mode & fsConstants.S_IFMT) !== fsConstants.S_IFREG) {
+        refuse('mknod', path, EPERM, cb);
+        return;
+      }
+      const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY;
+      simple('mknod', path, async () => {
+        const fh = handle('mknod', await fs.create(path, mode & PERMISSION_BITS, flags), false);
+        await fs.release(path, fh);
+      }, cb);
+    },
+
+    setxattr(path, _name, _value, _position, _flags, cb) {
+      refuse('setxattr', path, ENOSYS, cb);
+    },
+
+    getxattr(path, _name, _position, cb) {
+      refuse('getxattr', path, ENOSYS, cb);
+    },
+
+    listxattr(path, cb) {
+      refuse('listxattr', path, ENOSYS, cb);
+    },
+
+    removexattr(path, _name, cb) {
+      refuse('removexattr', path, ENOSYS, cb);
+    },
+  };
+}
+
+/**
+ * Names and stats for readdir, with "." and ".." first (libfuse does not add
+ * them; `ls -a` and some programs expect them). The kernel takes only the
+ * name and the file type from a readdir entry, so theirs need no real
+ * attributes. A name the binding cannot carry (over 1023 UTF-8 bytes, or
+ * containing "/" or NUL) is left out with a warning rather than shown cut.
+ */
+function listing(entries: DirectoryEntry[], logger: Logger): { names: string[]; stats: FuseStat[] } {
+  const epoch = new Date(0);
+  const dir: FuseStat = {
+    mode: fsConstants.S_IFDIR | 0o755, uid: 0, gid: 0, size: 0, nlink: 2, blocks: 0, blksize: 0, atime: epoch, mtime: epoch, ctime: epoch,
+  };
+  const names = ['.', '..'];
+  const stats = [dir, dir];
+  for (const entry of entries) {
+    const name = entry.name;
+    if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0') || Buffer.byteLength(name) > MAX_NAME_BYTES) {
+      logger.warn('readdir: leaving out an entry whose name cannot be shown through FUSE: %s', JSON.stringify(name.slice(0, 200)));
+      continue;
+    }
+    names.push(name);
+    stats.push(toFuseStat(entry.attributes));
+  }
+  return { names, stats };
+}

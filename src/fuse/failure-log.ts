@@ -1,0 +1,75 @@
+// How the adapter logs a failed operation. Ordinary outcomes (ENOENT from a
+// shell probing for a file, EEXIST, ENOTEMPTY, ...) are debug lines. An
+// unexpected one (errno.ts decides: EIO-class, unknown types, refused
+// credentials) is a warning carrying the error's full description, logged
+// once per distinct failure and window: when the server is down, `ls -lR`
+// would otherwise print the same line thousands of times. Repeats inside the
+// window go to debug and are counted in the next warning.
+import type { Logger } from '../log/logger.js';
+import type { ErrnoDecision } from './errno.js';
+import { isFilesErrorLike } from './errno.js';
+
+/** A repeated warning is shown again after this long. */
+export const WARNING_WINDOW_MS = 60_000;
+/** Distinct failures remembered; beyond this the oldest are forgotten. */
+const MAX_REMEMBERED = 1000;
+
+interface Seen {
+  at: number;
+  suppressed: number;
+}
+
+export class FailureLog {
+  readonly #logger: Logger;
+  readonly #windowMs: number;
+  readonly #now: () => number;
+  readonly #seen = new Map<string, Seen>();
+
+  constructor(logger: Logger, options: { windowMs?: number; now?: () => number } = {}) {
+    this.#logger = logger;
+    this.#windowMs = options.windowMs ?? WARNING_WINDOW_MS;
+    this.#now = options.now ?? Date.now;
+  }
+
+  report(op: string, path: string, err: unknown, decision: ErrnoDecision): void {
+    const what = `${op} ${JSON.stringify(path)}: ${decision.code}`;
+    const description = describeError(err);
+    if (!decision.unexpected) {
+      this.#logger.debug('%s (%s)', what, description);
+      return;
+    }
+    const key = `${decision.code}\u0000${description}`;
+    const now = this.#now();
+    const seen = this.#seen.get(key);
+    if (seen && now - seen.at < this.#windowMs) {
+      seen.suppressed++;
+      this.#logger.debug('%s (%s) [repeat]', what, description);
+      return;
+    }
+    const repeats = seen?.suppressed ? ` (${seen.suppressed} more like it in the last ${Math.round((now - seen.at) / 1000)} s)` : '';
+    this.#seen.delete(key);
+    this.#seen.set(key, { at: now, suppressed: 0 });
+    if (this.#seen.size > MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
+    this.#logger.warn('%s failed: %s%s', what, description, repeats);
+    if (!isFilesErrorLike(err) && err instanceof Error && err.stack && !('code' in err)) this.#logger.debug('%s', err.stack);
+  }
+}
+
+/** One line: the message and what the server said, never more. */
+export function describeError(err: unknown): string {
+  if (isFilesErrorLike(err)) {
+    const e = err as Error & { kind: string; type?: string; status?: number; instance?: string; operation?: string };
+    const details = [
+      e.type ? `type ${e.type}` : `kind ${e.kind}`,
+      e.status !== undefined ? `HTTP ${e.status}` : '',
+      e.operation ?? '',
+      e.instance ? `request ${e.instance}` : '',
+    ].filter(Boolean).join(', ');
+    return `${e.message} [${details}]`;
+  }
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return `${err.name}: ${err.message}${typeof code === 'string' && !err.message.includes(code) ? ` (${code})` : ''}`;
+  }
+  return `non-error rejection: ${String(err)}`;
+}

@@ -1,0 +1,188 @@
+// The libfuse 2.9 mount options filesfs mounts with (fuse-native exposes only
+// some of them, and none of the ones that matter most), and the validation of
+// options a user passes with `-o`. The result is the single "-o a,b=c"
+// argument the binding hands to fuse_mount()/fuse_new().
+//
+// Always set, and why:
+//   fsname=<source>, subtype=filesfs  → /proc/mounts shows "<source> <mnt> fuse.filesfs"
+//   default_permissions               → the kernel checks the modes we report
+//                                       (from --uid/--gid/--umask), as on a local disk
+//   big_writes, max_write=131072      → writes reach us 128 KiB at a time, not 4 KiB
+//   max_read=131072                   → the same bound for reads
+//   hard_remove                       → unlink of an open file is an unlink; without it
+//                                       libfuse renames it to .fuse_hiddenNNN (a server
+//                                       round trip, and a stray name others can see)
+//   atomic_o_trunc                    → open(O_TRUNC) reaches the filesystem layer with
+//                                       O_TRUNC, instead of open (which would first fetch
+//                                       the content to stage it) then a separate truncate
+//   auto_cache                        → the kernel keeps a file's page cache across opens
+//                                       unless its size or mtime changed
+//   attr_timeout, entry_timeout,      → how long the kernel trusts what we answered;
+//   negative_timeout                    short, because the filesystem layer has its own
+//                                       caches with the user's TTLs
+// Optional: ro (read-only), allow_other, nonempty, debug.
+//
+// The kernel caps one FUSE request at 32 pages (128 KiB) for the protocol
+// libfuse 2.9 speaks; raising that needs FUSE_MAX_PAGES (protocol 7.28,
+// libfuse 3). So max_write/max_read above 131072 would change nothing.
+import { ConfigError } from '../config/config-error.js';
+
+export const MAX_WRITE = 128 * 1024;
+export const MAX_READ = 128 * 1024;
+/** Seconds the kernel caches attributes, lookups and "no such file" answers unless told otherwise. */
+export const DEFAULT_KERNEL_CACHE_SECONDS = 1;
+export const DEFAULT_SOURCE_NAME = 'filesfs';
+export const SUBTYPE = 'filesfs';
+/** fuse-native copies the option string into a 1024-byte buffer (NUL included). */
+export const MAX_OPTIONS_ARGUMENT_BYTES = 1023;
+
+export interface MountOptionsInput {
+  /** Shown as the mount's source (fsname), e.g. "filesfs" or a site host name. */
+  sourceName?: string;
+  readOnly?: boolean;
+  allowOther?: boolean;
+  /** Mount over a folder that has entries (`-o nonempty`); they are hidden while mounted. */
+  allowNonEmpty?: boolean;
+  attrTimeoutSeconds?: number;
+  entryTimeoutSeconds?: number;
+  negativeTimeoutSeconds?: number;
+  /** Kernel read-ahead limit in bytes (the kernel caps it at 128 KiB for FUSE). */
+  maxReadahead?: number;
+  /** libfuse debug output on stderr. */
+  debug?: boolean;
+  /** Options from `-o`, each "name" or "name=value", or comma-separated lists of them. */
+  extraOptions?: readonly string[];
+}
+
+/** Options a user may pass with -o, with a check of the value (undefined: a flag without value). */
+type ValueCheck = 'flag' | 'seconds' | 'count' | 'octal';
+
+const PASS_THROUGH: Readonly<Record<string, ValueCheck>> = {
+  allow_other: 'flag', allow_root: 'flag', auto_unmount: 'flag', nonempty: 'flag', default_permissions: 'flag',
+  ro: 'flag', rw: 'flag', nodev: 'flag', dev: 'flag', nosuid: 'flag', suid: 'flag', noexec: 'flag', exec: 'flag',
+  noatime: 'flag', atime: 'flag', sync: 'flag', async: 'flag', dirsync: 'flag',
+  kernel_cache: 'flag', auto_cache: 'flag', noauto_cache: 'flag', direct_io: 'flag', debug: 'flag', intr: 'flag',
+  async_read: 'flag', sync_read: 'flag', noforget: 'flag',
+  no_remote_lock: 'flag', no_remote_posix_lock: 'flag', no_remote_flock: 'flag',
+  splice_read: 'flag', no_splice_read: 'flag', splice_write: 'flag', no_splice_write: 'flag', splice_move: 'flag', no_splice_move: 'flag',
+  // Always on; accepted so that copying a known-good option list does not fail.
+  big_writes: 'flag', hard_remove: 'flag', atomic_o_trunc: 'flag',
+  attr_timeout: 'seconds', entry_timeout: 'seconds', negative_timeout: 'seconds', ac_attr_timeout: 'seconds',
+  max_read: 'count', max_readahead: 'count', max_background: 'count', congestion_threshold: 'count', remember: 'count',
+  intr_signal: 'count', uid: 'count', gid: 'count', umask: 'octal',
+};
+
+/** Options filesfs must own, with the reason given to a user who passes one. */
+const RESERVED: Readonly<Record<string, string>> = {
+  fsname: 'the source name is set by filesfs',
+  subtype: 'the subtype is always "filesfs"',
+  max_write: `it is fixed at ${MAX_WRITE} (the largest FUSE request the kernel accepts from libfuse 2.9)`,
+  use_ino: 'inode numbers are assigned by libfuse',
+  readdir_ino: 'inode numbers are assigned by libfuse',
+  nopath: 'the filesystem layer needs paths',
+  modules: 'libfuse modules would rewrite paths behind the filesystem layer',
+  subdir: 'use --root to mount a remote folder',
+  iconv: 'names are always UTF-8',
+  from_code: 'names are always UTF-8',
+  to_code: 'names are always UTF-8',
+  fd: 'the FUSE device is opened by libfuse',
+  rootmode: 'set by libfuse',
+  user_id: 'set by libfuse',
+  group_id: 'set by libfuse',
+  blkdev: 'filesfs is not a block-device filesystem',
+  blksize: 'filesfs is not a block-device filesystem',
+};
+
+const OPTION = /^([a-z_]+)(?:=(.*))?$/;
+
+/** Validates `-o` entries; returns them as "name" / "name=value", one per item. */
+export function parseExtraOptions(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const list of raw) {
+    for (const item of list.split(',')) {
+      const option = item.trim();
+      if (option === '') continue;
+      const m = OPTION.exec(option);
+      const name = m?.[1];
+      if (!m || !name) throw new ConfigError(`-o ${JSON.stringify(option)}: not a mount option (expected name or name=value)`);
+      const reserved = RESERVED[name];
+      if (reserved) throw new ConfigError(`-o ${name}: not accepted, ${reserved}`);
+      const check = PASS_THROUGH[name];
+      if (!check) throw new ConfigError(`-o ${name}: unknown or unsupported mount option (accepted: ${Object.keys(PASS_THROUGH).sort().join(', ')})`);
+      out.push(checkValue(name, m[2], check));
+    }
+  }
+  return out;
+}
+
+function checkValue(name: string, value: string | undefined, check: ValueCheck): string {
+  if (check === 'flag') {
+    if (value !== undefined) throw new ConfigError(`-o ${name}: takes no value`);
+    return name;
+  }
+  const ok = value !== undefined && (
+    check === 'seconds' ? /^\d+(\.\d+)?$/.test(value)
+      : check === 'count' ? /^\d{1,10}$/.test(value) && Number(value) <= 0xffff_ffff
+        : /^0?[0-7]{1,4}$/.test(value));
+  if (!ok) {
+    const expected = check === 'seconds' ? 'a number of seconds' : check === 'count' ? 'a whole number' : 'an octal mode such as 022';
+    throw new ConfigError(`-o ${name}: expected ${expected}, got ${JSON.stringify(value ?? '')}`);
+  }
+  return `${name}=${value}`;
+}
+
+/** The source name as libfuse can carry it: no separators, escapes or spaces. */
+export function sanitizeSourceName(name: string): string {
+  const clean = name.replace(/[^A-Za-z0-9._:/@+-]/g, '_');
+  return clean === '' ? DEFAULT_SOURCE_NAME : clean;
+}
+
+function seconds(name: string, value: number | undefined): string {
+  const v = value ?? DEFAULT_KERNEL_CACHE_SECONDS;
+  if (!Number.isFinite(v) || v < 0) throw new ConfigError(`${name}: expected a number of seconds ≥ 0, got ${String(value)}`);
+  // libfuse parses these with %lf; keep the text plain (no exponent).
+  return `${name}=${Number(v.toFixed(3))}`;
+}
+
+/** The full option list, ours first; a -o option with the same name replaces ours. */
+export function buildMountOptions(input: MountOptionsInput = {}): string[] {
+  const ours: string[] = [
+    `fsname=${sanitizeSourceName(input.sourceName ?? DEFAULT_SOURCE_NAME)}`,
+    `subtype=${SUBTYPE}`,
+    'default_permissions',
+    'big_writes',
+    `max_write=${MAX_WRITE}`,
+    `max_read=${MAX_READ}`,
+    'hard_remove',
+    'atomic_o_trunc',
+    'auto_cache',
+    seconds('attr_timeout', input.attrTimeoutSeconds),
+    seconds('entry_timeout', input.entryTimeoutSeconds),
+    seconds('negative_timeout', input.negativeTimeoutSeconds),
+  ];
+  if (input.maxReadahead !== undefined) {
+    if (!Number.isInteger(input.maxReadahead) || input.maxReadahead < 0) throw new ConfigError(`max_readahead: expected a whole number of bytes, got ${input.maxReadahead}`);
+    ours.push(`max_readahead=${input.maxReadahead}`);
+  }
+  if (input.readOnly) ours.push('ro');
+  if (input.allowOther) ours.push('allow_other');
+  if (input.allowNonEmpty) ours.push('nonempty');
+  if (input.debug) ours.push('debug');
+
+  const extra = parseExtraOptions(input.extraOptions ?? []);
+  if (input.readOnly && extra.includes('rw')) throw new ConfigError('-o rw: conflicts with --read-only');
+  const nameOf = (o: string): string => o.split('=')[0]!;
+  const overridden = new Set(extra.map(nameOf));
+  const merged = [...ours.filter((o) => !overridden.has(nameOf(o))), ...extra];
+  return [...new Set(merged)];
+}
+
+/** The single argument fuse-native passes to libfuse. */
+export function optionsArgument(options: readonly string[]): string {
+  if (options.length === 0) return '';
+  const arg = `-o${options.join(',')}`;
+  if (Buffer.byteLength(arg) > MAX_OPTIONS_ARGUMENT_BYTES) {
+    throw new ConfigError(`mount options are too long for fuse-native (${Buffer.byteLength(arg)} bytes, at most ${MAX_OPTIONS_ARGUMENT_BYTES}): ${arg}`);
+  }
+  return arg;
+}

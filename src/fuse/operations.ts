@@ -1,0 +1,78 @@
+// The operations object the adapter (adapter.ts) builds and the fuse-native
+// subclass (filesfs-fuse.ts) calls: fuse-native's callback style, with the
+// arguments our subclass decodes better than stock fuse-native does (fgetattr
+// with its handle, opendir and create with their open flags, utimens with
+// UTIME_OMIT as null). Callbacks take 0 or a negative errno; read and write
+// take the byte count or a negative errno.
+
+/** A stat as the adapter answers it; filesfs-fuse.ts encodes it for the binding. */
+export interface FuseStat {
+  /** File type and permission bits (S_IFDIR/S_IFREG | 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  /** 512-byte blocks. */
+  blocks: number;
+  /** Preferred I/O size (st_blksize). */
+  blksize: number;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+}
+
+/** statvfs(3) as the binding takes it: every field an unsigned 32-bit integer. */
+export interface FuseStatfs {
+  bsize: number;
+  frsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  files: number;
+  ffree: number;
+  favail: number;
+  fsid: number;
+  flag: number;
+  namemax: number;
+}
+
+export type Done = (code: number) => void;
+export type Answer<T> = (code: number, value?: T) => void;
+export type Count = (bytesOrCode: number) => void;
+
+export interface FilesfsOperations {
+  getattr(path: string, cb: Answer<FuseStat>): void;
+  /** fh 0: the kernel sent no handle. */
+  fgetattr(path: string, fh: number, cb: Answer<FuseStat>): void;
+  access(path: string, mode: number, cb: Done): void;
+  statfs(path: string, cb: Answer<FuseStatfs>): void;
+  opendir(path: string, flags: number, cb: Answer<number>): void;
+  readdir(path: string, cb: (code: number, names?: string[], stats?: FuseStat[]) => void): void;
+  releasedir(path: string, fh: number, cb: Done): void;
+  open(path: string, flags: number, cb: Answer<number>): void;
+  create(path: string, mode: number, flags: number, cb: Answer<number>): void;
+  read(path: string, fh: number, buffer: Buffer, length: number, position: number, cb: Count): void;
+  write(path: string, fh: number, buffer: Buffer, length: number, position: number, cb: Count): void;
+  flush(path: string, fh: number, cb: Done): void;
+  /** fuse-native's argument order: datasync before the handle. */
+  fsync(path: string, datasync: number, fh: number, cb: Done): void;
+  release(path: string, fh: number, cb: Done): void;
+  truncate(path: string, size: number, cb: Done): void;
+  ftruncate(path: string, fh: number, size: number, cb: Done): void;
+  mkdir(path: string, mode: number, cb: Done): void;
+  rmdir(path: string, cb: Done): void;
+  unlink(path: string, cb: Done): void;
+  rename(from: string, to: string, cb: Done): void;
+  /** Times in ms since the epoch; null = UTIME_OMIT (leave unchanged). */
+  utimens(path: string, atime: number | null, mtime: number | null, cb: Done): void;
+  chmod(path: string, mode: number, cb: Done): void;
+  chown(path: string, uid: number, gid: number, cb: Done): void;
+  symlink(target: string, path: string, cb: Done): void;
+  link(from: string, to: string, cb: Done): void;
+  mknod(path: string, mode: number, dev: number, cb: Done): void;
+  setxattr(path: string, name: string, value: Buffer, position: number, flags: number, cb: Done): void;
+  getxattr(path: string, name: string, position: number, cb: (code: number, value?: Buffer | null) => void): void;
+  listxattr(path: string, cb: (code: number, names?: string[]) => void): void;
+  removexattr(path: string, name: string, cb: Done): void;
+}
