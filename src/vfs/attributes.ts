@@ -1,0 +1,38 @@
+// RemoteEntry → FileAttributes: what `stat` shows. Ownership and permission
+// bits come from the mount's options (design.md: "Modes come from options"),
+// since Files.com has no POSIX owners or modes; size and mtime come from the
+// server (mtime = provided_mtime when set).
+import type { RemoteEntry } from '../client/files-client.js';
+import type { FileAttributes } from './filesystem-api.js';
+import type { ResolvedOptions } from './options.js';
+
+export type AttributeOptions = Pick<ResolvedOptions, 'fileMode' | 'dirMode' | 'uid' | 'gid'>;
+
+export function toAttributes(entry: RemoteEntry, options: AttributeOptions): FileAttributes {
+  const directory = entry.type === 'directory';
+  return {
+    kind: directory ? 'directory' : 'file',
+    size: directory ? 0 : entry.size,
+    mtime: entry.mtime,
+    permissions: directory ? options.dirMode : options.fileMode,
+    uid: options.uid,
+    gid: options.gid,
+  };
+}
+
+/** The entry shown for the site root, which Files.com cannot stat (files-api.md §3). */
+export function siteRootEntry(mtime: Date): RemoteEntry {
+  return {
+    path: '',
+    name: '',
+    type: 'directory',
+    size: 0,
+    mtime,
+    serverMtime: null,
+    providedMtime: null,
+    createdAt: null,
+    md5: null,
+    crc32: null,
+    permissions: null,
+  };
+}

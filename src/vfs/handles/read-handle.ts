@@ -1,0 +1,65 @@
+// An open file read from the server: bound to one file version (FileContent,
+// shared with every other handle on that version) with its own sequential
+// detection (ReadAhead), since each open file is its own stream of reads.
+import type { FileAttributes } from '../filesystem-api.js';
+import { FsError } from '../fs-error.js';
+import type { ContentRegistry } from '../read/content-registry.js';
+import type { FileContent } from '../read/file-content.js';
+import type { FileReader } from '../read/file-reader.js';
+import { ReadAhead, type ReadAheadConfig } from '../read/read-ahead.js';
+import type { FileHandle } from './file-handle.js';
+
+export interface ReadHandleDeps {
+  reader: FileReader;
+  registry: ContentRegistry;
+  readAhead: ReadAheadConfig;
+  /** Current attributes of a remote path (for fgetattr). */
+  attributes: (remotePath: string) => Promise<FileAttributes>;
+  /** truncate(2) by path: a read handle has no content of its own to cut. */
+  truncate: (remotePath: string, size: number) => Promise<void>;
+}
+
+export class ReadHandle implements FileHandle {
+  readonly stream: ReadAhead;
+  private released = false;
+
+  constructor(readonly content: FileContent, private readonly lastKnown: FileAttributes, private readonly deps: ReadHandleDeps) {
+    this.stream = new ReadAhead(deps.readAhead);
+  }
+
+  get remotePath(): string {
+    return this.content.remotePath;
+  }
+
+  async getattr(): Promise<FileAttributes> {
+    try {
+      return await this.deps.attributes(this.remotePath);
+    } catch (err) {
+      // Deleted while open: the handle still shows what it opened.
+      if (err instanceof FsError && err.code === 'ENOENT') return this.lastKnown;
+      throw err;
+    }
+  }
+
+  read(buffer: Buffer, position: number): Promise<number> {
+    return this.deps.reader.read(this.content, this.stream, buffer, position);
+  }
+
+  async write(): Promise<number> {
+    throw new FsError('EBADF', `${this.remotePath}: not open for writing`);
+  }
+
+  truncate(size: number): Promise<void> {
+    return this.deps.truncate(this.remotePath, size);
+  }
+
+  async flush(): Promise<void> {}
+
+  async fsync(): Promise<void> {}
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.deps.registry.release(this.content);
+  }
+}

@@ -1,0 +1,206 @@
+// The one place that decides what a path looks like now. Order of authority:
+//   1. the write layer's local state (a pending file shows its local size
+//      and mtime; a locally removed one is gone),
+//   2. the metadata cache (fresh entry, fresh negative, or the parent's fresh
+//      listing — a name missing from a fresh complete listing does not exist),
+//   3. the server, one request per path at a time (single-flight).
+// Listings work the same way. Every mutation made through the filesystem
+// reports here (applied*), which updates the cache and detaches any request
+// in flight whose answer it made outdated.
+import type { FilesClient, RemoteEntry } from '../client/files-client.js';
+import { NotFoundError } from '../client/errors.js';
+import { parentPath } from '../path/index.js';
+import { siteRootEntry } from './attributes.js';
+import { FsError } from './fs-error.js';
+import type { Listing } from './metadata/listing.js';
+import type { MetadataCache } from './metadata/metadata-cache.js';
+import type { ResolvedOptions } from './options.js';
+import { keyOf } from './path-mapper.js';
+import { SingleFlight } from './single-flight.js';
+import type { WriteLayer } from './writes.js';
+
+export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren'>;
+
+const NO_OVERLAY: LocalOverlay = { localEntry: () => undefined, localChildren: () => [] };
+
+export function notFound(path: string, cause?: unknown): FsError {
+  return new FsError('ENOENT', `${path || '/'}: no such file or folder`, cause === undefined ? undefined : { cause });
+}
+
+export class Lookup {
+  private readonly stats = new SingleFlight<RemoteEntry>();
+  private readonly lists = new SingleFlight<Listing>();
+  private readonly siteRoot: RemoteEntry;
+  /** Set by the filesystem once the write layer exists. */
+  overlay: LocalOverlay = NO_OVERLAY;
+
+  constructor(
+    private readonly client: FilesClient,
+    private readonly cache: MetadataCache,
+    private readonly options: Pick<ResolvedOptions, 'clock' | 'listPageSize' | 'attrTtlMs'>,
+  ) {
+    this.siteRoot = siteRootEntry(new Date(options.clock()));
+  }
+
+  /** The entry for a remote path; ENOENT when it does not exist. */
+  async resolve(path: string): Promise<RemoteEntry> {
+    const local = this.overlay.localEntry(path);
+    if (local === null) throw notFound(path);
+    if (local) return local;
+    if (path === '') return this.siteRoot;
+    const known = this.cache.known(path);
+    if (known === null) throw notFound(path);
+    if (known) return known;
+    return this.stat(path);
+  }
+
+  /**
+   * The entry for opening a file (close-to-open): like resolve, except that
+   * with attrTtlMs 0 the server is always asked once, even when a fresh
+   * listing knows the file.
+   */
+  async resolveForOpen(path: string): Promise<RemoteEntry> {
+    if (this.options.attrTtlMs > 0 || path === '') return this.resolve(path);
+    const local = this.overlay.localEntry(path);
+    if (local === null) throw notFound(path);
+    return local ?? this.stat(path);
+  }
+
+  /** Like resolve, but null instead of ENOENT. */
+  async find(path: string): Promise<RemoteEntry | null> {
+    try {
+      return await this.resolve(path);
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** What is known without asking the server: entry, null = missing, undefined = unknown. */
+  cached(path: string): RemoteEntry | null | undefined {
+    const local = this.overlay.localEntry(path);
+    if (local !== undefined) return local;
+    if (path === '') return this.siteRoot;
+    return this.cache.known(path);
+  }
+
+  /** The server's fresh listing of a folder, if cached (no request). */
+  cachedListing(dirPath: string): Listing | undefined {
+    return this.cache.listing(keyOf(dirPath));
+  }
+
+  /** The folder's children as shown (server listing with local state on top). */
+  async children(dirPath: string): Promise<RemoteEntry[]> {
+    const listing = await this.listing(dirPath);
+    const local = this.overlay.localChildren(dirPath);
+    const out: RemoteEntry[] = [];
+    if (local.length === 0) {
+      for (const entry of listing.children.values()) if (this.overlay.localEntry(entry.path) !== null) out.push(entry);
+      return out;
+    }
+    const mine = new Map(local.map((e) => [keyOf(e.path), e]));
+    for (const [key, entry] of listing.children) {
+      const over = mine.get(key);
+      if (over) {
+        out.push(over);
+        mine.delete(key);
+      } else if (this.overlay.localEntry(entry.path) !== null) {
+        out.push(entry);
+      }
+    }
+    out.push(...mine.values());
+    return out;
+  }
+
+  /** The server's complete listing of a folder (cached, or fetched once for all callers). */
+  async listing(dirPath: string): Promise<Listing> {
+    const key = keyOf(dirPath);
+    const cached = this.cache.listing(key);
+    if (cached) return cached;
+    return this.lists.run(key, async (flight) => {
+      const at = this.options.clock();
+      const entries: RemoteEntry[] = [];
+      try {
+        for await (const page of this.client.list(dirPath, { perPage: this.options.listPageSize })) {
+          for (const entry of page) entries.push(entry);
+        }
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          if (!flight.stale) this.cache.storeMissing(dirPath, at);
+          throw notFound(dirPath, err);
+        }
+        throw err;
+      }
+      if (flight.stale) return { path: dirPath, fetchedAt: at, children: new Map(entries.map((e) => [keyOf(e.path), e])) };
+      return this.cache.storeListing(dirPath, entries, at);
+    });
+  }
+
+  private stat(path: string): Promise<RemoteEntry> {
+    return this.stats.run(keyOf(path), async (flight) => {
+      const at = this.options.clock();
+      try {
+        const entry = await this.client.stat(path);
+        if (!flight.stale) this.cache.storeEntry(entry, at, path);
+        return entry;
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          if (!flight.stale) this.cache.storeMissing(path, at);
+          throw notFound(path, err);
+        }
+        throw err;
+      }
+    });
+  }
+
+  // ---- our own changes --------------------------------------------------------
+
+  /** `entry` now exists at its path (created, changed, moved, uploaded). */
+  appliedEntry(entry: RemoteEntry): void {
+    this.detach(entry.path);
+    this.cache.applyEntry(entry);
+  }
+
+  /** The path (and everything below it) no longer exists. */
+  appliedRemoval(path: string): void {
+    this.detach(path);
+    this.detachBelow(path);
+    this.cache.applyRemoval(path);
+  }
+
+  /** Forget what is known at and below `path` (after a change we cannot describe exactly). */
+  invalidate(path: string, subtree = false): void {
+    this.detach(path);
+    this.cache.invalidate(path);
+    const parent = parentPath(path);
+    if (path !== '') {
+      this.lists.forget(keyOf(parent));
+      this.cache.forgetListing(parent);
+    }
+    if (subtree) {
+      this.detachBelow(path);
+      this.cache.invalidateBelow(path);
+    }
+  }
+
+  /** Forget everything strictly below a folder (its subtree moved or was replaced). */
+  invalidateBelow(path: string): void {
+    this.detachBelow(path);
+    this.cache.invalidateBelow(path);
+  }
+
+  /** Detaches requests in flight whose answer a change at `path` makes outdated. */
+  private detach(path: string): void {
+    const key = keyOf(path);
+    this.stats.forget(key);
+    this.lists.forget(key);
+    if (path !== '') this.lists.forget(keyOf(parentPath(path)));
+  }
+
+  private detachBelow(path: string): void {
+    const key = keyOf(path);
+    const below = (k: string): boolean => key === '' ? k !== '' : k.startsWith(key + '/');
+    this.stats.forgetWhere(below);
+    this.lists.forgetWhere(below);
+  }
+}

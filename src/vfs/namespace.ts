@@ -1,0 +1,202 @@
+// Namespace operations with the semantics of design.md: mkdir, rmdir, unlink,
+// rename and utimens on the server, with the metadata cache, the read versions
+// and the write layer told at once (read-your-writes). Checks that can be made
+// from what is known fail locally, before any request (EEXIST, ENOTDIR,
+// EISDIR, ENOTEMPTY, EINVAL, EROFS); the server's own refusals pass through as
+// FilesErrors (the adapter's errno table maps them).
+//
+// Errors come in the order Linux reports them: a missing path (ENOENT) or an
+// existing target (EEXIST) before a read-only mount (EROFS).
+import { randomBytes } from 'node:crypto';
+import type { FilesClient, RemoteEntry } from '../client/files-client.js';
+import { BadRequestError, DestinationExistsError, FolderNotEmptyError, NotFoundError } from '../client/errors.js';
+import type { Logger } from '../log/logger.js';
+import { baseName, isSame, joinPath, parentPath } from '../path/index.js';
+import { FsError } from './fs-error.js';
+import { notFound, type Lookup } from './lookup.js';
+import type { ResolvedOptions } from './options.js';
+import { keyOf, type PathMapper } from './path-mapper.js';
+import type { ContentRegistry } from './read/content-registry.js';
+import type { WriteLayer } from './writes.js';
+
+export interface NamespaceDeps {
+  client: FilesClient;
+  lookup: Lookup;
+  contents: ContentRegistry;
+  paths: PathMapper;
+  options: Pick<ResolvedOptions, 'readOnly'>;
+  /** The write layer (a getter: it is created after the namespace). */
+  writes: () => WriteLayer;
+  logger: Logger;
+}
+
+export class Namespace {
+  constructor(private readonly deps: NamespaceDeps) {}
+
+  async mkdir(kernelPath: string): Promise<void> {
+    const { lookup, paths, client } = this.deps;
+    const path = paths.toRemoteForCreate(kernelPath);
+    if (paths.isRoot(path) || lookup.cached(path)) throw exists(path);
+    const parent = await this.folder(parentPath(path));
+    this.writable(path);
+    const target = joinPath(parent.path, baseName(path));
+    try {
+      lookup.appliedEntry(await client.mkdir(target, { parents: false }));
+    } catch (err) {
+      if (err instanceof DestinationExistsError) lookup.invalidate(target);
+      throw err;
+    }
+  }
+
+  async rmdir(kernelPath: string): Promise<void> {
+    const { lookup, paths, client } = this.deps;
+    const path = paths.toRemote(kernelPath);
+    const entry = await lookup.resolve(path);
+    if (entry.type !== 'directory') throw new FsError('ENOTDIR', `${path}: not a folder`);
+    if (paths.isRoot(path)) throw new FsError('EBUSY', 'the mount root cannot be removed');
+    this.writable(path);
+    if (this.knownNotEmpty(entry.path)) throw notEmpty(path);
+    try {
+      await client.delete(entry.path, { recursive: false });
+    } catch (err) {
+      if (err instanceof FolderNotEmptyError) lookup.invalidate(entry.path, true);
+      if (err instanceof NotFoundError) lookup.appliedRemoval(entry.path);
+      throw err;
+    }
+    lookup.appliedRemoval(entry.path);
+  }
+
+  async unlink(kernelPath: string): Promise<void> {
+    const { lookup, paths, client, contents } = this.deps;
+    const path = paths.toRemote(kernelPath);
+    const entry = await lookup.resolve(path);
+    if (entry.type === 'directory') throw new FsError('EISDIR', `${path}: is a folder`);
+    this.writable(path);
+    if (!(await this.deps.writes().unlink(entry))) {
+      try {
+        await client.delete(entry.path);
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          lookup.appliedRemoval(entry.path);
+          contents.removed(entry.path);
+          throw notFound(path, err);
+        }
+        throw err;
+      }
+    }
+    lookup.appliedRemoval(entry.path);
+    contents.removed(entry.path);
+  }
+
+  async rename(kernelFrom: string, kernelTo: string): Promise<void> {
+    const { lookup, paths, client } = this.deps;
+    const from = paths.toRemote(kernelFrom);
+    const to = paths.toRemoteForCreate(kernelTo);
+    const src = await lookup.resolve(from);
+    if (paths.isRoot(from) || paths.isRoot(to)) throw new FsError('EBUSY', 'the mount root cannot be renamed');
+    if (isSame(src.path, to)) {
+      if (baseName(src.path) === baseName(to)) return; // rename to itself: nothing to do (POSIX)
+      this.writable(from);
+      return this.renameCase(src, joinPath(parentPath(src.path), baseName(to)));
+    }
+    const fromKey = keyOf(src.path);
+    if (keyOf(to).startsWith(fromKey + '/')) throw new FsError('EINVAL', `${to}: cannot move a folder into itself`);
+    const parent = await this.folder(parentPath(to));
+    const target = joinPath(parent.path, baseName(to));
+    const dst = await lookup.find(target);
+    if (dst && src.type === 'file' && dst.type === 'directory') throw new FsError('EISDIR', `${target}: is a folder`);
+    if (dst && src.type === 'directory' && dst.type === 'file') throw new FsError('ENOTDIR', `${target}: not a folder`);
+    if (dst?.type === 'directory' && (await lookup.children(dst.path)).length > 0) throw notEmpty(target);
+    this.writable(from);
+
+    if (src.type === 'file' && (await this.deps.writes().rename(src, target))) {
+      // Only local content existed: the write layer retargeted it.
+      this.afterMove(src, target, dst);
+      return;
+    }
+    if (dst?.type === 'directory') {
+      // POSIX replaces an empty folder; the server would not, so remove it first.
+      await client.delete(dst.path, { recursive: false });
+      lookup.appliedRemoval(dst.path);
+    }
+    await client.move(src.path, target, { overwrite: dst?.type === 'file' });
+    this.afterMove(src, target, dst);
+    this.deps.writes().renamed(src.path, target);
+  }
+
+  /** utimens: null = leave the mtime as it is; atime is not stored. */
+  async utimens(kernelPath: string, mtime: Date | null): Promise<void> {
+    const { lookup, paths, client, contents } = this.deps;
+    const path = paths.toRemote(kernelPath);
+    const entry = await lookup.resolve(path);
+    if (mtime === null) return;
+    this.writable(path);
+    // The site root has no entry on the server to carry a time.
+    if (entry.path === '' && entry.type === 'directory') return;
+    if (entry.type === 'file' && (await this.deps.writes().setMtime(entry, mtime))) return;
+    const updated = await client.setMtime(entry.path, mtime);
+    contents.retime(updated);
+    lookup.appliedEntry(updated);
+  }
+
+  /** Refuses changes on a read-only mount. */
+  writable(path: string): void {
+    if (this.deps.options.readOnly) throw new FsError('EROFS', `${path || '/'}: the mount is read-only`);
+  }
+
+  /** A case-only rename (a.txt → A.txt): the same path for the server. */
+  private async renameCase(src: RemoteEntry, target: string): Promise<void> {
+    const { client, logger } = this.deps;
+    if (src.type === 'file' && (await this.deps.writes().rename(src, target))) {
+      this.afterMove(src, target, null);
+      return;
+    }
+    try {
+      // Never overwrite here: the "existing" destination is the source itself.
+      await client.move(src.path, target, { overwrite: false });
+    } catch (err) {
+      if (!(err instanceof DestinationExistsError || err instanceof BadRequestError)) throw err;
+      // The server refused to move a path onto itself: go through a temporary name.
+      const temporary = joinPath(parentPath(src.path), `.${baseName(src.path)}.filesfs-rename-${randomBytes(4).toString('hex')}`);
+      logger.debug('case-only rename of %s refused (%s); going through %s', src.path, err.message, temporary);
+      await client.move(src.path, temporary, { overwrite: false });
+      try {
+        await client.move(temporary, target, { overwrite: false });
+      } catch (second) {
+        await client.move(temporary, src.path, { overwrite: false }).catch((back: unknown) => {
+          logger.error('rename of %s to %s failed half-way; it is now at %s: %s', src.path, target, temporary, String(back));
+        });
+        throw second;
+      }
+    }
+    this.afterMove(src, target, null);
+    this.deps.writes().renamed(src.path, target);
+  }
+
+  /** Caches and read versions after `src` moved to `target` (replacing `dst`, if any). */
+  private afterMove(src: RemoteEntry, target: string, dst: RemoteEntry | null): void {
+    const { lookup, contents } = this.deps;
+    if (dst?.type === 'file') contents.removed(dst.path);
+    lookup.appliedRemoval(src.path);
+    lookup.invalidateBelow(target);
+    lookup.appliedEntry({ ...src, path: target, name: baseName(target) });
+    contents.moved(src.path, target);
+  }
+
+  /** The entry of an existing folder (ENOENT, ENOTDIR otherwise). */
+  private async folder(path: string): Promise<RemoteEntry> {
+    const entry = await this.deps.lookup.resolve(path);
+    if (entry.type !== 'directory') throw new FsError('ENOTDIR', `${path}: not a folder`);
+    return entry;
+  }
+
+  /** True when the folder is known (without a request) to have children. */
+  private knownNotEmpty(path: string): boolean {
+    if (this.deps.writes().localChildren(path).length > 0) return true;
+    const listing = this.deps.lookup.cachedListing(path);
+    return listing !== undefined && listing.children.size > 0;
+  }
+}
+
+const exists = (path: string): FsError => new FsError('EEXIST', `${path || '/'}: already exists`);
+const notEmpty = (path: string): FsError => new FsError('ENOTEMPTY', `${path}: folder not empty`);

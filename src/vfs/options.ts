@@ -1,0 +1,173 @@
+// The filesystem layer's options: one typed object with documented defaults,
+// checked and normalised once (resolveOptions) so that the rest of src/vfs
+// reads plain numbers. The CLI maps its flags (--attr-ttl, --dir-ttl, --uid,
+// --gid, --umask, --read-only, --root) onto FilesystemOptions; tests inject a
+// clock and small sizes.
+import { ConfigError } from '../config/config-error.js';
+import { silentLogger, type Logger } from '../log/logger.js';
+import { normalize } from '../path/index.js';
+
+/** Milliseconds since some fixed point; Date.now by default, a fake in tests. */
+export type Clock = () => number;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+export interface FilesystemOptions {
+  /** Remote folder shown as the mount's root; '' (default) = the site root. */
+  remoteRoot?: string;
+  /** How long attributes (stat results) are trusted, ms. Default 5,000; 0 disables. */
+  attrTtlMs?: number;
+  /** How long a folder listing is trusted, ms. Default 5,000; 0 disables. */
+  dirTtlMs?: number;
+  /** How long "does not exist" is trusted, ms. Default: attrTtlMs. */
+  negativeTtlMs?: number;
+  /** Owner shown for every file; default: the mounting process's uid. */
+  uid?: number;
+  /** Group shown for every file; default: the mounting process's gid. */
+  gid?: number;
+  /** Files show 0666 & ~umask, folders 0777 & ~umask. Default 0o022. */
+  umask?: number;
+  /** Refuse every change with EROFS (and show no write bits). Default false. */
+  readOnly?: boolean;
+  /**
+   * Unit of the read cache and of random reads, bytes. Default 256 KiB: twice
+   * the kernel's largest FUSE read (128 KiB), so an unaligned kernel read
+   * touches at most two blocks, and small enough that a random 4 KiB read
+   * transfers little.
+   */
+  readBlockSize?: number;
+  /** First read-ahead window once a reader looks sequential. Default 1 MiB. */
+  readAheadInitialBytes?: number;
+  /**
+   * Largest read-ahead window (bytes kept requested ahead of a sequential
+   * reader). Default 32 MiB: with 8 MiB requests that is up to four range
+   * requests in flight, enough to fill a long fat link.
+   */
+  readAheadMaxBytes?: number;
+  /**
+   * Largest single range request. Default 8 MiB: a sequential 256 MiB read
+   * then costs about 35 requests (the limit we promise is 64), and a window
+   * is still split into parallel requests.
+   */
+  readRequestMaxBytes?: number;
+  /** Read cache bound per open file version, bytes. Default 64 MiB (≥ window + two requests). */
+  readCachePerFileBytes?: number;
+  /** Read cache bound for the whole mount, bytes. Default 256 MiB (four files at full speed). */
+  readCacheTotalBytes?: number;
+  /** Entries per listing page. Default 1,000 (Files.com recommends ≤ 1,000; max 10,000). */
+  listPageSize?: number;
+  /**
+   * Bound on cached metadata: attribute + negative entries, and separately
+   * the entries held in cached listings. Default 100,000 each (a cached entry
+   * is a few hundred bytes, shared between both caches: tens of MB at most).
+   */
+  metadataMaxEntries?: number;
+  logger?: Logger;
+  clock?: Clock;
+}
+
+export interface ResolvedOptions {
+  remoteRoot: string;
+  attrTtlMs: number;
+  dirTtlMs: number;
+  negativeTtlMs: number;
+  uid: number;
+  gid: number;
+  umask: number;
+  /** Permission bits shown for files and folders (umask and read-only applied). */
+  fileMode: number;
+  dirMode: number;
+  readOnly: boolean;
+  readBlockSize: number;
+  readAheadInitialBytes: number;
+  readAheadMaxBytes: number;
+  readRequestMaxBytes: number;
+  readCachePerFileBytes: number;
+  readCacheTotalBytes: number;
+  listPageSize: number;
+  metadataMaxEntries: number;
+  logger: Logger;
+  clock: Clock;
+}
+
+export const DEFAULTS = {
+  attrTtlMs: 5_000,
+  dirTtlMs: 5_000,
+  umask: 0o022,
+  readBlockSize: 256 * KiB,
+  readAheadInitialBytes: 1 * MiB,
+  readAheadMaxBytes: 32 * MiB,
+  readRequestMaxBytes: 8 * MiB,
+  readCachePerFileBytes: 64 * MiB,
+  readCacheTotalBytes: 256 * MiB,
+  listPageSize: 1_000,
+  metadataMaxEntries: 100_000,
+} as const;
+
+/** Files.com accepts at most 10,000 entries per listing page (files-api.md §2). */
+const MAX_LIST_PAGE = 10_000;
+
+function fail(name: string, expected: string, value: unknown): never {
+  throw new ConfigError(`${name}: expected ${expected}, got ${String(value)}`);
+}
+
+function number(name: string, value: number, min: number): number {
+  if (!Number.isFinite(value) || value < min) fail(name, `a number ≥ ${min}`, value);
+  return value;
+}
+
+function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) fail(name, `an integer between ${min} and ${max}`, value);
+  return value;
+}
+
+function multipleOf(name: string, value: number, unit: number): number {
+  if (!Number.isInteger(value) || value <= 0 || value % unit !== 0) fail(name, `a positive multiple of ${unit} (the block size)`, value);
+  return value;
+}
+
+export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions {
+  const attrTtlMs = number('attrTtlMs', options.attrTtlMs ?? DEFAULTS.attrTtlMs, 0);
+  const dirTtlMs = number('dirTtlMs', options.dirTtlMs ?? DEFAULTS.dirTtlMs, 0);
+  const negativeTtlMs = number('negativeTtlMs', options.negativeTtlMs ?? attrTtlMs, 0);
+  const umask = integer('umask', options.umask ?? DEFAULTS.umask, 0, 0o777);
+  const readOnly = options.readOnly ?? false;
+  // A read-only mount shows no write bits: tools then explain refusals better.
+  const writeMask = readOnly ? 0o222 : 0;
+
+  const readBlockSize = integer('readBlockSize', options.readBlockSize ?? DEFAULTS.readBlockSize, 4 * KiB);
+  const readAheadInitialBytes = multipleOf('readAheadInitialBytes', options.readAheadInitialBytes ?? Math.max(DEFAULTS.readAheadInitialBytes, readBlockSize), readBlockSize);
+  const readAheadMaxBytes = multipleOf('readAheadMaxBytes', options.readAheadMaxBytes ?? Math.max(DEFAULTS.readAheadMaxBytes, readAheadInitialBytes), readBlockSize);
+  const readRequestMaxBytes = multipleOf('readRequestMaxBytes', options.readRequestMaxBytes ?? Math.max(DEFAULTS.readRequestMaxBytes, readBlockSize), readBlockSize);
+  if (readAheadMaxBytes < readAheadInitialBytes) fail('readAheadMaxBytes', `a size ≥ readAheadInitialBytes (${readAheadInitialBytes})`, readAheadMaxBytes);
+  // Below window + two requests a sequential reader would evict what it is
+  // about to read (what is ahead and what is in flight both count).
+  const minPerFile = readAheadMaxBytes + 2 * readRequestMaxBytes;
+  const readCachePerFileBytes = integer('readCachePerFileBytes', options.readCachePerFileBytes ?? Math.max(DEFAULTS.readCachePerFileBytes, minPerFile), minPerFile);
+  const readCacheTotalBytes = integer('readCacheTotalBytes', options.readCacheTotalBytes ?? Math.max(DEFAULTS.readCacheTotalBytes, readCachePerFileBytes), readCachePerFileBytes);
+  const listPageSize = integer('listPageSize', options.listPageSize ?? DEFAULTS.listPageSize, 1, MAX_LIST_PAGE);
+  const metadataMaxEntries = integer('metadataMaxEntries', options.metadataMaxEntries ?? DEFAULTS.metadataMaxEntries, 1);
+  return {
+    remoteRoot: normalize(options.remoteRoot ?? ''),
+    attrTtlMs,
+    dirTtlMs,
+    negativeTtlMs,
+    uid: integer('uid', options.uid ?? process.getuid?.() ?? 0, 0, 0xffffffff),
+    gid: integer('gid', options.gid ?? process.getgid?.() ?? 0, 0, 0xffffffff),
+    umask,
+    fileMode: 0o666 & ~umask & ~writeMask,
+    dirMode: 0o777 & ~umask & ~writeMask,
+    readOnly,
+    readBlockSize,
+    readAheadInitialBytes,
+    readAheadMaxBytes,
+    readRequestMaxBytes,
+    readCachePerFileBytes,
+    readCacheTotalBytes,
+    listPageSize,
+    metadataMaxEntries,
+    logger: options.logger ?? silentLogger,
+    clock: options.clock ?? Date.now,
+  };
+}

@@ -1,0 +1,60 @@
+// Kernel paths ('/', '/a/b.txt', relative to the mountpoint) ↔ remote paths in
+// the server's form (normalized, no leading slash, '' = site root), applying
+// the mount's remote root. Also the one place that turns a name the server
+// would refuse into the errno the caller must see, before any request.
+import { baseName, joinPath, normalize, normalizeForComparison, validateName, validatePath, type NameRejection } from '../path/index.js';
+import { FsError } from './fs-error.js';
+
+/** Linux NAME_MAX: the longest name, in bytes, a directory entry can carry. */
+export const KERNEL_NAME_MAX_BYTES = 255;
+
+export class PathMapper {
+  constructor(private readonly remoteRoot: string) {}
+
+  /** The remote path for a kernel path. */
+  toRemote(kernelPath: string): string {
+    return joinPath(this.remoteRoot, kernelPath);
+  }
+
+  /** The remote path of the mount's root. */
+  get root(): string {
+    return this.remoteRoot;
+  }
+
+  isRoot(remotePath: string): boolean {
+    return normalizeForComparison(remotePath) === normalizeForComparison(this.remoteRoot);
+  }
+
+  /**
+   * The remote path for a kernel path that names something to be created
+   * (mkdir, rename target, create): its last segment must be a name the
+   * server accepts. EINVAL, or ENAMETOOLONG for a name or path too long.
+   */
+  toRemoteForCreate(kernelPath: string): string {
+    const segments = kernelPath.split('/').filter((s) => s !== '');
+    const name = segments[segments.length - 1] ?? '';
+    const problem = validateName(name) ?? validatePath(joinPath(this.remoteRoot, kernelPath));
+    if (problem) throw nameError(problem, kernelPath);
+    return this.toRemote(kernelPath);
+  }
+
+  /** True when a lookup of this kernel path can only fail (a name the server cannot hold). */
+  cannotExist(kernelPath: string): boolean {
+    return validatePath(kernelPath) !== null;
+  }
+}
+
+export function nameError(problem: NameRejection, path: string): FsError {
+  const code = problem.reason === 'name-too-long' || problem.reason === 'path-too-long' ? 'ENAMETOOLONG' : 'EINVAL';
+  return new FsError(code, `${path}: ${problem.message}`);
+}
+
+/** True when the kernel can show this name in a directory listing. */
+export function fitsKernelName(name: string): boolean {
+  return Buffer.byteLength(name, 'utf8') <= KERNEL_NAME_MAX_BYTES;
+}
+
+/** Comparison key of a remote path (identity for every cache). */
+export const keyOf = (remotePath: string): string => normalizeForComparison(remotePath);
+
+export { baseName, normalize };

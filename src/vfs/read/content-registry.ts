@@ -1,0 +1,122 @@
+// Which file version each remote path's readers share, and what happens to
+// cached content when the namespace or the server changes:
+//   - open: acquire(entry) gives the current FileContent of that path when it
+//     is the same version (size + mtime), else supersedes the old one and
+//     starts a new one (forgetting the client's cached download URL);
+//   - the metadata cache reports every entry it learns (observe): a different
+//     version of a file with cached content supersedes it at once;
+//   - our own utimens changes the mtime but not the bytes (retime);
+//   - renames re-key content so open handles keep reading (moved);
+//   - unlink detaches it (open handles keep what is cached).
+// A FileContent with no handle left stays while it has cached segments, so
+// re-opening an unchanged file reads from memory.
+import { LRUCache } from 'lru-cache';
+import type { FilesClient, RemoteEntry } from '../../client/files-client.js';
+import type { Logger } from '../../log/logger.js';
+import { keyOf } from '../path-mapper.js';
+import { BlockCache, type BlockCacheLimits } from './block-cache.js';
+import { FileContent, versionOf } from './file-content.js';
+
+/** Versions remembered for paths whose content left the cache: enough for any working set of open files. */
+const REMEMBERED_VERSIONS = 10_000;
+
+export class ContentRegistry {
+  readonly blocks: BlockCache;
+  private readonly byKey = new Map<string, FileContent>();
+  /** Last version whose download URL the client may hold, per path. */
+  private readonly seen = new LRUCache<string, string>({ max: REMEMBERED_VERSIONS });
+
+  constructor(private readonly client: FilesClient, limits: BlockCacheLimits, private readonly log: Logger) {
+    this.blocks = new BlockCache(limits, (content) => this.tidy(content));
+  }
+
+  /** The shared content of this file version, counted as one more open handle. */
+  acquire(entry: RemoteEntry): FileContent {
+    const key = keyOf(entry.path);
+    const version = versionOf(entry);
+    let content = this.byKey.get(key);
+    if (content && content.version !== version) {
+      this.supersede(content, 'changed on the server');
+      content = undefined;
+    }
+    if (!content) {
+      content = new FileContent(entry);
+      this.byKey.set(key, content);
+      // A URL cached for another version could serve that version's bytes.
+      if (this.seen.get(key) !== version) this.client.invalidateDownload(entry.path);
+      this.seen.set(key, version);
+    }
+    content.refs++;
+    return content;
+  }
+
+  /** One handle on `content` closed. */
+  release(content: FileContent): void {
+    content.refs = Math.max(0, content.refs - 1);
+    this.tidy(content);
+  }
+
+  /** The server (or our own change) shows `entry` now. */
+  observe(entry: RemoteEntry): void {
+    if (entry.type !== 'file') return;
+    const content = this.byKey.get(keyOf(entry.path));
+    if (content && content.version !== versionOf(entry)) this.supersede(content, 'changed on the server');
+  }
+
+  /** Our own utimens: same bytes, new mtime; readers keep their blocks. */
+  retime(entry: RemoteEntry): void {
+    const key = keyOf(entry.path);
+    const content = this.byKey.get(key);
+    if (!content || content.size !== entry.size) return;
+    content.mtime = entry.mtime;
+    this.seen.set(key, content.version);
+  }
+
+  /** A file or folder moved: content at or below `from` now lives below `to`. */
+  moved(from: string, to: string): void {
+    const fromKey = keyOf(from);
+    for (const [key, content] of [...this.byKey]) {
+      if (key !== fromKey && !key.startsWith(fromKey + '/')) continue;
+      this.byKey.delete(key);
+      this.client.invalidateDownload(content.remotePath);
+      // By segments, not characters: isSame names may differ in length (ß / ss).
+      const below = content.remotePath.split('/').slice(from.split('/').length);
+      content.remotePath = [to, ...below].join('/');
+      const newKey = keyOf(content.remotePath);
+      const there = this.byKey.get(newKey);
+      if (there && there !== content) this.supersede(there, 'replaced by a rename');
+      this.byKey.set(newKey, content);
+    }
+  }
+
+  /** A file was deleted: new opens will not find it; open handles keep their cached blocks. */
+  removed(path: string): void {
+    const key = keyOf(path);
+    this.byKey.delete(key);
+    this.seen.delete(key);
+  }
+
+  /** The current content of a path, if any (tests and status). */
+  current(path: string): FileContent | undefined {
+    return this.byKey.get(keyOf(path));
+  }
+
+  /** Drops a version's blocks for good; handles bound to it get ESTALE. */
+  supersede(content: FileContent, why: string): void {
+    if (content.superseded) return;
+    this.log.debug('content of %s (%s) superseded: %s', content.remotePath, content.version, why);
+    content.superseded = true;
+    const key = keyOf(content.remotePath);
+    if (this.byKey.get(key) === content) this.byKey.delete(key);
+    this.blocks.drop(content);
+    this.client.invalidateDownload(content.remotePath);
+    this.seen.delete(key);
+  }
+
+  /** Forgets a version nobody uses and nothing is cached for. */
+  tidy(content: FileContent): void {
+    if (content.refs > 0 || content.order.size > 0 || content.inflight.size > 0) return;
+    const key = keyOf(content.remotePath);
+    if (this.byKey.get(key) === content) this.byKey.delete(key);
+  }
+}

@@ -1,0 +1,126 @@
+// Serves read(2) from a file version's cached segments, fetching what is
+// missing with ranged reads (client.readRange: the client reuses the file's
+// presigned URL and refreshes it on 403). Each read:
+//   1. asks the handle's ReadAhead whether to request ahead (sequential
+//      readers get growing requests; random readers get none);
+//   2. requests the missing blocks the read itself touches, merged into one
+//      request per run of consecutive missing blocks;
+//   3. waits for those blocks, whoever requested them (another handle on the
+//      same version, or read-ahead), and copies them out.
+// Blocks already cached or in flight are never requested twice. A response
+// shorter than the version's size promises means the file changed on the
+// server: the version is superseded and the read fails with ESTALE instead
+// of returning a mix of two versions.
+import type { FilesClient } from '../../client/files-client.js';
+import type { Logger } from '../../log/logger.js';
+import { FsError } from '../fs-error.js';
+import type { ContentRegistry } from './content-registry.js';
+import type { FileContent, Segment } from './file-content.js';
+import type { ReadAhead } from './read-ahead.js';
+
+const noop = (): void => {};
+
+export class FileReader {
+  constructor(
+    private readonly client: FilesClient,
+    private readonly registry: ContentRegistry,
+    private readonly blockSize: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reads into `buffer` from `position`; resolves to the bytes read (0 at or after the end). */
+  async read(content: FileContent, stream: ReadAhead, buffer: Buffer, position: number): Promise<number> {
+    if (content.superseded) throw stale(content);
+    const end = Math.min(position + buffer.length, content.size);
+    if (position >= end) return 0;
+    const ahead = stream.onRead(position, end, content.size);
+    if (ahead) this.fetch(content, ahead.start, ahead.end, true);
+    this.fetch(content, position, end, false);
+
+    const B = this.blockSize;
+    let at = position;
+    while (at < end) {
+      const segment = await this.segment(content, Math.floor(at / B));
+      const segmentEnd = segment.start + segment.data.length;
+      const upTo = Math.min(end, segmentEnd);
+      segment.data.copy(buffer, at - position, at - segment.start, upTo - segment.start);
+      at = upTo;
+    }
+    // Superseded while this read waited: what was copied may mix versions.
+    if (content.superseded) throw stale(content);
+    return end - position;
+  }
+
+  /** The segment holding `block`: cached, in flight, or fetched now. */
+  private async segment(content: FileContent, block: number): Promise<Segment> {
+    for (;;) {
+      if (content.superseded) throw stale(content);
+      const cached = this.registry.blocks.find(content, block);
+      if (cached) return cached;
+      const inflight = content.inflight.get(block);
+      if (inflight) {
+        const segment = await inflight;
+        if (content.superseded) throw stale(content);
+        if (segment.firstBlock <= block && block <= segment.lastBlock) return segment;
+        continue;
+      }
+      // Evicted between the request and now (memory pressure): ask again.
+      this.fetch(content, block * this.blockSize, Math.min((block + 1) * this.blockSize, content.size), false);
+    }
+  }
+
+  /** Requests every block of [start, end) that is neither cached nor in flight. */
+  private fetch(content: FileContent, start: number, end: number, optional: boolean): void {
+    const B = this.blockSize;
+    const last = Math.floor((end - 1) / B);
+    let block = Math.floor(start / B);
+    while (block <= last) {
+      if (content.inflight.has(block) || this.registry.blocks.has(content, block)) {
+        block++;
+        continue;
+      }
+      let runEnd = block;
+      while (runEnd + 1 <= last && !content.inflight.has(runEnd + 1) && !this.registry.blocks.has(content, runEnd + 1)) runEnd++;
+      if (!this.request(content, block, runEnd, optional)) return;
+      block = runEnd + 1;
+    }
+  }
+
+  /** One range request for blocks [first, last]; false when read-ahead found no room. */
+  private request(content: FileContent, first: number, last: number, optional: boolean): boolean {
+    const B = this.blockSize;
+    const offset = first * B;
+    const length = Math.min((last + 1) * B, content.size) - offset;
+    if (!this.registry.blocks.reserve(content, length, optional)) return false;
+    const path = content.remotePath;
+    // Chained from a resolved promise so that even a synchronous failure of
+    // readRange settles the reservation and clears the in-flight marks.
+    const promise: Promise<Segment> = Promise.resolve()
+      .then(() => this.client.readRange(path, offset, length))
+      .finally(() => this.registry.blocks.settle(content, length))
+      .then((data) => this.landed(content, first, last, offset, length, data))
+      .finally(() => {
+        for (let b = first; b <= last; b++) if (content.inflight.get(b) === promise) content.inflight.delete(b);
+        this.registry.tidy(content);
+      });
+    // Read-ahead nobody waits for must not become an unhandled rejection.
+    promise.catch(noop);
+    for (let b = first; b <= last; b++) content.inflight.set(b, promise);
+    return true;
+  }
+
+  private landed(content: FileContent, first: number, last: number, offset: number, length: number, data: Buffer): Segment {
+    if (data.length !== length) {
+      this.log.warn('%s: expected %d bytes at %d, got %d; the file changed on the server', content.remotePath, length, offset, data.length);
+      this.registry.supersede(content, 'size changed');
+      throw stale(content);
+    }
+    const segment: Segment = { content, key: `${content.id}:${first}`, start: offset, data, firstBlock: first, lastBlock: last };
+    this.registry.blocks.insert(segment);
+    return segment;
+  }
+}
+
+function stale(content: FileContent): FsError {
+  return new FsError('ESTALE', `${content.remotePath}: the file changed on the server while open; open it again`);
+}

@@ -1,0 +1,83 @@
+// The seam for content writes. Everything that creates or changes file
+// content, and every namespace operation that must know about content not yet
+// on the server, goes through one WriteLayer. Until write-back (issue 6) lands,
+// ReadOnlyWrites refuses content changes with EROFS and has no local state;
+// the write-back layer implements this interface (staging, upload queue,
+// journal) and is passed to the filesystem as a factory receiving VfsContext.
+//
+// Contract with the rest of src/vfs:
+//   - Lookup consults localEntry/localChildren before the server's view, so a
+//     pending file shows its local size and mtime in getattr and readdir.
+//   - open() asks openRead first (a pending file is read from staging), then
+//     falls back to the remote read path.
+//   - Namespace operations call unlink/rename/setMtime before going to the
+//     server; `true` means "handled locally, the server has nothing to do".
+//     After a server move, renamed() retargets pending state below `from`.
+//   - When an upload lands, the write layer calls
+//     FilesFilesystem.remoteChanged(entry) so caches and read versions follow.
+import type { RemoteEntry } from '../client/files-client.js';
+import { FsError } from './fs-error.js';
+import type { FileHandle } from './handles/file-handle.js';
+
+export interface WriteLayer {
+  /**
+   * The local state of a path: a pending (new or changed) file's entry with
+   * its local size and mtime; null when removed locally but maybe still on the
+   * server; undefined when there is no local state (ask the server).
+   */
+  localEntry(remotePath: string): RemoteEntry | null | undefined;
+  /** Pending entries directly inside a folder, shown over the server's listing. */
+  localChildren(dirPath: string): readonly RemoteEntry[];
+
+  /** A handle reading local content (staging), or undefined to read the server's version. */
+  openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined>;
+  /** open(2) of an existing file with O_WRONLY, O_RDWR or O_TRUNC. */
+  openWrite(entry: RemoteEntry, flags: number): Promise<FileHandle>;
+  /** create(2): `existing` is the file already at that path (any case), if any; O_EXCL was checked. */
+  create(remotePath: string, existing: RemoteEntry | null, mode: number, flags: number): Promise<FileHandle>;
+  /** truncate(2) by path of an existing file. */
+  truncate(entry: RemoteEntry, size: number): Promise<void>;
+
+  /** Before deleting a file on the server: true when it existed only locally and is now gone. */
+  unlink(entry: RemoteEntry): Promise<boolean>;
+  /** Before a server move of a file: true when it existed only locally and was retargeted. */
+  rename(from: RemoteEntry, to: string): Promise<boolean>;
+  /** After a server move (file or folder): retarget pending state at or below `from`. */
+  renamed(from: string, to: string): void;
+  /** utimens on a file: true when recorded locally (it travels with the pending upload). */
+  setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean>;
+}
+
+const refuse = (what: string): FsError => new FsError('EROFS', `${what}: writing file content is not supported yet`);
+
+/** Content is read-only; namespace operations (mkdir, rename, ...) still work. */
+export class ReadOnlyWrites implements WriteLayer {
+  localEntry(): undefined {
+    return undefined;
+  }
+  localChildren(): readonly RemoteEntry[] {
+    return [];
+  }
+  async openRead(): Promise<undefined> {
+    return undefined;
+  }
+  async openWrite(entry: RemoteEntry): Promise<FileHandle> {
+    throw refuse(entry.path);
+  }
+  async create(remotePath: string): Promise<FileHandle> {
+    throw refuse(remotePath);
+  }
+  async truncate(entry: RemoteEntry): Promise<void> {
+    throw refuse(entry.path);
+  }
+  async unlink(): Promise<boolean> {
+    return false;
+  }
+  async rename(): Promise<boolean> {
+    return false;
+  }
+  renamed(): void {}
+  async setMtime(): Promise<boolean> {
+    return false;
+  }
+}
