@@ -27,6 +27,7 @@ function checkSignature(ctx: EmulatorContext, call: Call, method: string): boole
 
 export const putPart: Handler = async (ctx, call) => {
   const { req, res } = call;
+  const socket = req.socket; // req.socket is gone once the body stream is destroyed
   if (!checkSignature(ctx, call, 'PUT')) return;
   const ref = call.id;
   const partNumber = Number(call.query.get('partNumber'));
@@ -50,7 +51,7 @@ export const putPart: Handler = async (ctx, call) => {
   }
   const resetAt = call.fault === 'reset' ? Math.min(RESET_AFTER_BYTES, Math.floor(length / 2)) : Infinity;
   if (resetAt === 0) {
-    req.socket.destroy();
+    socket.destroy();
     return;
   }
   try {
@@ -61,7 +62,7 @@ export const putPart: Handler = async (ctx, call) => {
     res.end();
   } catch (err) {
     if (err instanceof ResetNow) {
-      req.socket.destroy();
+      socket.destroy();
       return;
     }
     if (err instanceof PartError) {
@@ -69,7 +70,7 @@ export const putPart: Handler = async (ctx, call) => {
       return;
     }
     // The client went away mid-body: nothing to answer.
-    if (req.destroyed || req.socket.destroyed) return;
+    if (req.destroyed || socket.destroyed) return;
     throw err;
   }
 };
