@@ -36,7 +36,10 @@ export class Namespace {
   async mkdir(kernelPath: string): Promise<void> {
     const { lookup, paths, client } = this.deps;
     const path = paths.toRemoteForCreate(kernelPath);
-    if (paths.isRoot(path) || lookup.cached(path)) throw exists(path);
+    // The kernel looks a name up before mkdir, so the cache knows; a read-only
+    // mount asks, so that an existing name is EEXIST there too, as on Linux.
+    const existing = this.deps.options.readOnly ? await lookup.find(path) : lookup.cached(path);
+    if (paths.isRoot(path) || existing) throw exists(path);
     const parent = await this.folder(parentPath(path));
     this.writable(path);
     const target = joinPath(parent.path, baseName(path));

@@ -81,6 +81,18 @@ export class MetadataCache {
    * undefined when only the server can tell.
    */
   known(path: string): RemoteEntry | null | undefined {
+    const here = this.knownHere(path);
+    if (here !== undefined) return here;
+    // Below a folder known to be missing (or a file), nothing exists.
+    for (let up = parentPath(path); up !== ''; up = parentPath(up)) {
+      const ancestor = this.knownHere(up);
+      if (ancestor === null || ancestor?.type === 'file') return null;
+      if (ancestor) break;
+    }
+    return undefined;
+  }
+
+  private knownHere(path: string): RemoteEntry | null | undefined {
     const key = keyOf(path);
     const entry = this.entry(key);
     if (entry) return entry;

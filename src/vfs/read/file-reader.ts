@@ -53,13 +53,24 @@ export class FileReader {
 
   /** The segment holding `block`: cached, in flight, or fetched now. */
   private async segment(content: FileContent, block: number): Promise<Segment> {
+    let othersFailed = false;
     for (;;) {
       if (content.superseded) throw stale(content);
       const cached = this.registry.blocks.find(content, block);
       if (cached) return cached;
       const inflight = content.inflight.get(block);
       if (inflight) {
-        const segment = await inflight;
+        let segment: Segment;
+        try {
+          segment = await inflight;
+        } catch (err) {
+          // Someone else's request (read-ahead, another handle) failed: this
+          // read asks once itself before it reports the failure. The failed
+          // request is no longer marked in flight when its awaiters hear of it.
+          if (othersFailed || (err instanceof FsError && err.code === 'ESTALE')) throw err;
+          othersFailed = true;
+          continue;
+        }
         if (content.superseded) throw stale(content);
         if (segment.firstBlock <= block && block <= segment.lastBlock) return segment;
         continue;

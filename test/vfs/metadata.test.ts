@@ -1,0 +1,250 @@
+// Metadata cache behaviour through the Filesystem interface: what costs a
+// request, what does not, and for how long.
+import { describe, expect, it } from 'vitest';
+import { expectErrno, setup } from './helpers.js';
+
+describe('attribute cache', () => {
+  it('answers getattr from the cache within the TTL, asks again after it', async () => {
+    const { fs, client, clock } = setup({ attrTtlMs: 5000 });
+    client.serverPut('a.txt', 'hello');
+    expect(await fs.getattr('/a.txt')).toMatchObject({ kind: 'file', size: 5, permissions: 0o644, uid: 1000, gid: 1000 });
+    expect(client.counts.stat).toBe(1);
+    clock.advance(4999);
+    await fs.getattr('/a.txt');
+    expect(client.counts.stat).toBe(1);
+    clock.advance(1);
+    await fs.getattr('/a.txt');
+    expect(client.counts.stat).toBe(2);
+  });
+
+  it('asks every time with attrTtlMs 0', async () => {
+    const { fs, client } = setup({ attrTtlMs: 0, dirTtlMs: 0 });
+    client.serverPut('a.txt', 'hello');
+    await fs.getattr('/a.txt');
+    await fs.getattr('/a.txt');
+    expect(client.counts.stat).toBe(2);
+  });
+
+  it('shows the site root without a request, and a folder as a directory of size 0', async () => {
+    const { fs, client } = setup();
+    client.serverMkdirs('docs');
+    expect(await fs.getattr('/')).toMatchObject({ kind: 'directory', permissions: 0o755, size: 0 });
+    expect(client.requests).toBe(0);
+    expect(await fs.getattr('/docs')).toMatchObject({ kind: 'directory', size: 0 });
+  });
+
+  it('shows provided_mtime when set', async () => {
+    const { fs, client } = setup();
+    const when = new Date('2010-11-17T20:34:58Z');
+    client.serverPut('old.txt', 'x', { mtime: when });
+    expect((await fs.getattr('/old.txt')).mtime).toEqual(when);
+  });
+
+  it('concurrent lookups of one path share one request', async () => {
+    const { fs, client } = setup();
+    client.serverPut('a.txt', 'hello');
+    client.delay('stat', 20);
+    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => fs.getattr(i % 2 ? '/a.txt' : '/A.TXT')));
+    expect(all.every((a) => a.size === 5)).toBe(true);
+    expect(client.counts.stat).toBe(1);
+  });
+
+  it('bounds the number of cached entries', async () => {
+    const { fs, client } = setup({ metadataMaxEntries: 10 });
+    for (let i = 0; i < 30; i++) client.serverPut(`f${i}`, 'x');
+    for (let i = 0; i < 30; i++) await fs.getattr(`/f${i}`);
+    expect(fs.context.metadata.stats.entries).toBeLessThanOrEqual(10);
+    client.resetCounts();
+    await fs.getattr('/f29'); // recent: cached
+    await fs.getattr('/f0'); // evicted: asked again
+    expect(client.counts.stat).toBe(1);
+  });
+});
+
+describe('negative entries', () => {
+  it('remembers that a path does not exist, for the negative TTL', async () => {
+    const { fs, client, clock } = setup({ attrTtlMs: 5000, negativeTtlMs: 2000 });
+    await expectErrno(fs.getattr('/missing'), 'ENOENT');
+    await expectErrno(fs.getattr('/MISSING'), 'ENOENT');
+    expect(client.counts.stat).toBe(1);
+    client.serverPut('missing', 'now here');
+    clock.advance(1999);
+    await expectErrno(fs.getattr('/missing'), 'ENOENT');
+    clock.advance(1);
+    expect((await fs.getattr('/missing')).size).toBe(8);
+    expect(client.counts.stat).toBe(2);
+  });
+
+  it('answers a miss in a fresh listing without a request', async () => {
+    const { fs, client } = setup();
+    client.serverPut('dir/a', '1');
+    await fs.readdir('/dir');
+    client.resetCounts();
+    await expectErrno(fs.getattr('/dir/nope'), 'ENOENT');
+    await expectErrno(fs.open('/dir/nope', 0), 'ENOENT');
+    expect(client.requests).toBe(0);
+  });
+
+  it('names the server cannot hold do not exist, without a request', async () => {
+    const { fs, client } = setup();
+    client.serverPut('a/b', 'x');
+    await expectErrno(fs.getattr('/a\\b'), 'ENOENT'); // the server would read a\b as a/b
+    await expectErrno(fs.getattr('/trailing '), 'ENOENT');
+    expect(client.requests).toBe(0);
+  });
+});
+
+describe('listings', () => {
+  it('readdir fills the attribute cache: ls -l of 10,000 entries costs ⌈10,000 / per_page⌉ list requests and no stat; again within the TTL costs nothing', async () => {
+    const { fs, client } = setup({ listPageSize: 1000 });
+    for (let i = 0; i < 10_000; i++) client.serverPut(`big/file-${String(i).padStart(5, '0')}.txt`, 'x'.repeat(i % 100));
+    client.resetCounts();
+    const lsl = async () => {
+      await fs.getattr('/big');
+      const fh = await fs.opendir('/big', 0);
+      const entries = await fs.readdir('/big');
+      await fs.releasedir('/big', fh);
+      for (const e of entries) await fs.getattr(`/big/${e.name}`);
+      return entries;
+    };
+    const entries = await lsl();
+    expect(entries).toHaveLength(10_000);
+    expect(client.counts.list).toBe(10);
+    expect(client.counts.stat).toBe(1); // the folder itself (its parent was never listed)
+    client.resetCounts();
+    await lsl();
+    expect(client.requests).toBe(0);
+  });
+
+  it('shows the server names in the server order (folders first), with their attributes', async () => {
+    const { fs, client } = setup();
+    client.serverPut('d/b.txt', 'bb');
+    client.serverMkdirs('d/Zeta');
+    client.serverPut('d/A.txt', 'a');
+    const entries = await fs.readdir('/d');
+    expect(entries.map((e) => e.name)).toEqual(['Zeta', 'A.txt', 'b.txt']);
+    expect(entries[0]!.attributes.kind).toBe('directory');
+    expect(entries[2]!.attributes).toMatchObject({ kind: 'file', size: 2, permissions: 0o644 });
+  });
+
+  it('caches the listing for the dir TTL; a change elsewhere shows after it', async () => {
+    const { fs, client, clock } = setup({ dirTtlMs: 3000, attrTtlMs: 3000 });
+    client.serverPut('d/a', '1');
+    await fs.readdir('/d');
+    client.serverPut('d/b', '2');
+    expect((await fs.readdir('/d')).map((e) => e.name)).toEqual(['a']);
+    expect(client.counts.list).toBe(1);
+    clock.advance(3000);
+    expect((await fs.readdir('/d')).map((e) => e.name)).toEqual(['a', 'b']);
+    expect(client.counts.list).toBe(2);
+  });
+
+  it('lists every time with dirTtlMs 0', async () => {
+    const { fs, client } = setup({ dirTtlMs: 0 });
+    client.serverPut('d/a', '1');
+    await fs.readdir('/d');
+    await fs.readdir('/d');
+    expect(client.counts.list).toBe(2);
+  });
+
+  it('concurrent listings of one folder share one request', async () => {
+    const { fs, client } = setup();
+    client.serverPut('d/a', '1');
+    client.delay('list', 20);
+    await Promise.all([fs.readdir('/d'), fs.readdir('/D'), fs.readdir('/d')]);
+    expect(client.counts.list).toBe(1);
+  });
+
+  it('readdir of a file is ENOTDIR, of a missing folder ENOENT', async () => {
+    const { fs, client } = setup();
+    client.serverPut('f', 'x');
+    await expectErrno(fs.readdir('/f'), 'ENOTDIR');
+    await expectErrno(fs.opendir('/f', 0), 'ENOTDIR');
+    await expectErrno(fs.readdir('/nope'), 'ENOENT');
+  });
+
+  it('a listing that answers "not found" makes the folder missing', async () => {
+    const { fs, client } = setup();
+    client.serverMkdirs('gone');
+    await fs.getattr('/gone');
+    client.serverDelete('gone');
+    await expectErrno(fs.readdir('/gone'), 'ENOENT');
+    client.resetCounts();
+    await expectErrno(fs.getattr('/gone'), 'ENOENT');
+    expect(client.requests).toBe(0);
+  });
+});
+
+describe('read-your-writes', () => {
+  it('mkdir shows at once in the cached listing and getattr, without a new listing', async () => {
+    const { fs, client } = setup();
+    client.serverPut('d/a', '1');
+    await fs.readdir('/d');
+    await expectErrno(fs.getattr('/d/new'), 'ENOENT');
+    await fs.mkdir('/d/new', 0o755);
+    client.resetCounts();
+    expect((await fs.readdir('/d')).map((e) => e.name)).toEqual(['a', 'new']);
+    expect((await fs.getattr('/d/new')).kind).toBe('directory');
+    expect(client.requests).toBe(0);
+  });
+
+  it('unlink and rmdir remove at once (from the listing, and as negatives)', async () => {
+    const { fs, client } = setup();
+    client.serverPut('d/a', '1');
+    client.serverMkdirs('d/sub');
+    await fs.readdir('/d');
+    await fs.unlink('/d/a');
+    await fs.rmdir('/d/sub');
+    client.resetCounts();
+    expect(await fs.readdir('/d')).toEqual([]);
+    await expectErrno(fs.getattr('/d/a'), 'ENOENT');
+    await expectErrno(fs.getattr('/d/sub'), 'ENOENT');
+    expect(client.requests).toBe(0);
+  });
+
+  it('a listing in flight during our own change is not cached over it', async () => {
+    const { fs, client } = setup();
+    client.serverPut('d/a', '1');
+    const release = client.gate('list');
+    const listing = fs.readdir('/d'); // answers as the server was before the mkdir
+    await new Promise((r) => setTimeout(r, 5));
+    await fs.mkdir('/d/new', 0o755);
+    release();
+    await listing;
+    expect((await fs.readdir('/d')).map((e) => e.name)).toEqual(['new', 'a']);
+  });
+
+  it('utimens sets the time shown at once (touch -d, cp -p), keeping size', async () => {
+    const { fs, client } = setup();
+    client.serverPut('f.txt', 'abc');
+    await fs.getattr('/f.txt');
+    const when = new Date('2001-02-03T04:05:06Z');
+    await fs.utimens('/f.txt', null, when);
+    expect(client.counts.setMtime).toBe(1);
+    client.resetCounts();
+    expect(await fs.getattr('/f.txt')).toMatchObject({ mtime: when, size: 3 });
+    expect(client.requests).toBe(0);
+    expect(client.serverStat('f.txt')!.providedMtime).toEqual(when);
+  });
+
+  it('remoteChanged (an upload landed) shows the new entry at once', async () => {
+    const { fs, client } = setup();
+    client.serverPut('d/a', '1');
+    await fs.readdir('/d');
+    const entry = client.serverPut('d/up.bin', 'uploaded!');
+    fs.remoteChanged(entry);
+    client.resetCounts();
+    expect((await fs.readdir('/d')).map((e) => e.name)).toEqual(['a', 'up.bin']);
+    expect((await fs.getattr('/d/up.bin')).size).toBe(9);
+    expect(client.requests).toBe(0);
+  });
+
+  it('invalidate forgets a path, so the next lookup asks', async () => {
+    const { fs, client } = setup();
+    client.serverPut('a', '1');
+    await fs.getattr('/a');
+    client.serverPut('a', '22');
+    fs.invalidate('a');
+    expect((await fs.getattr('/a')).size).toBe(2);
+  });
+});
