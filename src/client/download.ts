@@ -19,6 +19,7 @@
 // reset in the middle of a large file costs one extra request, not a restart.
 import { Readable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
+import { normalizeForComparison } from '../path/index.js';
 import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { DownloadUrlCache, sameVersion, type CachedDownload, type FileVersion } from './download-url-cache.js';
@@ -72,7 +73,7 @@ export class Downloader {
   async target(path: string, signal: AbortSignal | undefined): Promise<CachedDownload> {
     const hit = this.cache.usable(path);
     if (hit) return hit;
-    const key = path;
+    const key = normalizeForComparison(path);
     let p = this.pending.get(key);
     if (!p) {
       p = this.fetchTarget(path, signal).finally(() => this.pending.delete(key));

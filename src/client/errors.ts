@@ -123,6 +123,15 @@ export class NetworkError extends FilesError {
   readonly kind = 'network' as const;
   override get transient(): boolean { return true; }
 }
+/**
+ * The server's TLS certificate is not trusted (self-signed, unknown CA, wrong
+ * name, expired). A connection failure, but trying again cannot help: fix the
+ * CA (caFile / NODE_EXTRA_CA_CERTS) or the URL.
+ */
+export class TlsVerificationError extends NetworkError {
+  override get transient(): boolean { return false; }
+}
+
 /** No answer within the configured connect or read timeout. */
 export class TimeoutError extends FilesError {
   readonly kind = 'timeout' as const;

@@ -32,9 +32,21 @@ export interface RetrySettings {
   random?: () => number;
 }
 
+/**
+ * Errors whose request has already been through its own retry loop (an API
+ * call made inside a data request's loop, e.g. fetching a fresh URL). An
+ * outer loop must not retry them again, or attempts would multiply.
+ */
+const exhausted = new WeakSet<object>();
+
+export function markRetriesExhausted<E>(err: E): E {
+  if (err && typeof err === 'object') exhausted.add(err);
+  return err;
+}
+
 /** True when another attempt of the same request may succeed. */
 export function isRetryable(err: unknown): boolean {
-  if (!(err instanceof FilesError) || !err.transient) return false;
+  if (!(err instanceof FilesError) || !err.transient || exhausted.has(err)) return false;
   return err.status === undefined || RETRY_STATUSES.has(err.status);
 }
 
@@ -109,7 +121,7 @@ export async function withRetries<T>(attempt: (n: number) => Promise<T>, options
       return await attempt(n);
     } catch (err) {
       if (options.signal?.aborted) throw abortError(options.signal);
-      if (n > options.policy.retries || !retryable(err, n)) throw err;
+      if (n > options.policy.retries || (err && typeof err === 'object' && exhausted.has(err)) || !retryable(err, n)) throw markRetriesExhausted(err);
       const wait = options.policy.delayMs(n, err);
       options.onRetry?.(err, n, wait);
       await delay(wait, options.signal);

@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedClientOptions } from '../config/client-options.js';
 import type { Logger } from '../log/logger.js';
-import { FilesError, NetworkError, TimeoutError } from './errors.js';
+import { FilesError, NetworkError, TimeoutError, TlsVerificationError } from './errors.js';
 import { abortError } from './retry.js';
 import { secureContextWithExtraCa } from './tls.js';
 
@@ -59,6 +59,13 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEO
 /** Failures that prove the request never reached the server (safe to resend anything). */
 const NOT_SENT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
+/** OpenSSL/Node verification failures: permanent, never retried. */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_REVOKED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'HOSTNAME_MISMATCH', 'INVALID_CA',
+]);
+
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -76,6 +83,9 @@ export function transportError(err: unknown, label: string, signal: AbortSignal 
   if (code && TIMEOUT_CODES.has(code)) {
     const limit = code === 'UND_ERR_CONNECT_TIMEOUT' ? `connect timeout ${connectTimeoutMs} ms` : `no data for ${timeoutMs} ms`;
     return new TimeoutError({ message: `${label}: ${limit} (${code})`, operation: label, cause: err });
+  }
+  if (code && TLS_TRUST_CODES.has(code)) {
+    return new TlsVerificationError({ message: `${label}: TLS certificate not trusted: ${detail} (${code}); pass the CA with caFile / --ca-file or NODE_EXTRA_CA_CERTS`, operation: label, cause: err });
   }
   return new NetworkError({ message: `${label}: ${detail}${code ? ` (${code})` : ''}`, operation: label, cause: err });
 }

@@ -6,7 +6,7 @@
 // uploader holds at most ~partConcurrency of them, since a stream cannot be
 // read twice and a failed part must be re-sent from memory).
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { UploadSource } from './files-client.js';
 
 /** Bytes of one part: a body factory, called once per attempt. */
@@ -57,7 +57,23 @@ class FileSource implements RandomAccessSource {
   constructor(private readonly handle: FileHandle, readonly size: number) {}
   part(start: number, end: number): PartBody {
     if (end <= start) return () => EMPTY;
-    return () => this.handle.createReadStream({ start, end: end - 1, autoClose: false, highWaterMark: FILE_READ_CHUNK });
+    // Positioned reads on the shared handle. (A FileHandle's createReadStream
+    // would close the handle when a failed attempt destroys the stream, even
+    // with autoClose: false, breaking the parts still running.)
+    const handle = this.handle;
+    return () =>
+      Readable.from(
+        (async function* () {
+          for (let pos = start; pos < end; ) {
+            const buf = Buffer.allocUnsafe(Math.min(FILE_READ_CHUNK, end - pos));
+            const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
+            if (bytesRead === 0) throw Object.assign(new Error(`the file shrank while uploading (no data at byte ${pos})`), { code: 'ESHRUNK' });
+            pos += bytesRead;
+            yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+          }
+        })(),
+        { objectMode: false },
+      );
   }
   async close(): Promise<void> {
     await this.handle.close();
