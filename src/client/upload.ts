@@ -24,7 +24,7 @@ import { errorFromResponse, FilesError, NotFoundError, ServerError } from './err
 import type { RemoteEntry, UploadOptions, UploadSource } from './files-client.js';
 import { partCountFor, partRange, partSizeFor, streamPartSize, MAX_PARTS } from './part-size.js';
 import { parseRetryAfter } from './retry-after.js';
-import { abortError, withRetries, type RetryPolicy } from './retry.js';
+import { abortError, RetryPolicy, withRetries } from './retry.js';
 import { header, type Transport } from './transport.js';
 import { openSource, type PartBody, type PartSource } from './upload-source.js';
 import { isUploadGone, PartUrls, type UploadSettings } from './upload-urls.js';
@@ -32,6 +32,7 @@ import type { WireUploadEnd } from './wire-types.js';
 
 /** Fresh URLs per part after refusals before the part fails. */
 const MAX_URL_REFRESHES = 3;
+const NO_RETRIES = new RetryPolicy({ retries: 0, baseDelayMs: 0, maxDelayMs: 0 });
 
 export interface UploadDeps {
   api: ApiClient;
@@ -106,7 +107,7 @@ async function uploadOnce(deps: UploadDeps, path: string, source: PartSource, op
     let total = 0;
 
     const launch = (n: number, body: PartBody, length: number) => {
-      const task = putPart(deps, urls, path, n, body, length, signal)
+      const task = putPart(deps, urls, path, n, body, length, signal, settings.retryParts)
         .then((etag) => {
           if (etag !== undefined) etags.set(n, etag);
           urls.release(n);
@@ -165,8 +166,12 @@ async function uploadOnce(deps: UploadDeps, path: string, source: PartSource, op
 }
 
 /** PUTs one part; resolves with its ETag (quotes removed) or undefined when the server sent none. */
-async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number, body: PartBody, length: number, signal: AbortSignal): Promise<string | undefined> {
+async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number, body: PartBody, length: number, signal: AbortSignal, retryParts: boolean): Promise<string | undefined> {
   const label = `PUT upload part ${n} ${path}`;
+  // retry_parts: false — the server cannot take a part twice; any failure
+  // restarts the whole upload (uploadFile), so no retry and no new URL here.
+  const maxRefreshes = retryParts ? MAX_URL_REFRESHES : 0;
+  const policy = retryParts ? deps.policy : NO_RETRIES;
   let refreshes = 0;
   return withRetries(
     async (attempt) => {
@@ -197,7 +202,7 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
           const etag = header(res.headers, 'etag');
           return etag ? stripQuotes(etag) : undefined;
         }
-        if ((res.status === 403 || res.status === 404) && refreshes < MAX_URL_REFRESHES) {
+        if ((res.status === 403 || res.status === 404) && refreshes < maxRefreshes) {
           refreshes++;
           deps.logger.debug(`${label}: upload URL refused (${res.status}); fetching a new one`);
           continue;
@@ -212,7 +217,7 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
         throw errorFromResponse(res.status, json, { operation: label, ...(retryAfter !== null ? { retryAfterMs: retryAfter } : {}) });
       }
     },
-    { policy: deps.policy, signal, onRetry: (err, a, wait) => deps.logger.debug(`${label} attempt ${a} failed (${(err as Error).message}); retrying in ${wait} ms`) },
+    { policy, signal, onRetry: (err, a, wait) => deps.logger.debug(`${label} attempt ${a} failed (${(err as Error).message}); retrying in ${wait} ms`) },
   );
 }
 
