@@ -142,7 +142,7 @@ export class Uploads {
       for await (const chunk of req as AsyncIterable<Buffer>) {
         size += chunk.length;
         onBytes(size);
-        await throttle.take(chunk.length);
+        if (throttle.bytesPerSecond) await throttle.take(chunk.length);
         hash.update(chunk);
         if (!out.write(chunk)) await new Promise<void>((resolve, reject) => {
           out.once('drain', resolve);

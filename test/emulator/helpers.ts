@@ -26,7 +26,7 @@ export const enc = (path: string): string => encodeURIComponent(path);
 
 export async function call(emu: RunningEmulator | string, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
   const base = typeof emu === 'string' ? emu : emu.url;
-  const qs = options.query ? '?' + new URLSearchParams(Object.entries(options.query).map(([k, v]) => [k, String(v)])).toString() : '';
+  const qs = options.query ? '?' + new URLSearchParams(Object.entries(options.query).map(([k, v]): [string, string] => [k, String(v)])).toString() : '';
   const headers: Record<string, string> = { ...options.headers };
   let body: Buffer | string | undefined = options.body;
   if (options.json !== undefined) {

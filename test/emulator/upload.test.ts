@@ -2,6 +2,7 @@
 // "put", parts in any order and concurrently, re-issued URLs, ETags, every
 // `end` variant, atomic visibility, and the errors.
 import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { useEmulator } from '../support/emulator.js';
@@ -213,7 +214,7 @@ describe('upload URLs', () => {
 
   it('refuses part PUTs without Content-Length, with a bad signature, or after the URL expired', async () => {
     const [slot] = (await begin(emu(), 'expiry/f', { mkdir_parents: true })).json;
-    const chunked = await request(slot.upload_uri, { method: 'PUT', body: (async function* () { yield Buffer.from('x'); })() });
+    const chunked = await request(slot.upload_uri, { method: 'PUT', body: Readable.from((async function* () { yield Buffer.from('x'); })()) });
     expect(chunked.statusCode).toBe(411);
     await chunked.body.text();
     const tampered = slot.upload_uri.replace('partNumber=1', 'partNumber=2');

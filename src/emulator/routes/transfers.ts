@@ -115,7 +115,7 @@ export const getBlob: Handler = async (ctx, call) => {
   for await (let chunk of ctx.blobs.read(call.id, manifest, start, end, throttle.bytesPerSecond ? THROTTLED_CHUNK : FAST_CHUNK)) {
     if (res.destroyed) break;
     if (sent + chunk.length >= resetAt) chunk = chunk.subarray(0, resetAt - sent);
-    await throttle.take(chunk.length);
+    if (throttle.bytesPerSecond) await throttle.take(chunk.length);
     sent += chunk.length;
     if (sent >= resetAt) {
       // Let these bytes leave, then drop the connection mid-body.
