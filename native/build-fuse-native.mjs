@@ -6,8 +6,10 @@
 // Why we own a patch: fuse-native 2.2.6 passes atime twice to utimens (so
 // mtime is lost and `cp -p`/`rsync -t` could not keep times), turns
 // UTIME_NOW/UTIME_OMIT into times in 1970, never lets libfuse pass a
-// single-time utimens (`touch -m -d`), does not pass open flags to create, and
-// cannot serve reads/writes on a file unlinked while open under hard_remove.
+// single-time utimens (`touch -m -d`), does not pass open flags to create,
+// cannot serve reads/writes on a file unlinked while open under hard_remove,
+// lets child processes inherit /dev/fuse, and leaves a dead mount behind when
+// libfuse rejects an option.
 // The patch's header explains each change. The binding links against the
 // system libfuse.so.2 (Debian libfuse2).
 //

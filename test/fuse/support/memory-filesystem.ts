@@ -21,6 +21,8 @@ import {
 } from '../../../src/client/errors.js';
 
 export const HUGE_SIZE = 5 * 1024 ** 3;
+/** open(2)'s access-mode mask (Node's fs.constants lacks it). */
+export const O_ACCMODE = 3;
 const MAX_NAME_BYTES = 255;
 
 interface FileNode {
@@ -196,7 +198,7 @@ export class MemoryFilesystem implements Filesystem {
     if (path === '/forbidden.txt') throw new NotAuthorizedError({ message: 'Not authorized to read', status: 403, type: 'not-authorized/read-permission-required' });
     if (path === '/ghost.txt') throw err.notFound(path);
     if (node.kind === 'directory') throw new FsError('EISDIR');
-    if ((flags & constants.O_ACCMODE) !== constants.O_RDONLY || flags & constants.O_TRUNC) this.#checkWritable(path);
+    if ((flags & O_ACCMODE) !== constants.O_RDONLY || flags & constants.O_TRUNC) this.#checkWritable(path);
     if (flags & constants.O_TRUNC) this.#truncateNode(node, 0);
     return this.#open(path, node);
   }
