@@ -6,6 +6,7 @@
 // would otherwise print the same line thousands of times. Repeats inside the
 // window go to debug and are counted in the next warning.
 import type { Logger } from '../log/logger.js';
+import { FsError } from '../vfs/fs-error.js';
 import type { ErrnoDecision } from './errno.js';
 import { isFilesErrorLike } from './errno.js';
 
@@ -67,6 +68,7 @@ export function describeError(err: unknown): string {
     ].filter(Boolean).join(', ');
     return `${e.message} [${details}]`;
   }
+  if (err instanceof FsError) return `${err.name}: ${err.message}`;
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return `${err.name}: ${err.message}${typeof code === 'string' && !err.message.includes(code) ? ` (${code})` : ''}`;

@@ -1,0 +1,56 @@
+// FUSE detection, with each probe redirected: every missing piece is named
+// with what to do.
+import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { detectFuse, formatFuseProblems } from '../../native/detect-fuse.mjs';
+
+describe('detectFuse', () => {
+  test('this machine is ready (npm run setup has run)', () => {
+    const r = detectFuse();
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.libfuse).toMatch(/libfuse\.so\.2$/);
+    expect(r.fusermount).toMatch(/fusermount$/);
+  });
+
+  test('nothing installed: four problems, each with its fix', async () => {
+    const empty = await mkdtemp(join(process.env.FILESFS_TEST_ROOT ?? tmpdir(), 'detect-'));
+    const r = detectFuse({ ldconfigOutput: '', libraryDirs: [empty], pathEnv: empty, devFuse: join(empty, 'fuse'), fuseNativeDir: empty });
+    expect(r.ok).toBe(false);
+    const text = formatFuseProblems(r.problems);
+    expect(text).toContain('libfuse.so.2 is not installed: install the Debian packages libfuse2 and fuse: sudo apt-get install libfuse2 fuse');
+    expect(text).toContain('fusermount is not on PATH');
+    expect(text).toContain('is missing: load the fuse kernel module (sudo modprobe fuse); in Docker add --device /dev/fuse --cap-add SYS_ADMIN');
+    expect(text).toContain('the patched fuse-native binding is not built: run npm run setup');
+  });
+
+  test('ldconfig output and library folders are both consulted', async () => {
+    const dir = await mkdtemp(join(process.env.FILESFS_TEST_ROOT ?? tmpdir(), 'detect-'));
+    const ld = '\tlibfuse.so.2 (libc6,x86-64) => /opt/lib/libfuse.so.2\n';
+    expect(detectFuse({ ldconfigOutput: ld }).libfuse).toBe('/opt/lib/libfuse.so.2');
+    await writeFile(join(dir, 'libfuse.so.2'), '');
+    expect(detectFuse({ ldconfigOutput: '', libraryDirs: [dir] }).libfuse).toBe(join(dir, 'libfuse.so.2'));
+  });
+
+  test('a binding built from another patch is reported', async () => {
+    const pkg = await mkdtemp(join(process.env.FILESFS_TEST_ROOT ?? tmpdir(), 'detect-'));
+    await mkdir(join(pkg, 'build', 'Release'), { recursive: true });
+    await writeFile(join(pkg, 'package.json'), JSON.stringify({ version: '2.2.6' }));
+    await writeFile(join(pkg, 'build', 'Release', 'fuse.node'), '');
+    await writeFile(join(pkg, 'build', 'filesfs-patch.sha256'), 'old\n');
+    const r = detectFuse({ fuseNativeDir: pkg });
+    expect(r.problems).toEqual([{ problem: 'the fuse-native binding was built from another version of native/fuse-native.patch', fix: 'run npm run setup (it builds fuse-native with native/fuse-native.patch)' }]);
+  });
+
+  test('not Linux', () => {
+    expect(formatFuseProblems(detectFuse({ platform: 'darwin' }).problems)).toMatch(/on Linux; this is darwin/);
+  });
+
+  test('a /dev/fuse that is not a device', async () => {
+    const dir = await mkdtemp(join(process.env.FILESFS_TEST_ROOT ?? tmpdir(), 'detect-'));
+    await writeFile(join(dir, 'fuse'), '');
+    expect(detectFuse({ devFuse: join(dir, 'fuse') }).problems.map((p) => p.problem)).toEqual([`${join(dir, 'fuse')} is not a character device`]);
+  });
+});
