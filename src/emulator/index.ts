@@ -14,7 +14,7 @@ import { Blobs } from './blobs.js';
 import type { EmulatorContext } from './context.js';
 import { applyConfig, checkConfig } from './control.js';
 import { seedDemo } from './demo-seed.js';
-import { Faults, type FaultKind } from './faults.js';
+import { FAULT_KINDS, Faults, type FaultKind } from './faults.js';
 import { Hasher } from './hasher.js';
 import { DEFAULT_MIGRATION_MS, Migrations } from './migrations.js';
 import { createServer } from './server.js';
@@ -47,7 +47,9 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** Bytes per second for upload and download bodies (each direction shared by all requests). */
   bandwidth?: number;
+  /** Probability (0…1) that a request is faulted. */
   faultRate?: number;
+  /** Fault kinds to draw from; default: all of them when faultRate is set. */
   faults?: FaultKind[];
   /** Download URL lifetime in seconds (default 60). */
   downloadTtlSeconds?: number;
@@ -110,7 +112,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     completed: new Map(),
     logger,
   };
-  applyConfig(ctx, { latencyMs: options.latencyMs, bandwidth: options.bandwidth, faultRate: options.faultRate, faults: options.faults });
+  // A fault rate without a list of kinds means every kind (as on the command line).
+  const faults = options.faults ?? (options.faultRate ? [...FAULT_KINDS] : undefined);
+  applyConfig(ctx, { latencyMs: options.latencyMs, bandwidth: options.bandwidth, faultRate: options.faultRate, faults });
   // Files left without hashes by a stop in the middle of hashing get them now.
   for (const id of store.filesWithoutHashes()) ctx.hasher.enqueue(id, store.byId(id)!.blob!);
 

@@ -68,11 +68,17 @@ export function createServer(ctx: EmulatorContext, tls: { cert: string; key: str
     const fault = ctx.faults.pick();
     if (fault === 'stall') {
       req.pause();
+      const socket = req.socket;
       const timer = setTimeout(() => {
         stalls.delete(timer);
-        req.socket.destroy();
+        socket.destroy();
       }, STALL_MS);
+      timer.unref();
       stalls.add(timer);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        stalls.delete(timer);
+      });
       return;
     }
     if (fault === 'reset' && kind !== 'transfer') {
@@ -96,8 +102,9 @@ export function createServer(ctx: EmulatorContext, tls: { cert: string; key: str
       }
       const route = match.route;
       if (route.kind === 'api') ctx.auth.check(req.headers);
-      let params = Params.parse(query, null, undefined);
-      if (route.kind !== 'transfer') params = Params.parse(query, await readBody(req), req.headers['content-type']);
+      const params = route.kind === 'transfer'
+        ? Params.parse(query, null, undefined) // the body is the part's bytes, read by the handler
+        : Params.parse(query, await readBody(req), req.headers['content-type']);
       let path = '';
       let id = '';
       if (route.capture === 'path') {
