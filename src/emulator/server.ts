@@ -63,6 +63,11 @@ export function createServer(ctx: EmulatorContext, tls: { cert: string; key: str
 
     const { match, methodMismatch, kind } = matchRoute(method, pathname);
     ctx.stats.count(match?.route.stat ?? 'other');
+    if (ctx.logger.enabled('debug')) {
+      // The path only: transfer URLs carry their signature in the query.
+      const started = performance.now();
+      res.once('close', () => ctx.logger.debug('%s %s → %s (%d ms)', method, pathname, res.headersSent ? res.statusCode : 'no answer', Math.round(performance.now() - started)));
+    }
     if (ctx.settings.latencyMs > 0) await sleep(ctx.settings.latencyMs);
 
     const fault = ctx.faults.pick();
