@@ -96,7 +96,7 @@ export class FilesFilesystem implements Filesystem {
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
     this.readHandleDeps = {
-      reader: new FileReader(client, contents, resolved.readBlockSize, logger),
+      reader: new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath)),
       registry: contents,
       readAhead: {
         blockSize: resolved.readBlockSize,
@@ -129,13 +129,13 @@ export class FilesFilesystem implements Filesystem {
     });
   }
 
-  async statfs(): Promise<FilesystemStats> {
+  async statfs(_path: string): Promise<FilesystemStats> {
     return { ...STATFS };
   }
 
   // ---- folders -----------------------------------------------------------------
 
-  opendir(path: string): Promise<number> {
+  opendir(path: string, _flags: number): Promise<number> {
     return this.run('opendir', path, async () => this.dirs.add((await this.folder(path)).path));
   }
 

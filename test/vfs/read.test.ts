@@ -2,7 +2,7 @@
 // bounds, versions.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { NetworkError } from '../../src/client/errors.js';
+import { ContentChangedError, NetworkError } from '../../src/client/errors.js';
 import type { FilesFilesystem } from '../../src/vfs/filesystem.js';
 import { expectErrno, KiB, MiB, O_RDONLY, pattern, readAll, setup } from './helpers.js';
 
@@ -240,6 +240,19 @@ describe('versions', () => {
     client.serverPut('s.bin', pattern(100));
     await expectErrno(readAt(fs, '/s.bin', fh, 1 * MiB, 16), 'ESTALE');
     expect(logs.some((l) => l.includes('changed on the server'))).toBe(true);
+  });
+
+  it("the client's ContentChangedError supersedes the version: ESTALE, and a new open reads the new content", async () => {
+    const { fs, client } = setup();
+    client.serverPut('c.bin', pattern(2 * MiB, 1));
+    const fh = await fs.open('/c.bin', O_RDONLY);
+    client.serverPut('c.bin', pattern(2 * MiB, 2)); // same size: only the ETag tells
+    client.failNext('readRange', new ContentChangedError({ message: 'ETag differs' }));
+    await expectErrno(readAt(fs, '/c.bin', fh, 0, 16), 'ESTALE');
+    await expectErrno(readAt(fs, '/c.bin', fh, 0, 16), 'ESTALE');
+    client.resetCounts();
+    expect(sha256(await readAll(fs, '/c.bin'))).toBe(sha256(pattern(2 * MiB, 2)));
+    expect(client.counts.stat).toBe(1); // its metadata was forgotten too
   });
 
   it('our own utimens keeps the cached content (same bytes, new time)', async () => {

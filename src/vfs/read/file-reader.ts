@@ -8,9 +8,11 @@
 //   3. waits for those blocks, whoever requested them (another handle on the
 //      same version, or read-ahead), and copies them out.
 // Blocks already cached or in flight are never requested twice. A response
-// shorter than the version's size promises means the file changed on the
-// server: the version is superseded and the read fails with ESTALE instead
-// of returning a mix of two versions.
+// shorter than the version's size promises, or the client's
+// ContentChangedError (another size or ETag behind the URL), means the file
+// changed on the server: the version is superseded and the read fails with
+// ESTALE instead of returning a mix of two versions.
+import { ContentChangedError } from '../../client/errors.js';
 import type { FilesClient } from '../../client/files-client.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
@@ -26,6 +28,8 @@ export class FileReader {
     private readonly registry: ContentRegistry,
     private readonly blockSize: number,
     private readonly log: Logger,
+    /** Told when a read found the file changed on the server (its metadata is outdated too). */
+    private readonly onChanged: (remotePath: string) => void = () => {},
   ) {}
 
   /** Reads into `buffer` from `position`; resolves to the bytes read (0 at or after the end). */
@@ -109,7 +113,14 @@ export class FileReader {
     const promise: Promise<Segment> = Promise.resolve()
       .then(() => this.client.readRange(path, offset, length))
       .finally(() => this.registry.blocks.settle(content, length))
-      .then((data) => this.landed(content, first, last, offset, length, data))
+      .then(
+        (data) => this.landed(content, first, last, offset, length, data),
+        (err: unknown) => {
+          // The client saw another version behind the file's URL (size or ETag).
+          if (err instanceof ContentChangedError) throw this.changed(content, 'the server answered with another version');
+          throw err;
+        },
+      )
       .finally(() => {
         for (let b = first; b <= last; b++) if (content.inflight.get(b) === promise) content.inflight.delete(b);
         this.registry.tidy(content);
@@ -120,11 +131,16 @@ export class FileReader {
     return true;
   }
 
+  private changed(content: FileContent, why: string): FsError {
+    this.registry.supersede(content, why);
+    this.onChanged(content.remotePath);
+    return stale(content);
+  }
+
   private landed(content: FileContent, first: number, last: number, offset: number, length: number, data: Buffer): Segment {
     if (data.length !== length) {
       this.log.warn('%s: expected %d bytes at %d, got %d; the file changed on the server', content.remotePath, length, offset, data.length);
-      this.registry.supersede(content, 'size changed');
-      throw stale(content);
+      throw this.changed(content, 'size changed');
     }
     const segment: Segment = { content, key: `${content.id}:${first}`, start: offset, data, firstBlock: first, lastBlock: last };
     this.registry.blocks.insert(segment);
