@@ -161,10 +161,17 @@ export class Lookup {
     this.cache.applyEntry(entry);
   }
 
-  /** The path (and everything below it) no longer exists. */
-  appliedRemoval(path: string): void {
+  /**
+   * The path no longer exists. `subtree`: forget everything cached below it
+   * too (a folder moved away); not needed for a file or an emptied folder,
+   * and it costs a pass over the cache.
+   */
+  appliedRemoval(path: string, subtree = false): void {
     this.detach(path);
-    this.detachBelow(path);
+    if (subtree) {
+      this.detachBelow(path);
+      this.cache.invalidateBelow(path);
+    }
     this.cache.applyRemoval(path);
   }
 

@@ -180,7 +180,7 @@ export class Namespace {
   private afterMove(src: RemoteEntry, target: string, dst: RemoteEntry | null): void {
     const { lookup, contents } = this.deps;
     if (dst?.type === 'file') contents.removed(dst.path);
-    lookup.appliedRemoval(src.path);
+    lookup.appliedRemoval(src.path, src.type === 'directory');
     lookup.invalidateBelow(target);
     lookup.appliedEntry({ ...src, path: target, name: baseName(target) });
     contents.moved(src.path, target);

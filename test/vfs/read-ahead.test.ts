@@ -89,4 +89,17 @@ describe('ReadAhead', () => {
     for (const o of offsets) expect(ra.onRead(o, o + 4 * KiB, size)).toBeNull();
     expect(ra.currentWindow).toBe(config.initialWindow);
   });
+
+  it('a retracted range (no memory for it) is asked for again by the next read, and the window stops growing', () => {
+    const ra = new ReadAhead(config);
+    const size = 100 * MiB;
+    const first = ra.onRead(0, 128 * KiB, size)!;
+    const second = ra.onRead(128 * KiB, 256 * KiB, size)!;
+    expect(second).toEqual({ start: 1 * MiB, end: 3 * MiB });
+    ra.retract(second);
+    expect(ra.currentWindow).toBe(config.initialWindow);
+    let next = null;
+    for (let p = 256 * KiB; !next && p < 1 * MiB; p += 128 * KiB) next = ra.onRead(p, p + 128 * KiB, size);
+    expect(next).toEqual({ start: first.end, end: first.end + 1 * MiB });
+  });
 });

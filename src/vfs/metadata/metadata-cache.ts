@@ -14,7 +14,7 @@
 //
 // Our own changes go through apply*/invalidate* at once (read-your-writes):
 // the entry, the parent's listing and the negative cache are fixed together,
-// and a folder removed or moved drops everything cached below it.
+// and a folder moved away drops everything cached below it.
 import { LRUCache } from 'lru-cache';
 import type { RemoteEntry } from '../../client/files-client.js';
 import type { Logger } from '../../log/logger.js';
@@ -145,9 +145,8 @@ export class MetadataCache {
     this.storeEntry(entry, this.options.clock());
   }
 
-  /** A path no longer exists (deleted, moved away); everything below it is dropped. */
+  /** A path no longer exists (deleted, moved away). See also invalidateBelow. */
   applyRemoval(path: string): void {
-    this.invalidateBelow(path);
     this.storeMissing(path, this.options.clock());
   }
 

@@ -38,7 +38,7 @@ export class FileReader {
     const end = Math.min(position + buffer.length, content.size);
     if (position >= end) return 0;
     const ahead = stream.onRead(position, end, content.size);
-    if (ahead) this.fetch(content, ahead.start, ahead.end, true);
+    if (ahead && !this.fetch(content, ahead.start, ahead.end, true)) stream.retract(ahead);
     this.fetch(content, position, end, false);
 
     const B = this.blockSize;
@@ -84,8 +84,11 @@ export class FileReader {
     }
   }
 
-  /** Requests every block of [start, end) that is neither cached nor in flight. */
-  private fetch(content: FileContent, start: number, end: number, optional: boolean): void {
+  /**
+   * Requests every block of [start, end) that is neither cached nor in flight;
+   * false when optional read-ahead found no room (nothing more was requested).
+   */
+  private fetch(content: FileContent, start: number, end: number, optional: boolean): boolean {
     const B = this.blockSize;
     const last = Math.floor((end - 1) / B);
     let block = Math.floor(start / B);
@@ -96,9 +99,10 @@ export class FileReader {
       }
       let runEnd = block;
       while (runEnd + 1 <= last && !content.inflight.has(runEnd + 1) && !this.registry.blocks.has(content, runEnd + 1)) runEnd++;
-      if (!this.request(content, block, runEnd, optional)) return;
+      if (!this.request(content, block, runEnd, optional)) return false;
       block = runEnd + 1;
     }
+    return true;
   }
 
   /** One range request for blocks [first, last]; false when read-ahead found no room. */

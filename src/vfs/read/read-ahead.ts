@@ -80,4 +80,15 @@ export class ReadAhead {
     this.window = Math.min(this.window * 2, maxWindow);
     return range;
   }
+
+  /**
+   * The range returned by the last onRead could not be requested (no memory
+   * for read-ahead): forget it, so that a later read asks for it again in one
+   * request rather than block by block, and grow no further.
+   */
+  retract(range: ByteRange): void {
+    if (this.requestedUntil !== range.end) return;
+    this.requestedUntil = range.start;
+    this.window = Math.max(this.config.initialWindow, this.window / 4);
+  }
 }
