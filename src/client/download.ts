@@ -27,7 +27,7 @@ import { parseEntry } from './entry.js';
 import { ContentChangedError, errorFromResponse, FilesError, NotAuthorizedError, ServerError } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';
 import { delay, isRetryable, throwIfAborted, withRetries, type RetryPolicy } from './retry.js';
-import { header, type SendResponse, type Transport } from './transport.js';
+import { header, settle, type SendResponse, type Transport } from './transport.js';
 
 /** New URLs fetched within one read after 403/404 answers before giving up. */
 const MAX_URL_REFRESHES = 2;
@@ -179,11 +179,12 @@ export class Downloader {
     const label = this.label(path);
     let skip = 0;
     if (res.status === 416) {
+      // Nothing at this offset. A total other than the version's size is a
+      // changed file (checkVersion throws); otherwise an empty read.
       await res.body.dump();
       const range = parseContentRange(header(res.headers, 'content-range'));
       this.checkVersion(path, target, res, range?.total ?? null);
-      // The version's size said the range exists; the server says it does not.
-      throw this.changed(path, 'range not satisfiable');
+      return Buffer.alloc(0);
     }
     if (res.status === 206) {
       const range = parseContentRange(header(res.headers, 'content-range'));
@@ -229,6 +230,7 @@ export class Downloader {
       throw this.transport.bodyError(err, label, signal);
     }
     if (extra > 0 && !cutShort) throw new ServerError({ message: `${label}: ${extra} bytes more than asked for`, status: res.status, operation: label });
+    if (!cutShort) await settle();
     if (filled !== want) {
       throw this.transport.bodyError(Object.assign(new Error(`body ended after ${filled} of ${want} bytes`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), label, signal);
     }
@@ -251,7 +253,8 @@ export class Downloader {
         if (isRefused(res)) return REFUSED;
         if (res.status === 416) {
           await res.body.dump();
-          throw this.changed(path, 'range not satisfiable');
+          this.checkVersion(path, target, res, parseContentRange(header(res.headers, 'content-range'))?.total ?? null);
+          return { res: null, target, end };
         }
         const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
         const total = res.status === 206 ? (range?.total ?? null) : Number(header(res.headers, 'content-length') ?? NaN);

@@ -113,9 +113,11 @@ export class Transport {
       keepAliveTimeout: KEEP_ALIVE_MS,
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
+      // The source address is a client option: undici's connector overrides
+      // connect.localAddress with it.
+      ...(options.sourceIp ? { localAddress: options.sourceIp } : {}),
       connect: {
         timeout: options.connectTimeoutMs,
-        ...(options.sourceIp ? { localAddress: options.sourceIp } : {}),
         ...(secureContext ? { secureContext } : {}),
       },
     });
@@ -153,11 +155,14 @@ export class Transport {
 
   /** Reads a whole (small) response body, mapping failures. */
   async readText(res: SendResponse, label: string, signal?: AbortSignal): Promise<string> {
+    let text: string;
     try {
-      return await res.body.text();
+      text = await res.body.text();
     } catch (err) {
       throw this.bodyError(err, label, signal);
     }
+    await settle();
+    return text;
   }
 
   async close(): Promise<void> {
@@ -167,6 +172,17 @@ export class Transport {
   async destroy(): Promise<void> {
     await this.agent.destroy();
   }
+}
+
+/**
+ * To call after a response body has been read to its end: undici marks the
+ * connection free in a microtask queued after the body ends, so a caller that
+ * sends its next request at once would find no free connection and open
+ * another (2 connections for strictly sequential calls). One turn of the
+ * event loop lets the pool catch up.
+ */
+export function settle(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 /** The first value of a response header. */

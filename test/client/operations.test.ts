@@ -17,7 +17,8 @@ describe('client operations', () => {
     const made = await c.mkdir('Ops/One/Two', { parents: true });
     expect(made).toMatchObject({ path: 'Ops/One/Two', name: 'Two', type: 'directory', size: 0 });
     await expect(c.mkdir('Ops/One/Two')).rejects.toBeInstanceOf(DestinationExistsError);
-    await expect(c.mkdir('Ops/Missing/Three')).rejects.toMatchObject({ kind: expect.stringMatching(/parent-missing|not-found/) });
+    await expect(c.mkdir('Ops/Missing/Three')).rejects.toBeInstanceOf(ParentMissingError);
+    await expect(c.upload('Ops/Missing/f.txt', { buffer: Buffer.from('x') }, { mkdirParents: false })).rejects.toBeInstanceOf(ParentMissingError);
     await c.mkdir('Ops/Zed');
     expect(await c.stat('ops/ONE')).toMatchObject({ path: 'Ops/One', type: 'directory' });
     expect(await c.stat('')).toMatchObject({ path: '', type: 'directory' });

@@ -10,7 +10,7 @@ export interface Recorded {
   body: Buffer;
 }
 
-export type Handler = (req: Recorded, res: ServerResponse, raw: IncomingMessage) => void | Promise<void>;
+export type Handler = (req: Recorded, res: ServerResponse, raw: IncomingMessage) => unknown;
 
 export interface Fixture {
   url: string;

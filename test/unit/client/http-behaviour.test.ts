@@ -138,6 +138,14 @@ describe('retries', () => {
   });
 });
 
+describe('source address', () => {
+  it('binds outgoing connections to sourceIp', async () => {
+    const { url } = await fixture((req, res) => json(res, 200, { ...FILE, path: req.socket.remoteAddress }));
+    const c = client(url, { sourceIp: '127.0.0.2' });
+    expect((await c.stat('a.txt')).path).toBe('127.0.0.2');
+  });
+});
+
 describe('headers', () => {
   it('sends auth and User-Agent to the API only, never to the presigned URL', async () => {
     let origin = '';

@@ -117,6 +117,13 @@ describe('range answers that reveal a changed file', () => {
     expect(err).toMatchObject({ kind: 'processing-failure', type: 'filesfs/content-changed' });
   });
 
+  it('a 416 is an empty read, unless its total shows another size', async () => {
+    const same = await rangeServer(() => ({ status: 416, headers: { 'content-range': 'bytes */10' }, body: '' }));
+    expect(await same.client.readRange('f', 4, 2)).toHaveLength(0);
+    const other = await rangeServer(() => ({ status: 416, headers: { 'content-range': 'bytes */3' }, body: '' }));
+    await expect(other.client.readRange('f', 4, 2)).rejects.toBeInstanceOf(ContentChangedError);
+  });
+
   it('a 206 for other bytes than asked is a server error, a 200 for a range is cut to the range', async () => {
     const wrong = await rangeServer(() => ({ status: 206, headers: { 'content-range': 'bytes 4-5/10' }, body: 'ef' }));
     await expect(wrong.client.readRange('f', 0, 2)).rejects.toBeInstanceOf(ServerError);
