@@ -34,6 +34,8 @@ export interface ApiCall<T> {
   signal?: AbortSignal | undefined;
   /** False only for POST /sessions. */
   authenticated?: boolean;
+  /** False for DELETE /sessions: a 401 there must not log in again just to log out. */
+  renewSession?: boolean;
   /**
    * Called with the final (permanent) error when an earlier attempt of this
    * call may have been carried out by the server; resolves true when that
@@ -117,7 +119,7 @@ export class ApiClient {
       const result = await this.once<T>(call, label, n, stamp);
       if (result instanceof FilesError) {
         // A 401 on a session: log in again once, then send this call again.
-        if (result.status === 401 && stamp && this.auth && !renewed && (await this.auth.renew(stamp, call.signal))) {
+        if (result.status === 401 && stamp && this.auth && !renewed && call.renewSession !== false && (await this.auth.renew(stamp, call.signal))) {
           this.logger.info(`${label}: session no longer valid; logged in again`);
           stamp = await this.auth.stamp(call.signal);
           continue;

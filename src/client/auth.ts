@@ -12,10 +12,11 @@
 // util.inspect) and are registered with the logger before first use.
 import { registerSecret } from '../log/logger.js';
 import { ServerError } from './errors.js';
+import { untilAborted } from './retry.js';
 import type { WireSession } from './wire-types.js';
 
 /** Opens a session and returns its id; provided by api.ts (POST /sessions). */
-export type LoginCall = (username: string, password: string, signal?: AbortSignal) => Promise<unknown>;
+export type LoginCall = (username: string, password: string) => Promise<unknown>;
 
 /** What a request was authenticated with, so a 401 can tell whether a newer session exists. */
 export interface AuthStamp {
@@ -73,10 +74,11 @@ export class SessionAuth implements Auth {
     this.#login = login;
   }
 
+  /** One login shared by every waiting caller (not tied to any caller's signal). */
   private open(signal?: AbortSignal): Promise<string> {
     if (!this.#pending) {
       this.#pending = (async () => {
-        const body = (await this.#login(this.#username, this.#password, signal)) as WireSession | undefined;
+        const body = (await this.#login(this.#username, this.#password)) as WireSession | undefined;
         const id = body && typeof body === 'object' && typeof body.id === 'string' && body.id !== '' ? body.id : undefined;
         if (!id) throw new ServerError({ message: 'POST /sessions: the response has no session id', operation: 'POST /sessions' });
         registerSecret(id);
@@ -87,7 +89,7 @@ export class SessionAuth implements Auth {
         this.#pending = undefined;
       });
     }
-    return this.#pending;
+    return untilAborted(this.#pending, signal);
   }
 
   get loggedIn(): boolean {

@@ -26,7 +26,7 @@ import { DownloadUrlCache, sameVersion, type CachedDownload, type FileVersion } 
 import { parseEntry } from './entry.js';
 import { ContentChangedError, errorFromResponse, FilesError, NotAuthorizedError, ServerError } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';
-import { delay, isRetryable, throwIfAborted, withRetries, type RetryPolicy } from './retry.js';
+import { delay, isRetryable, throwIfAborted, untilAborted, withRetries, type RetryPolicy } from './retry.js';
 import { header, settle, type SendResponse, type Transport } from './transport.js';
 
 /** New URLs fetched within one read after 403/404 answers before giving up. */
@@ -76,17 +76,18 @@ export class Downloader {
     const key = normalizeForComparison(path);
     let p = this.pending.get(key);
     if (!p) {
-      p = this.fetchTarget(path, signal).finally(() => this.pending.delete(key));
+      // Shared by concurrent readers of the file, so not tied to one reader's signal.
+      p = this.fetchTarget(path).finally(() => this.pending.delete(key));
       this.pending.set(key, p);
     }
-    return p;
+    return untilAborted(p, signal);
   }
 
-  private async fetchTarget(path: string, signal: AbortSignal | undefined): Promise<CachedDownload> {
+  private async fetchTarget(path: string): Promise<CachedDownload> {
     const route = routeFor('/files', path);
     const previous = this.cache.version(path);
     const fetchedAt = this.now();
-    const res = await this.api.call({ method: 'GET', route, signal });
+    const res = await this.api.call({ method: 'GET', route });
     const fresh = versionOf(res.body, `GET ${route}`);
     const dateHeader = header(res.headers, 'date');
     const entry = this.cache.store(path, fresh.uri, fresh, fetchedAt, dateHeader ? Date.parse(dateHeader) : null);

@@ -80,8 +80,8 @@ export class HttpFilesClient implements FilesClient {
     const creds = o.credentials;
     this.#auth = 'apiKey' in creds
       ? new ApiKeyAuth(creds.apiKey)
-      : new SessionAuth(creds.username, creds.password, async (username, password, signal) => {
-          const res = await this.#api.call<unknown>({ method: 'POST', route: '/sessions', body: { username, password }, authenticated: false, signal });
+      : new SessionAuth(creds.username, creds.password, async (username, password) => {
+          const res = await this.#api.call<unknown>({ method: 'POST', route: '/sessions', body: { username, password }, authenticated: false });
           return res.body;
         });
     this.#api.setAuth(this.#auth);
@@ -225,7 +225,7 @@ export class HttpFilesClient implements FilesClient {
     this.#closed = true;
     if (this.#auth instanceof SessionAuth && this.#auth.loggedIn) {
       try {
-        await this.#api.call({ method: 'DELETE', route: '/sessions', signal: AbortSignal.timeout(LOGOUT_TIMEOUT_MS) });
+        await this.#api.call({ method: 'DELETE', route: '/sessions', signal: AbortSignal.timeout(LOGOUT_TIMEOUT_MS), renewSession: false });
       } catch (err) {
         this.#options.logger.debug(`logout failed (ignored): ${(err as Error).message}`);
       }

@@ -100,6 +100,29 @@ export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
   }
 }
 
+/**
+ * Waits for `shared` (work started once for several callers, without any one
+ * caller's signal) but lets this caller stop waiting when its signal fires.
+ */
+export function untilAborted<T>(shared: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return shared;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    shared.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 export interface RetryLoopOptions {
   policy: RetryPolicy;
   signal?: AbortSignal;

@@ -173,10 +173,12 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
   const maxRefreshes = retryParts ? MAX_URL_REFRESHES : 0;
   const policy = retryParts ? deps.policy : NO_RETRIES;
   let refreshes = 0;
+  let refused = false;
   return withRetries(
     async (attempt) => {
       for (;;) {
-        const slot = refreshes === 0 ? await urls.get(n) : await urls.refresh(n);
+        const slot = refused ? await urls.refresh(n) : await urls.get(n);
+        refused = false;
         const data = body();
         let res;
         try {
@@ -204,6 +206,7 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
         }
         if ((res.status === 403 || res.status === 404) && refreshes < maxRefreshes) {
           refreshes++;
+          refused = true;
           deps.logger.debug(`${label}: upload URL refused (${res.status}); fetching a new one`);
           continue;
         }

@@ -65,6 +65,17 @@ describe('authentication', () => {
     expect(serverSessions(emu()).size).toBe(0);
   });
 
+  it('close() does not log in again just to log out of an expired session', async () => {
+    const c = clientFor(emu(), { credentials: USER });
+    await c.stat('');
+    await c.mkdir('Expired');
+    serverSessions(emu()).clear();
+    emu().resetStats();
+    await c.close();
+    expect(emu().stats().requests['DELETE /sessions']).toBe(1);
+    expect(emu().stats().requests['POST /sessions']).toBe(0);
+  });
+
   it('never shows the key, the password or a session id in logs (trace level), errors or serialised clients', async () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'trace', sink: (l) => lines.push(l) });
