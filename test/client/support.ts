@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll } from 'vitest';
 import type { ClientOptions } from '../../src/config/client-options.js';
+import type { LogLevel } from '../../src/log/logger.js';
 import { HttpFilesClient } from '../../src/client/http-files-client.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 
@@ -20,7 +21,8 @@ export function clientFor(emu: RunningEmulator, extra: Partial<ClientOptions> = 
   const c = new HttpFilesClient({
     baseUrl: emu.url,
     credentials: { apiKey: API_KEY },
-    logLevel: 'silent',
+    // FILESFS_TEST_CLIENT_LOG=debug shows every request of these tests on stderr.
+    logLevel: (process.env.FILESFS_TEST_CLIENT_LOG as LogLevel | undefined) ?? 'silent',
     ...(emu.caCertFile ? { caFile: emu.caCertFile } : {}),
     ...extra,
   });

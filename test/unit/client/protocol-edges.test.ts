@@ -132,3 +132,69 @@ describe('range answers that reveal a changed file', () => {
     expect((await whole.client.readRange('f', 8, 100)).toString()).toBe('89');
   });
 });
+
+describe('retried calls whose first attempt may have worked', () => {
+  /** First answer to `method path-prefix` is a 500 (as if the work was done and the answer lost), later ones `then`. */
+  function flaky(prefix: string, then: { status: number; body: unknown }, others: Handler): Handler {
+    let first = true;
+    return (req, res, raw) => {
+      if (`${req.method} ${req.url}`.startsWith(prefix)) {
+        if (first) {
+          first = false;
+          return sendJson(res, 500, { error: 'lost answer' });
+        }
+        return sendJson(res, then.status, then.body);
+      }
+      return others(req, res, raw);
+    };
+  }
+  const notFound = { status: 404, body: { type: 'not-found', error: 'Not Found' } };
+  const missing: Handler = (_req, res) => sendJson(res, 404, { type: 'not-found' });
+
+  it('delete: not-found on the retry means deleted', async () => {
+    const { f, client } = await setup(flaky('DELETE /api/rest/v1/files/x', notFound, missing));
+    await client.delete('x');
+    expect(f.requests).toHaveLength(2);
+  });
+
+  it('move: source not-found on the retry, destination present, means moved', async () => {
+    const { client } = await setup(flaky('POST /api/rest/v1/file_actions/move/a', notFound, (req, res) =>
+      req.url === '/api/rest/v1/file_actions/metadata/b' ? sendJson(res, 200, entry('b')) : sendJson(res, 404, { type: 'not-found' })));
+    await client.move('a', 'b');
+  });
+
+  it('move: source not-found on the retry and no destination is still not-found', async () => {
+    const { client } = await setup(flaky('POST /api/rest/v1/file_actions/move/a', notFound, missing));
+    await expect(client.move('a', 'b')).rejects.toMatchObject({ kind: 'not-found' });
+  });
+
+  it('copy: destination-exists on the retry means copied', async () => {
+    const { client } = await setup(flaky('POST /api/rest/v1/file_actions/copy/a', { status: 422, body: { type: 'processing-failure/destination-exists' } }, missing));
+    await client.copy('a', 'b');
+  });
+
+  it('upload end: upload-not-found on the retry plus a stat with our size and time means done', async () => {
+    const mtime = new Date('2003-03-03T03:03:03.500Z');
+    const handler: Handler = (req, res) => {
+      const url = new URL(req.url, 'http://x');
+      if (url.pathname.startsWith('/api/rest/v1/file_actions/begin_upload/')) {
+        return sendJson(res, 200, [{ part_number: 1, upload_uri: `http://${req.headers.host}/part/1`, http_method: 'PUT', ref: 'put-9' }]);
+      }
+      if (url.pathname === '/part/1') {
+        res.writeHead(200, { etag: '"e"' });
+        return res.end();
+      }
+      if (url.pathname === '/api/rest/v1/file_actions/metadata/f.txt') {
+        return sendJson(res, 200, { ...entry('f.txt'), size: 3, provided_mtime: '2003-03-03T03:03:03Z' });
+      }
+      return sendJson(res, 404, { type: 'not-found' });
+    };
+    const { f, client } = await setup(flaky('POST /api/rest/v1/files/f.txt', { status: 404, body: { type: 'not-found/file-upload-not-found' } }, handler));
+    const got = await client.upload('f.txt', { buffer: Buffer.from('abc') }, { mtime });
+    expect(got).toMatchObject({ path: 'f.txt', size: 3 });
+    expect(f.requests.filter((r) => r.url === '/api/rest/v1/files/f.txt')).toHaveLength(2);
+    // A different size on the server is not ours: the error stands.
+    const other = await setup(flaky('POST /api/rest/v1/files/f.txt', { status: 404, body: { type: 'not-found/file-upload-not-found' } }, handler));
+    await expect(other.client.upload('f.txt', { buffer: Buffer.from('abcd') })).rejects.toMatchObject({ kind: 'not-found' });
+  });
+});
