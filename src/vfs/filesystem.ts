@@ -3,14 +3,14 @@
 // "what is at this path" is decided by Lookup, namespace changes by
 // Namespace, reads by the read path (ContentRegistry + FileReader), and
 // everything that writes content by the WriteLayer (ReadOnlyWrites until
-// write-back lands). This class owns the handle tables and logs unexpected
-// failures once, here, on their way to the adapter.
+// write-back lands). This class owns the handle tables; failures go on to
+// the adapter, which maps them to errno and warns about unexpected ones.
 import { constants } from 'node:fs';
 import type { FilesClient, RemoteEntry } from '../client/files-client.js';
 import { isFilesError } from '../client/errors.js';
 import type { Logger } from '../log/logger.js';
 import { LRUCache } from 'lru-cache';
-import { parentPath } from '../path/index.js';
+import { baseName, joinPath, parentPath } from '../path/index.js';
 import { toAttributes } from './attributes.js';
 import type { DirectoryEntry, FileAttributes, Filesystem, FilesystemStats } from './filesystem-api.js';
 import { FsError } from './fs-error.js';
@@ -89,7 +89,7 @@ export class FilesFilesystem implements Filesystem {
       logger,
       onEntry: (entry) => contents.observe(entry),
     });
-    const lookup = new Lookup(client, metadata, resolved);
+    const lookup = new Lookup(client, metadata, resolved, logger);
     const namespace = new Namespace({ client, lookup, contents, paths, options: resolved, writes: () => this.writes, logger });
     const attributes = (entry: RemoteEntry): FileAttributes => toAttributes(entry, resolved);
     this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, attributes };
@@ -184,12 +184,14 @@ export class FilesFilesystem implements Filesystem {
       const existing = await lookup.find(remote);
       if (existing && flags & constants.O_EXCL) throw new FsError('EEXIST', `${path}: already exists`);
       if (existing?.type === 'directory') throw new FsError('EISDIR', `${path}: is a folder`);
-      if (!existing) {
+      let target = existing?.path;
+      if (!target) {
         const parent = await lookup.resolve(parentPath(remote));
         if (parent.type !== 'directory') throw new FsError('ENOTDIR', `${parentPath(path)}: not a folder`);
+        target = joinPath(parent.path, baseName(remote)); // the parent as the server spells it
       }
       namespace.writable(remote);
-      return this.files.add(await this.writes.create(existing?.path ?? remote, existing, mode, flags));
+      return this.files.add(await this.writes.create(target, existing, mode, flags));
     });
   }
 
@@ -313,14 +315,17 @@ export class FilesFilesystem implements Filesystem {
     this.log.warn('not shown: "%s" in "%s" has a name of %d bytes; Linux allows at most 255', name, parentPath(remotePath) || '/', Buffer.byteLength(name));
   }
 
-  /** Runs an operation; logs a failure once, at debug when it is an ordinary answer. */
+  /**
+   * Runs an operation. A failure is logged here at debug only: it goes on to
+   * the adapter, whose failure log (src/fuse/failure-log.ts) warns once per
+   * distinct unexpected failure; a warning here too would say it twice.
+   */
   private async run<T>(op: string, path: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
       const ordinary = err instanceof FsError || (isFilesError(err) && EXPECTED_KINDS.has(err.kind));
-      if (ordinary) this.log.debug('%s %s: %s', op, path, (err as Error).message);
-      else this.log.warn('%s %s failed: %s', op, path, describe(err));
+      if (this.log.enabled('debug')) this.log.debug('%s %s failed: %s', op, path, ordinary ? (err as Error).message : describe(err));
       throw err;
     }
   }

@@ -9,10 +9,11 @@
 // in flight whose answer it made outdated.
 import type { FilesClient, RemoteEntry } from '../client/files-client.js';
 import { NotFoundError } from '../client/errors.js';
+import type { Logger } from '../log/logger.js';
 import { parentPath } from '../path/index.js';
 import { siteRootEntry } from './attributes.js';
 import { FsError } from './fs-error.js';
-import type { Listing } from './metadata/listing.js';
+import { buildListing, type Listing } from './metadata/listing.js';
 import type { MetadataCache } from './metadata/metadata-cache.js';
 import type { ResolvedOptions } from './options.js';
 import { keyOf } from './path-mapper.js';
@@ -38,6 +39,7 @@ export class Lookup {
     private readonly client: FilesClient,
     private readonly cache: MetadataCache,
     private readonly options: Pick<ResolvedOptions, 'clock' | 'listPageSize' | 'attrTtlMs'>,
+    private readonly log: Logger,
   ) {
     this.siteRoot = siteRootEntry(new Date(options.clock()));
   }
@@ -131,7 +133,8 @@ export class Lookup {
         }
         throw err;
       }
-      if (flight.stale) return { path: dirPath, fetchedAt: at, children: new Map(entries.map((e) => [keyOf(e.path), e])) };
+      // Outdated by our own change meanwhile: answer the callers, cache nothing.
+      if (flight.stale) return buildListing(dirPath, entries, at, this.log);
       return this.cache.storeListing(dirPath, entries, at);
     });
   }

@@ -1,10 +1,11 @@
 // File handle numbers for the kernel: positive integers (fuse-native treats 0
-// as "no handle" and passes fh as an unsigned 32-bit value), allocated in
-// increasing order and reused only after wrapping, so a stale number from a
-// released handle is unlikely to name a new one. An unknown number is EBADF.
+// as "no handle", and handles travel from JS to the binding as signed 32-bit
+// integers), allocated in increasing order and reused only after wrapping, so
+// a stale number from a released handle is unlikely to name a new one. An
+// unknown number is EBADF.
 import { FsError } from '../fs-error.js';
 
-const MAX_FH = 0xffff_ffff;
+const MAX_FH = 0x7fff_ffff;
 
 export class HandleTable<T> {
   private readonly handles = new Map<number, T>();

@@ -20,8 +20,6 @@ import type { ContentRegistry } from './content-registry.js';
 import type { FileContent, Segment } from './file-content.js';
 import type { ReadAhead } from './read-ahead.js';
 
-const noop = (): void => {};
-
 export class FileReader {
   constructor(
     private readonly client: FilesClient,
@@ -129,8 +127,11 @@ export class FileReader {
         for (let b = first; b <= last; b++) if (content.inflight.get(b) === promise) content.inflight.delete(b);
         this.registry.tidy(content);
       });
-    // Read-ahead nobody waits for must not become an unhandled rejection.
-    promise.catch(noop);
+    // Read-ahead nobody waits for must not become an unhandled rejection; a
+    // read that needs these blocks asks again and reports its own failure.
+    promise.catch((err: unknown) => {
+      if (optional) this.log.debug('read-ahead of %s [%d, %d) failed: %s', path, offset, offset + length, err instanceof Error ? err.message : String(err));
+    });
     for (let b = first; b <= last; b++) content.inflight.set(b, promise);
     return true;
   }
