@@ -269,7 +269,6 @@ export class FilesFilesystem implements Filesystem {
   /** Forgets what is cached about a remote path (and, with subtree, below it). */
   invalidate(remotePath: string, subtree = false): void {
     this.context.lookup.invalidate(remotePath, subtree);
-    if (subtree) this.context.lookup.invalidateBelow(remotePath);
   }
 
   /** Open handles (files, folders), for status and tests. */

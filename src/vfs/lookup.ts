@@ -178,7 +178,10 @@ export class Lookup {
     this.cache.applyRemoval(path);
   }
 
-  /** Forget what is known at and below `path` (after a change we cannot describe exactly). */
+  /**
+   * Forget what is known about `path` and its parent's listing, and with
+   * `subtree` everything below it (after a change we cannot describe exactly).
+   */
   invalidate(path: string, subtree = false): void {
     this.detach(path);
     this.cache.invalidate(path);
