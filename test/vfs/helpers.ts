@@ -1,5 +1,6 @@
 // Shared setup for filesystem-layer tests: a mock server, a fake clock both
 // sides agree on, and a filesystem built on them.
+import { createHash } from 'node:crypto';
 import { expect } from 'vitest';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 import { FilesFilesystem, type FilesFilesystemExtensions } from '../../src/vfs/filesystem.js';
@@ -78,4 +79,20 @@ export async function readAll(fs: FilesFilesystem, path: string, chunk = 128 * K
   }
   await fs.release(path, fh);
   return Buffer.concat(parts);
+}
+
+/** Reads a whole file like readAll, hashing as it goes (no copy of the whole file kept). */
+export async function readHash(fs: FilesFilesystem, path: string, chunk = 128 * KiB): Promise<{ sha256: string; size: number }> {
+  const fh = await fs.open(path, O_RDONLY);
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(chunk);
+  let pos = 0;
+  for (;;) {
+    const n = await fs.read(path, fh, buf, pos);
+    if (n === 0) break;
+    hash.update(buf.subarray(0, n));
+    pos += n;
+  }
+  await fs.release(path, fh);
+  return { sha256: hash.digest('hex'), size: pos };
 }
