@@ -14,9 +14,10 @@
 // call sees the new version consistently). invalidateDownload(path) forgets
 // the remembered version when the caller knows the content changed.
 //
-// createReadStream resumes a broken transfer with a Range request from the
-// first missing byte (after the usual retry wait), under the same checks, so a
-// reset in the middle of a large file costs one extra request, not a restart.
+// createReadStream (resumable-stream.ts) resumes a broken transfer with a
+// Range request from the first missing byte (after the usual retry wait),
+// under the same checks, so a reset in the middle of a large file costs one
+// extra request, not a restart.
 import { Readable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import { normalizeForComparison } from '../path/index.js';
@@ -24,9 +25,10 @@ import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { DownloadUrlCache, sameVersion, type CachedDownload, type FileVersion } from './download-url-cache.js';
 import { parseEntry } from './entry.js';
-import { ContentChangedError, errorFromResponse, FilesError, NotAuthorizedError, ServerError } from './errors.js';
+import { ContentChangedError, errorFromResponse, NotAuthorizedError, ServerError } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';
-import { delay, isRetryable, throwIfAborted, untilAborted, withRetries, type RetryPolicy } from './retry.js';
+import { untilAborted, withRetries, type RetryPolicy } from './retry.js';
+import { ResumableDownload } from './resumable-stream.js';
 import { header, settle, type SendResponse, type Transport } from './transport.js';
 
 /** New URLs fetched within one read after 403/404 answers before giving up. */
@@ -273,46 +275,16 @@ export class Downloader {
 
     const first = await withRetries((attempt) => open(offset, attempt), { policy: this.policy, signal });
     if (!first.res) return Readable.from([]);
-    const policy = this.policy;
-    const transport = this.transport;
-    const logger = this.logger;
-
-    async function* bytes(): AsyncGenerator<Buffer, void, undefined> {
-      let current: SendResponse | null = first.res;
-      let pos = offset;
-      const end = first.end;
-      let failures = 0;
-      try {
-        while (pos < end) {
-          try {
-            if (!current) {
-              throwIfAborted(signal);
-              current = (await open(pos, failures + 1)).res;
-              if (!current) return;
-            }
-            for await (const chunk of current.body as AsyncIterable<Buffer>) {
-              const c = chunk.length > end - pos ? chunk.subarray(0, end - pos) : chunk;
-              if (c.length === 0) continue;
-              pos += c.length;
-              failures = 0;
-              yield c;
-            }
-            if (pos < end) throw Object.assign(new Error(`body ended at byte ${pos} of ${end}`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' });
-          } catch (err) {
-            const mapped = err instanceof FilesError ? err : transport.bodyError(err, label, signal);
-            if (current && !current.body.destroyed) current.body.destroy();
-            current = null;
-            if (signal?.aborted || !isRetryable(mapped) || failures >= policy.retries) throw mapped;
-            failures++;
-            const wait = policy.delayMs(failures, mapped);
-            logger.debug(`${label}: transfer broke at byte ${pos} (${mapped.message}); resuming in ${wait} ms`);
-            await delay(wait, signal);
-          }
-        }
-      } finally {
-        if (current && !current.body.destroyed) current.body.destroy();
-      }
-    }
-    return Readable.from(bytes(), { objectMode: false, highWaterMark: 1024 * 1024 });
+    return new ResumableDownload({
+      first: first.res,
+      start: offset,
+      end: first.end,
+      reopen: async (from, attempt) => (await open(from, attempt)).res,
+      mapError: (err) => this.transport.bodyError(err, label, signal),
+      policy: this.policy,
+      logger: this.logger,
+      label,
+      signal,
+    });
   }
 }

@@ -133,6 +133,32 @@ describe('range answers that reveal a changed file', () => {
   });
 });
 
+describe('stream resumption', () => {
+  it('a transfer cut in the middle resumes from the first missing byte, under the same version checks', async () => {
+    const content = Buffer.from('abcdefghijklmnopqrstuvwxyz');
+    let data = 0;
+    const { f, client } = await setup((req, res, raw) => {
+      if (req.url.startsWith('/api/')) return sendJson(res, 200, { ...entry('f'), size: content.length, download_uri: `http://${req.headers.host}/blob?X-Amz-Date=20990101T000000Z&X-Amz-Expires=60` });
+      data++;
+      const m = /bytes=(\d+)-(\d+)?/.exec(String(req.headers.range ?? ''));
+      const from = m ? Number(m[1]) : 0;
+      const to = m?.[2] !== undefined ? Number(m[2]) : content.length - 1;
+      res.writeHead(from === 0 && !m ? 200 : 206, { 'content-length': String(to - from + 1), ...(m ? { 'content-range': `bytes ${from}-${to}/${content.length}` } : {}), etag: '"v1"' });
+      if (data === 1) {
+        // Send 10 bytes, then drop the connection.
+        res.write(content.subarray(from, from + 10), () => setTimeout(() => raw.socket.destroy(), 20));
+        return;
+      }
+      res.end(content.subarray(from, to + 1));
+    });
+    let text = '';
+    for await (const chunk of await client.createReadStream('f', { offset: 2 })) text += chunk;
+    expect(text).toBe('cdefghijklmnopqrstuvwxyz');
+    const ranges = f.requests.filter((r) => !r.url.startsWith('/api/')).map((r) => r.headers.range);
+    expect(ranges).toEqual(['bytes=2-25', 'bytes=12-25']);
+  });
+});
+
 describe('retried calls whose first attempt may have worked', () => {
   /** First answer to `method path-prefix` is a 500 (as if the work was done and the answer lost), later ones `then`. */
   function flaky(prefix: string, then: { status: number; body: unknown }, others: Handler): Handler {
