@@ -82,6 +82,26 @@ describe('timeouts', () => {
   });
 });
 
+describe('a body that stops', () => {
+  it('readRange and createReadStream fail with TimeoutError when the body stalls', async () => {
+    let origin = '';
+    const { url } = await fixture((req, res) => {
+      if (req.url!.startsWith('/api/')) return json(res, 200, { ...FILE, size: 100, download_uri: `${origin}/blob?X-Amz-Date=20990101T000000Z&X-Amz-Expires=60` });
+      res.writeHead(206, { 'content-range': 'bytes 0-99/100', 'content-length': '100' });
+      res.write(Buffer.alloc(10)); // … and nothing more
+    });
+    origin = url;
+    const c = client(url, { requestTimeoutMs: 400, retries: 0 });
+    let started = performance.now();
+    await expect(c.readRange('a.txt', 0, 100)).rejects.toBeInstanceOf(TimeoutError);
+    expect(performance.now() - started).toBeLessThan(400 + TIMER_SLACK_MS);
+    started = performance.now();
+    const stream = await c.createReadStream('a.txt');
+    await expect((async () => { for await (const _ of stream) void _; })()).rejects.toBeInstanceOf(TimeoutError);
+    expect(performance.now() - started).toBeLessThan(400 + TIMER_SLACK_MS);
+  });
+});
+
 describe('retries', () => {
   it('waits the Retry-After of a 429 before trying again (measured)', async () => {
     let n = 0;
