@@ -15,10 +15,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedClientOptions } from '../config/client-options.js';
 import type { Logger } from '../log/logger.js';
 import type { Auth, AuthStamp } from './auth.js';
-import { errorFromResponse, FilesError, ServerError } from './errors.js';
-import { parseRetryAfter } from './retry-after.js';
+import { FilesError, ServerError } from './errors.js';
+import { errorFromHttp, parseJsonLenient } from './http-error.js';
 import { isRetryable, withRetries, type RetryPolicy } from './retry.js';
-import { header, provablyNotSent, type HttpMethod, type Transport } from './transport.js';
+import { provablyNotSent, type HttpMethod, type Transport } from './transport.js';
 
 export const API_PREFIX = '/api/rest/v1';
 
@@ -149,25 +149,11 @@ export class ApiClient {
       attempt: n,
     });
     const text = await this.transport.readText(res, label, call.signal);
-    let json: unknown;
-    let parsed = text.trim() === '';
-    if (!parsed) {
-      try {
-        json = JSON.parse(text);
-        parsed = true;
-      } catch {
-        json = undefined;
-      }
-    }
     if (res.status >= 200 && res.status < 300) {
-      if (!parsed) throw new ServerError({ message: `${label}: the server's answer is not JSON`, status: res.status, operation: label });
+      const json = parseJsonLenient(text);
+      if (json === undefined && text.trim() !== '') throw new ServerError({ message: `${label}: the server's answer is not JSON`, status: res.status, operation: label });
       return { status: res.status, headers: res.headers, body: json as T };
     }
-    const retryAfter = parseRetryAfter(res.headers['retry-after']);
-    return errorFromResponse(res.status, json, {
-      errorClassHeader: header(res.headers, 'x-files-error-class'),
-      ...(retryAfter !== null ? { retryAfterMs: retryAfter } : {}),
-      operation: label,
-    });
+    return errorFromHttp(res, text, label);
   }
 }

@@ -25,8 +25,8 @@ import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { DownloadUrlCache, sameVersion, type CachedDownload, type FileVersion } from './download-url-cache.js';
 import { parseEntry } from './entry.js';
-import { ContentChangedError, errorFromResponse, NotAuthorizedError, ServerError } from './errors.js';
-import { parseRetryAfter } from './retry-after.js';
+import { ContentChangedError, NotAuthorizedError, ServerError } from './errors.js';
+import { errorFromHttp } from './http-error.js';
 import { untilAborted, withRetries, type RetryPolicy } from './retry.js';
 import { ResumableDownload } from './resumable-stream.js';
 import { header, settle, type SendResponse, type Transport } from './transport.js';
@@ -131,14 +131,7 @@ export class Downloader {
     if (res.status === 200 || res.status === 206 || res.status === 416) return res;
     const text = await this.transport.readText(res, label, signal).catch(() => '');
     if (res.status === 403 || res.status === 404) return REFUSED;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const retryAfter = parseRetryAfter(res.headers['retry-after']);
-    throw errorFromResponse(res.status, json, { operation: label, ...(retryAfter !== null ? { retryAfterMs: retryAfter } : {}) });
+    throw errorFromHttp(res, text, label);
   }
 
   /** Runs `body` with a usable target, fetching a new URL on 403/404 (MAX_URL_REFRESHES per call). */

@@ -173,20 +173,10 @@ export class HttpFilesClient implements FilesClient {
   }
 
   async move(from: string, to: string, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    const route = routeFor('/file_actions/move', from);
     try {
-      const res = await this.#api.call<unknown>({
-        method: 'POST',
-        route,
-        body: { destination: normalize(to), ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}) },
-        signal: options.signal,
-        replay: async (err: FilesError) => {
-          if (!(err instanceof NotFoundError)) return false;
-          return (await this.stat(to, { signal: options.signal }).catch(() => undefined)) !== undefined;
-        },
-      });
-      if (res.replayed) return;
-      await awaitFileAction(res.body, { api: this.#api, timeoutMs: this.#options.migrationTimeoutMs, now: Date.now, signal: options.signal, what: `move ${from} → ${to}` });
+      // Replay: "source not found" after an uncertain attempt means it moved, if the destination is there.
+      await this.#fileAction('move', from, to, options, async (err) =>
+        err instanceof NotFoundError && (await this.stat(to, { signal: options.signal }).catch(() => undefined)) !== undefined);
     } finally {
       this.#downloads.cache.invalidate(from);
       this.#downloads.cache.invalidate(to);
@@ -194,20 +184,31 @@ export class HttpFilesClient implements FilesClient {
   }
 
   async copy(from: string, to: string, options: { overwrite?: boolean; signal?: AbortSignal } = {}): Promise<void> {
-    const route = routeFor('/file_actions/copy', from);
     try {
-      const res = await this.#api.call<unknown>({
-        method: 'POST',
-        route,
-        body: { destination: normalize(to), ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}) },
-        signal: options.signal,
-        replay: async (err: FilesError) => err instanceof DestinationExistsError,
-      });
-      if (res.replayed) return;
-      await awaitFileAction(res.body, { api: this.#api, timeoutMs: this.#options.migrationTimeoutMs, now: Date.now, signal: options.signal, what: `copy ${from} → ${to}` });
+      // Replay: "destination exists" after an uncertain attempt means the copy was made.
+      await this.#fileAction('copy', from, to, options, async (err) => err instanceof DestinationExistsError);
     } finally {
       this.#downloads.cache.invalidate(to);
     }
+  }
+
+  /** POST /file_actions/{move|copy}, then wait for its migration to complete. */
+  async #fileAction(
+    action: 'move' | 'copy',
+    from: string,
+    to: string,
+    options: { overwrite?: boolean; signal?: AbortSignal },
+    replay: (err: FilesError) => Promise<boolean>,
+  ): Promise<void> {
+    const res = await this.#api.call<unknown>({
+      method: 'POST',
+      route: routeFor(`/file_actions/${action}`, from),
+      body: { destination: normalize(to), ...(options.overwrite !== undefined ? { overwrite: options.overwrite } : {}) },
+      signal: options.signal,
+      replay,
+    });
+    if (res.replayed) return;
+    await awaitFileAction(res.body, { api: this.#api, timeoutMs: this.#options.migrationTimeoutMs, now: Date.now, signal: options.signal, what: `${action} ${from} → ${to}` });
   }
 
   async setMtime(path: string, mtime: Date, options: RangeOptions = {}): Promise<RemoteEntry> {

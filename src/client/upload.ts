@@ -20,10 +20,10 @@ import type { Logger } from '../log/logger.js';
 import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { parseEntry } from './entry.js';
-import { errorFromResponse, FilesError, NotFoundError, ServerError } from './errors.js';
+import { FilesError, NotFoundError, ServerError } from './errors.js';
+import { errorFromHttp } from './http-error.js';
 import type { RemoteEntry, UploadOptions, UploadSource } from './files-client.js';
 import { partCountFor, partRange, partSizeFor, streamPartSize, MAX_PARTS } from './part-size.js';
-import { parseRetryAfter } from './retry-after.js';
 import { abortError, RetryPolicy, withRetries } from './retry.js';
 import { header, type Transport } from './transport.js';
 import { openSource, type PartBody, type PartSource } from './upload-source.js';
@@ -210,14 +210,7 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
           deps.logger.debug(`${label}: upload URL refused (${res.status}); fetching a new one`);
           continue;
         }
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        const retryAfter = parseRetryAfter(res.headers['retry-after']);
-        throw errorFromResponse(res.status, json, { operation: label, ...(retryAfter !== null ? { retryAfterMs: retryAfter } : {}) });
+        throw errorFromHttp(res, text, label);
       }
     },
     { policy, signal, onRetry: (err, a, wait) => deps.logger.debug(`${label} attempt ${a} failed (${(err as Error).message}); retrying in ${wait} ms`) },
