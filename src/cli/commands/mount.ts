@@ -1,0 +1,98 @@
+// `filesfs mount <mountpoint> [options]`: mounts a Files.com site (or the
+// emulator) in the foreground, like `rclone mount`, until SIGINT/SIGTERM or
+// `filesfs unmount`; `--daemon` runs the same mount in a detached process.
+// The options are parsed and validated by src/config/mount-config.ts; the
+// mount's life is src/mount/mount-process.ts.
+import { parseArgs } from 'node:util';
+import { CLIENT_DEFAULTS } from '../../config/client-options.js';
+import { MOUNT_DEFAULTS, MOUNT_FLAGS, parseMountConfig } from '../../config/mount-config.js';
+import { resolveCredentials } from '../../config/credentials.js';
+import { LOG_LEVELS, createLogger } from '../../log/logger.js';
+import { isDaemonChild, startDaemon } from '../../mount/daemon.js';
+import { runMount } from '../../mount/mount-process.js';
+import { parseCommandLine } from '../args.js';
+import type { Command } from '../command.js';
+
+const MiB = 1024 * 1024;
+
+const usage = `Usage: filesfs mount <mountpoint> [options]
+
+Mounts a Files.com site at <mountpoint> (an empty folder) in the foreground;
+Ctrl-C, SIGTERM or \`filesfs unmount <mountpoint>\` unmounts it. The mount is
+usable once \`mountpoint -q <mountpoint>\` succeeds.
+
+Credentials (never on the command line), the first found:
+  --api-key-file FILE   a file holding the API key (keep it chmod 600)
+  $FILES_API_KEY        the API key (also $FILESCOM_API_KEY)
+  $FILES_USERNAME + $FILES_PASSWORD, or a ~/.netrc entry for the site's host:
+                        a session login
+
+Site:
+  --base-url URL        the site (default $FILES_BASE_URL, $FILESCOM_BASE_URL,
+                        else ${MOUNT_DEFAULTS.baseUrl}); e.g. https://example.files.com
+  --root PATH           show this remote folder at the mountpoint (default: the
+                        whole site)
+
+Files shown:
+  --read-only           refuse every change (EROFS)
+  --uid N, --gid N      owner of every file and folder (default: yours)
+  --umask M             files 0666 & ~M, folders 0777 & ~M (default ${MOUNT_DEFAULTS.umask.toString(8).padStart(3, '0')})
+  --allow-other         let other users see the mount (needs user_allow_other in
+                        /etc/fuse.conf unless root)
+  -o OPTS               libfuse mount options, comma-separated, repeatable
+                        (e.g. -o nonempty, -o attr_timeout=5)
+
+Caching and reading:
+  --attr-ttl S          trust file attributes for S seconds (default ${MOUNT_DEFAULTS.attrTtlSeconds}; 0 = always ask)
+  --dir-ttl S           trust folder listings for S seconds (default ${MOUNT_DEFAULTS.dirTtlSeconds}; 0 = always ask)
+  --read-ahead SIZE     largest read-ahead window per file being read
+                        sequentially (default ${MOUNT_DEFAULTS.readAheadBytes / MiB}M; a multiple of 256K)
+  --read-cache SIZE     memory for file contents read, whole mount (default
+                        ${MOUNT_DEFAULTS.readCacheBytes / MiB}M; at least --read-ahead + 16M)
+  --cache-dir DIR       private folder for the control socket, the log of
+                        --daemon and pending uploads (default
+                        $XDG_CACHE_HOME/filesfs/<hash of site and root>,
+                        or ~/.cache/filesfs/...)
+
+Network:
+  --connect-timeout S   TCP+TLS connect timeout (default ${CLIENT_DEFAULTS.connectTimeoutMs / 1000})
+  --timeout S           longest wait for a response or between its bytes
+                        (default ${CLIENT_DEFAULTS.requestTimeoutMs / 1000})
+  --retries N           retries of a failed request (default ${CLIENT_DEFAULTS.retries}; backoff 0.5 s → 2 s)
+  --connections N       keep-alive connections per host (default ${CLIENT_DEFAULTS.connections})
+  --per-page N          entries per folder listing request (default ${CLIENT_DEFAULTS.perPage}; max 10000)
+  --ca-file FILE        extra PEM CA certificates to trust (TLS proxies, private CAs)
+  --source-ip IP        local address for outgoing connections
+
+Process:
+  --daemon              mount in the background; the log goes to
+                        <cache dir>/filesfs.log
+  --log-level L         ${LOG_LEVELS.join(', ')} (default ${MOUNT_DEFAULTS.logLevel}); logs go to stderr
+  -h, --help            show this help`;
+
+/** `args` without the --daemon flag itself (found by token, never by a look-alike value). */
+function withoutDaemonFlag(args: string[]): string[] {
+  const { tokens } = parseArgs({ args, options: MOUNT_FLAGS, allowPositionals: true, strict: true, tokens: true });
+  const drop = new Set(tokens.filter((t) => t.kind === 'option' && t.name === 'daemon').map((t) => t.index));
+  return args.filter((_, i) => !drop.has(i));
+}
+
+export const command: Command = {
+  summary: 'mount a Files.com site (or the emulator) at a local folder',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, MOUNT_FLAGS);
+    const config = parseMountConfig(values, positionals);
+    if (config.daemon) {
+      // Fail here, in the terminal, for what needs no server: credentials.
+      resolveCredentials({ ...config.credentials, baseUrl: config.baseUrl, logger: createLogger({ level: config.logLevel }) });
+      return startDaemon(withoutDaemonFlag(args), config.cacheDir, config.mountpoint);
+    }
+    // Paths are absolute now; a background mount must not hold the caller's folder busy.
+    if (isDaemonChild()) process.chdir('/');
+    const code = await runMount(config);
+    // Everything was closed; if some handle still keeps the process alive, leave anyway.
+    setTimeout(() => process.exit(code), 2_000).unref();
+    return code;
+  },
+};

@@ -1,0 +1,108 @@
+// `filesfs unmount <mountpoint>`: stops a mount. When a filesfs process
+// serves the mountpoint (found in the registry, src/control), it is asked over
+// its control socket: it runs its shutdown steps (the write-back drain, whose
+// progress lines are printed here on stderr), unmounts and exits; this
+// command waits for both. Anything else mounted there (a stale mount left by
+// a killed process, a FUSE mount of another program) is unmounted with
+// `fusermount -u`, lazily (`-uz`) when busy, with a note saying so.
+import { ConfigError } from '../../config/config-error.js';
+import { controlRequest, ControlUnavailableError } from '../../control/client.js';
+import { findMount, processAlive } from '../../control/registry.js';
+import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/mountinfo.js';
+import { parseCommandLine } from '../args.js';
+import type { Command } from '../command.js';
+
+const usage = `Usage: filesfs unmount <mountpoint> [options]
+
+Unmounts a filesfs mount: the mount process first finishes its work (pending
+uploads are drained, with progress shown here), then unmounts and exits.
+For a mount no running filesfs serves (a stale mount of a killed process,
+or another FUSE filesystem), runs fusermount -u (-uz when busy).
+
+Options:
+  --force               do not wait for pending uploads: unmount at once; they
+                        stay in the cache dir's journal and resume at the next
+                        mount of the same site and root
+  --timeout S           give up waiting after S seconds (default: wait as long
+                        as the drain takes)
+  -h, --help            show this help`;
+
+/** How long to wait for the mount process to exit once it said it unmounted. */
+const EXIT_WAIT_MS = 30_000;
+/** How long fusermount's unmount may take to show in mountinfo. */
+const KERNEL_WAIT_MS = 10_000;
+
+const say = (line: string): void => {
+  process.stderr.write(`filesfs: ${line}\n`);
+};
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (processAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Unmounts what no filesfs process serves. */
+async function unmountForeign(target: string): Promise<number> {
+  const entry = await findKernelMount(target);
+  if (!entry) throw new ConfigError(`${target} is not mounted`);
+  const first = await fusermount(target, false);
+  if (first.ok || !(await isMountpoint(target))) {
+    await waitForMount(target, false, KERNEL_WAIT_MS);
+    say(`unmounted ${target} (${entry.fstype}; no running filesfs process served it, so fusermount -u did)`);
+    return 0;
+  }
+  if (!/busy/i.test(first.stderr)) throw new Error(`cannot unmount ${target}: ${first.stderr}`);
+  const lazy = await fusermount(target, true);
+  if (!lazy.ok && (await isMountpoint(target))) throw new Error(`cannot unmount ${target}: ${lazy.stderr}`);
+  say(`${target} was busy (a process has a file or its working folder there): detached it lazily (fusermount -uz); it goes away when the last user lets go`);
+  return 0;
+}
+
+export const command: Command = {
+  summary: 'drain pending uploads, then unmount',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, {
+      force: { type: 'boolean' },
+      timeout: { type: 'string' },
+    });
+    if (positionals.length !== 1) throw new ConfigError('unmount: expected one mountpoint (usage: filesfs unmount <mountpoint>)');
+    const timeoutMs = values.timeout === undefined ? undefined : Math.round(Number(values.timeout) * 1000);
+    if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
+    const target = await canonicalMountpoint(positionals[0]!);
+
+    const record = await findMount(target);
+    if (!record) return unmountForeign(target);
+
+    const onInterrupt = (): void => {
+      say(`stopped waiting; the mount process (pid ${record.pid}) goes on and unmounts ${target} when done (filesfs unmount --force ${target} to unmount at once)`);
+      process.exit(130);
+    };
+    process.once('SIGINT', onInterrupt);
+    try {
+      await controlRequest(record.socket, 'unmount', {
+        args: { force: values.force === true },
+        onProgress: (update) => say(update.message),
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof ControlUnavailableError)) throw err;
+      // Its socket is gone: the process is exiting or cannot answer; if the
+      // mount is still there once it has exited, treat it as a stale mount.
+      if (!(await waitForExit(record.pid, EXIT_WAIT_MS))) throw new Error(`the filesfs process serving ${target} (pid ${record.pid}) does not answer on ${record.socket}; stop it with: kill ${record.pid}`);
+      if (await isMountpoint(target)) return unmountForeign(target);
+      say(`unmounted ${target}`);
+      return 0;
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
+    if (!(await waitForExit(record.pid, EXIT_WAIT_MS))) throw new Error(`${target} is unmounted, but its filesfs process (pid ${record.pid}) has not exited after ${EXIT_WAIT_MS / 1000} s`);
+    if (await isMountpoint(target)) throw new Error(`${target} is still mounted after its filesfs process exited; run: filesfs unmount ${target}`);
+    say(`unmounted ${target}`);
+    return 0;
+  },
+};

@@ -1,0 +1,220 @@
+// `filesfs mount`'s configuration: command-line flags and environment
+// variables turned into one validated MountConfig, with every default in one
+// place (MOUNT_DEFAULTS, also what `--help` and the README show). Values are
+// checked here, so a bad one fails before anything starts, in one line that
+// names the flag. Paths are made absolute here, so a daemon child can leave
+// the caller's working folder.
+//
+// Credentials are not flags: `--api-key` is refused (a key in argv is visible
+// to every user in `ps`); the sources (--api-key-file, environment, netrc)
+// are resolved by `resolveCredentials` when the mount starts.
+import { resolve } from 'node:path';
+import { CLIENT_DEFAULTS, MAX_PER_PAGE, type ClientOptions } from './client-options.js';
+import { defaultCacheDir } from './cache-dir.js';
+import { ConfigError } from './config-error.js';
+import { parseBaseUrl, parseBytes, parseChoice, parseInteger, parseOctal, parseSeconds } from './parse.js';
+import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { normalize } from '../path/index.js';
+import { DEFAULTS as VFS_DEFAULTS, type FilesystemOptions } from '../vfs/options.js';
+import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/mount-options.js';
+import type { CredentialSources } from './credentials.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Defaults of the flags, in the flags' own units. */
+export const MOUNT_DEFAULTS = {
+  baseUrl: CLIENT_DEFAULTS.baseUrl,
+  attrTtlSeconds: VFS_DEFAULTS.attrTtlMs / 1000,
+  dirTtlSeconds: VFS_DEFAULTS.dirTtlMs / 1000,
+  umask: VFS_DEFAULTS.umask,
+  logLevel: 'info' as LogLevel,
+  connectTimeoutSeconds: CLIENT_DEFAULTS.connectTimeoutMs / 1000,
+  timeoutSeconds: CLIENT_DEFAULTS.requestTimeoutMs / 1000,
+  retries: CLIENT_DEFAULTS.retries,
+  perPage: CLIENT_DEFAULTS.perPage,
+  connections: CLIENT_DEFAULTS.connections,
+  readAheadBytes: VFS_DEFAULTS.readAheadMaxBytes,
+  readCacheBytes: VFS_DEFAULTS.readCacheTotalBytes,
+} as const;
+
+/**
+ * The read cache keeps, per file being read, the read-ahead window plus the
+ * requests in flight (two of readRequestMaxBytes, see src/vfs/options.ts).
+ */
+const READ_CACHE_SLACK = 2 * VFS_DEFAULTS.readRequestMaxBytes;
+
+/** The flags of `filesfs mount`, for util.parseArgs. */
+export const MOUNT_FLAGS = {
+  'base-url': { type: 'string' },
+  'api-key-file': { type: 'string' },
+  'api-key': { type: 'string' },
+  root: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  'attr-ttl': { type: 'string' },
+  'dir-ttl': { type: 'string' },
+  'read-only': { type: 'boolean' },
+  uid: { type: 'string' },
+  gid: { type: 'string' },
+  umask: { type: 'string' },
+  'allow-other': { type: 'boolean' },
+  o: { type: 'string', short: 'o', multiple: true },
+  daemon: { type: 'boolean' },
+  'log-level': { type: 'string' },
+  'ca-file': { type: 'string' },
+  'source-ip': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  timeout: { type: 'string' },
+  retries: { type: 'string' },
+  'per-page': { type: 'string' },
+  connections: { type: 'string' },
+  'read-ahead': { type: 'string' },
+  'read-cache': { type: 'string' },
+} as const;
+
+export interface MountConfig {
+  /** Absolute path of the mountpoint. */
+  mountpoint: string;
+  /** Site URL without a trailing slash. */
+  baseUrl: string;
+  /** Where the credentials come from (resolved when the mount starts). */
+  credentials: Omit<CredentialSources, 'baseUrl' | 'logger'>;
+  /** The remote folder shown at the mountpoint, normalized; '' = the site root. */
+  remoteRoot: string;
+  /** Absolute; defaultCacheDir(baseUrl, remoteRoot) unless --cache-dir. */
+  cacheDir: string;
+  daemon: boolean;
+  logLevel: LogLevel;
+  /** For HttpFilesClient (credentials and logger are added at start). */
+  client: Omit<ClientOptions, 'credentials' | 'logger' | 'logLevel'>;
+  /** For createFilesystem (remoteRoot is set from the server's spelling at start; logger added). */
+  filesystem: Omit<FilesystemOptions, 'logger' | 'clock'>;
+  /** For mountFilesystem. */
+  mount: MountOptionsInput;
+}
+
+/** Environment variables read for the base URL, in order. */
+export const BASE_URL_ENV = ['FILES_BASE_URL', 'FILESCOM_BASE_URL'] as const;
+
+function envBaseUrl(env: NodeJS.ProcessEnv): { value: string; name: string } | undefined {
+  for (const name of BASE_URL_ENV) {
+    const value = env[name]?.trim();
+    if (value) return { value, name: `$${name}` };
+  }
+  return undefined;
+}
+
+/** Parses `filesfs mount` arguments (and the environment) into a MountConfig. Throws ConfigError. */
+export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS, string | string[] | boolean>>, positionals: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): MountConfig {
+  const str = (name: keyof typeof MOUNT_FLAGS): string | undefined => {
+    const v = values[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  if (values['api-key'] !== undefined) {
+    throw new ConfigError('--api-key is not accepted: a key on the command line is visible to every user in `ps`; set FILES_API_KEY in the environment, or put the key in a file only you can read and pass --api-key-file FILE');
+  }
+  if (positionals.length === 0) throw new ConfigError('mount: missing the mountpoint (usage: filesfs mount <mountpoint> [options]; see --help)');
+  if (positionals.length > 1) throw new ConfigError(`mount: one mountpoint only, got ${positionals.length} arguments (${positionals.map((p) => JSON.stringify(p)).join(' ')})`);
+  const mountpoint = resolve(cwd, positionals[0]!);
+
+  const urlFlag = str('base-url');
+  const fromEnv = urlFlag === undefined ? envBaseUrl(env) : undefined;
+  const baseUrl = parseBaseUrl(urlFlag !== undefined ? '--base-url' : fromEnv?.name ?? '--base-url', urlFlag ?? fromEnv?.value ?? MOUNT_DEFAULTS.baseUrl);
+
+  const rootFlag = str('root');
+  const remoteRoot = rootFlag === undefined ? '' : normalize(rootFlag.trim());
+  if (rootFlag !== undefined && rootFlag.trim() === '') throw new ConfigError('--root: expected a remote folder such as "Reports/2024" (leave it out for the whole site)');
+
+  const cacheFlag = str('cache-dir');
+  const cacheDir = cacheFlag !== undefined ? resolve(cwd, cacheFlag) : defaultCacheDir(baseUrl, remoteRoot, env);
+
+  const seconds = (flag: keyof typeof MOUNT_FLAGS, fallback: number, min = 0): number => {
+    const raw = str(flag);
+    return raw === undefined ? fallback : parseSeconds(`--${flag}`, raw, { min });
+  };
+  const integer = (flag: keyof typeof MOUNT_FLAGS, fallback: number | undefined, min: number, max: number): number | undefined => {
+    const raw = str(flag);
+    return raw === undefined ? fallback : parseInteger(`--${flag}`, raw, { min, max });
+  };
+
+  const attrTtlSeconds = seconds('attr-ttl', MOUNT_DEFAULTS.attrTtlSeconds);
+  const dirTtlSeconds = seconds('dir-ttl', MOUNT_DEFAULTS.dirTtlSeconds);
+  const uid = integer('uid', undefined, 0, 0xffff_fffe);
+  const gid = integer('gid', undefined, 0, 0xffff_fffe);
+  const umaskRaw = str('umask');
+  const umask = umaskRaw === undefined ? MOUNT_DEFAULTS.umask : parseOctal('--umask', umaskRaw, 0o777);
+  const readOnly = values['read-only'] === true;
+  const allowOther = values['allow-other'] === true;
+  const extra = (values.o as string[] | undefined) ?? [];
+  // Validated now (with -o's own messages) rather than at mount time.
+  const extraOptions = parseExtraOptions(extra);
+  if (readOnly && extraOptions.includes('rw')) throw new ConfigError('-o rw: conflicts with --read-only');
+
+  const logLevelRaw = str('log-level');
+  const logLevel = logLevelRaw === undefined ? MOUNT_DEFAULTS.logLevel : parseChoice('--log-level', logLevelRaw, LOG_LEVELS);
+
+  const caFile = str('ca-file');
+  const sourceIp = str('source-ip');
+  const perPage = integer('per-page', MOUNT_DEFAULTS.perPage, 1, MAX_PER_PAGE)!;
+  const client: MountConfig['client'] = {
+    baseUrl,
+    connectTimeoutMs: Math.round(seconds('connect-timeout', MOUNT_DEFAULTS.connectTimeoutSeconds, 0.001) * 1000),
+    requestTimeoutMs: Math.round(seconds('timeout', MOUNT_DEFAULTS.timeoutSeconds, 0.001) * 1000),
+    retries: integer('retries', MOUNT_DEFAULTS.retries, 0, 20)!,
+    perPage,
+    connections: integer('connections', MOUNT_DEFAULTS.connections, 1, 1024)!,
+    ...(caFile !== undefined ? { caFile: resolve(cwd, caFile) } : {}),
+    ...(sourceIp !== undefined ? { sourceIp } : {}),
+  };
+
+  const readAheadRaw = str('read-ahead');
+  const readAheadBytes = readAheadRaw === undefined ? MOUNT_DEFAULTS.readAheadBytes : parseBytes('--read-ahead', readAheadRaw, { min: VFS_DEFAULTS.readBlockSize, max: 1024 * MiB });
+  if (readAheadBytes % VFS_DEFAULTS.readBlockSize !== 0) {
+    throw new ConfigError(`--read-ahead: expected a multiple of ${VFS_DEFAULTS.readBlockSize / KiB}K (the read block size), got ${readAheadRaw}`);
+  }
+  const minCache = readAheadBytes + READ_CACHE_SLACK;
+  const readCacheRaw = str('read-cache');
+  const readCacheBytes = readCacheRaw === undefined ? Math.max(MOUNT_DEFAULTS.readCacheBytes, minCache) : parseBytes('--read-cache', readCacheRaw, { min: 1 });
+  if (readCacheBytes < minCache) {
+    throw new ConfigError(`--read-cache: must be at least --read-ahead + ${READ_CACHE_SLACK / MiB}M (${minCache / MiB}M with --read-ahead ${readAheadBytes / MiB}M), got ${readCacheRaw}`);
+  }
+
+  const filesystem: MountConfig['filesystem'] = {
+    remoteRoot,
+    attrTtlMs: attrTtlSeconds * 1000,
+    dirTtlMs: dirTtlSeconds * 1000,
+    umask,
+    readOnly,
+    listPageSize: perPage,
+    readAheadInitialBytes: Math.min(VFS_DEFAULTS.readAheadInitialBytes, readAheadBytes),
+    readAheadMaxBytes: readAheadBytes,
+    readCachePerFileBytes: Math.min(Math.max(VFS_DEFAULTS.readCachePerFileBytes, minCache), readCacheBytes),
+    readCacheTotalBytes: readCacheBytes,
+    ...(uid !== undefined ? { uid } : {}),
+    ...(gid !== undefined ? { gid } : {}),
+  };
+
+  const apiKeyFile = str('api-key-file');
+  return {
+    mountpoint,
+    baseUrl,
+    credentials: { env, ...(apiKeyFile !== undefined ? { apiKeyFile: resolve(cwd, apiKeyFile) } : {}) },
+    remoteRoot,
+    cacheDir,
+    daemon: values.daemon === true,
+    logLevel,
+    client,
+    filesystem,
+    mount: {
+      sourceName: sourceName(baseUrl, remoteRoot),
+      readOnly,
+      allowOther,
+      extraOptions,
+    },
+  };
+}
+
+/** What /proc/mounts shows as the source: "host:/root", e.g. "example.files.com:/Reports". */
+export function sourceName(baseUrl: string, remoteRoot: string): string {
+  return sanitizeSourceName(`${new URL(baseUrl).host}:/${remoteRoot}`);
+}
