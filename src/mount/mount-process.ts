@@ -47,8 +47,13 @@ export interface RunMountOptions {
   /** Default: stderr at config.logLevel. */
   logger?: Logger;
   /** Called once the mount is usable (the demo prints what to try). */
-  onMounted?: (info: MountInfo) => void;
+  onMounted?: (info: MountedInfo) => void;
   env?: NodeJS.ProcessEnv;
+}
+
+export interface MountedInfo extends MountInfo {
+  /** Files can be created and written (a write layer is set and the mount is not read-only). */
+  contentWrites: boolean;
 }
 
 /** Stopped by a signal or `filesfs unmount` before the mount was up. */
@@ -198,6 +203,7 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
   options.onMounted?.({
     pid: process.pid, mountpoint: mounted.mountpoint, cacheDir: config.cacheDir, baseUrl: config.baseUrl,
     root: remoteRoot, startedAt: new Date().toISOString(), version: VERSION,
+    contentWrites: registry.writeLayer !== undefined && !config.mount.readOnly,
   });
 
   for (const { name, hook } of registry.afterMount) {
