@@ -9,7 +9,9 @@ export function parseCommandLine<O extends OptionSpec>(args: string[], options: 
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (err) {
-    const message = err instanceof Error ? err.message.replace(/\. To specify a positional argument.*$/s, '') : String(err);
+    const raw = err instanceof Error ? err.message.replace(/\. To specify a positional argument.*$/s, '') : String(err);
+    // One line, as every ConfigError (parseArgs explains some cases on three).
+    const message = raw.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
     throw new ConfigError(message);
   }
 }
