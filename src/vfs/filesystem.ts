@@ -38,6 +38,8 @@ export interface VfsContext {
   readonly logger: Logger;
   /** FileAttributes of an entry, with the mount's modes and owner. */
   attributes(entry: RemoteEntry): FileAttributes;
+  /** The server now shows `entry` because of us (an upload landed): see FilesFilesystem.remoteChanged. */
+  remoteChanged(entry: RemoteEntry): void;
 }
 
 export interface FilesFilesystemExtensions {
@@ -92,7 +94,8 @@ export class FilesFilesystem implements Filesystem {
     const lookup = new Lookup(client, metadata, resolved, logger);
     const namespace = new Namespace({ client, lookup, contents, paths, options: resolved, writes: () => this.writes, logger });
     const attributes = (entry: RemoteEntry): FileAttributes => toAttributes(entry, resolved);
-    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, attributes };
+    const remoteChanged = (entry: RemoteEntry): void => lookup.appliedEntry(entry);
+    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, attributes, remoteChanged };
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
     this.readHandleDeps = {
@@ -263,7 +266,7 @@ export class FilesFilesystem implements Filesystem {
    * readers of an older version of that file are superseded.
    */
   remoteChanged(entry: RemoteEntry): void {
-    this.context.lookup.appliedEntry(entry);
+    this.context.remoteChanged(entry);
   }
 
   /** Forgets what is cached about a remote path (and, with subtree, below it). */

@@ -112,19 +112,25 @@ export class Namespace {
     if (dst?.type === 'directory' && (await lookup.children(dst.path)).length > 0) throw notEmpty(target);
     this.writable(from);
 
-    if (src.type === 'file' && (await this.deps.writes().rename(src, target))) {
+    const writes = this.deps.writes();
+    if (await writes.rename(src, target)) {
       // Only local content existed: the write layer retargeted it.
       this.afterMove(src, target, dst);
       return;
     }
-    if (dst?.type === 'directory') {
-      // POSIX replaces an empty folder; the server would not, so remove it first.
-      await client.delete(dst.path, { recursive: false });
-      lookup.appliedRemoval(dst.path);
+    try {
+      if (dst?.type === 'directory') {
+        // POSIX replaces an empty folder; the server would not, so remove it first.
+        await client.delete(dst.path, { recursive: false });
+        lookup.appliedRemoval(dst.path);
+      }
+      await client.move(src.path, target, { overwrite: dst?.type === 'file' });
+    } catch (err) {
+      writes.renameFailed?.(src.path, target);
+      throw err;
     }
-    await client.move(src.path, target, { overwrite: dst?.type === 'file' });
     this.afterMove(src, target, dst);
-    this.deps.writes().renamed(src.path, target);
+    await writes.renamed(src.path, target);
   }
 
   /** utimens: null = leave the mtime as it is; atime is not stored. */
@@ -149,11 +155,23 @@ export class Namespace {
 
   /** A case-only rename (a.txt → A.txt): the same path for the server. */
   private async renameCase(src: RemoteEntry, target: string): Promise<void> {
-    const { client, logger } = this.deps;
-    if (src.type === 'file' && (await this.deps.writes().rename(src, target))) {
+    const writes = this.deps.writes();
+    if (await writes.rename(src, target)) {
       this.afterMove(src, target, null);
       return;
     }
+    try {
+      await this.moveCaseOnly(src, target);
+    } catch (err) {
+      writes.renameFailed?.(src.path, target);
+      throw err;
+    }
+    this.afterMove(src, target, null);
+    await writes.renamed(src.path, target);
+  }
+
+  private async moveCaseOnly(src: RemoteEntry, target: string): Promise<void> {
+    const { client, logger } = this.deps;
     try {
       // Never overwrite here: the "existing" destination is the source itself.
       await client.move(src.path, target, { overwrite: false });
@@ -172,8 +190,6 @@ export class Namespace {
         throw second;
       }
     }
-    this.afterMove(src, target, null);
-    this.deps.writes().renamed(src.path, target);
   }
 
   /** Caches and read versions after `src` moved to `target` (replacing `dst`, if any). */

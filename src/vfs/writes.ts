@@ -12,7 +12,8 @@
 //     falls back to the remote read path.
 //   - Namespace operations call unlink/rename/setMtime before going to the
 //     server; `true` means "handled locally, the server has nothing to do".
-//     After a server move, renamed() retargets pending state below `from`.
+//     After a server move, renamed() retargets pending state below `from`
+//     (renameFailed() when the move failed).
 //   - When an upload lands, the write layer calls
 //     FilesFilesystem.remoteChanged(entry) so caches and read versions follow.
 import type { RemoteEntry } from '../client/files-client.js';
@@ -40,10 +41,18 @@ export interface WriteLayer {
 
   /** Before deleting a file on the server: true when it existed only locally and is now gone. */
   unlink(entry: RemoteEntry): Promise<boolean>;
-  /** Before a server move of a file: true when it existed only locally and was retargeted. */
+  /**
+   * Before a server move of a file or folder: true when `from` is a file that
+   * existed only locally and was retargeted (no server move follows). When
+   * false, the server move follows, then exactly one of renamed() or
+   * renameFailed() with the same paths (so the layer may hold uploads at or
+   * below `from` and `to` while the move runs).
+   */
   rename(from: RemoteEntry, to: string): Promise<boolean>;
-  /** After a server move (file or folder): retarget pending state at or below `from`. */
-  renamed(from: string, to: string): void;
+  /** After a server move (file or folder): retarget pending state at or below `from`; what was at `to` was replaced. */
+  renamed(from: string, to: string): Promise<void> | void;
+  /** The server move announced by rename() failed. */
+  renameFailed?(from: string, to: string): void;
   /** utimens on a file: true when recorded locally (it travels with the pending upload). */
   setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean>;
 }

@@ -1,0 +1,171 @@
+// The crash journal: <cacheDir>/journal/<id>.json (dir 0700, files 0600), one
+// small JSON record per pending upload, naming the remote path, the staging
+// file that holds the content, its size, the mtime to send (provided_mtime),
+// the generation it describes, whether some version of the file already
+// exists on the server, and the state (pending, or failed with the server's
+// reason). Records are replaced atomically (temp + fsync + rename + fsync of
+// the dir: durable.ts), so a crash leaves the old or the new record, never a
+// torn one. The write-back layer writes a record before close(2) returns,
+// after the staging data is fsync'd; it removes the record (durably) only once
+// the server confirmed that generation, and only then deletes the staging
+// file. At mount, load() returns every record; those are the uploads to resume.
+import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DirSync, removeDurably, writeFileDurably } from './durable.js';
+
+export const JOURNAL_DIR = 'journal';
+const SUFFIX = '.json';
+const FORMAT = 1;
+
+export type RecordState = 'pending' | 'failed';
+
+export interface JournalRecord {
+  /** The pending file's id (also the record's file name). */
+  id: string;
+  /** Remote path, in the server's form. */
+  path: string;
+  /** Staging file name inside <cacheDir>/staging. */
+  staging: string;
+  size: number;
+  /** Sent as provided_mtime. */
+  mtime: Date;
+  generation: number;
+  /** True when a version of the file exists on the server at `path` (unlink/rename must go to the server). */
+  remote: boolean;
+  state: RecordState;
+  /** Why the server refused the upload (state failed). */
+  reason?: string;
+  /** When the record was written (newest wins if two name one path after a crash). */
+  updatedAt: Date;
+}
+
+interface WireRecord {
+  format: number;
+  id: string;
+  path: string;
+  staging: string;
+  size: number;
+  mtime: string;
+  generation: number;
+  remote: boolean;
+  state: RecordState;
+  reason?: string;
+  updatedAt: string;
+}
+
+export interface LoadedJournal {
+  records: JournalRecord[];
+  /** Files that could not be read as records, with why (kept, renamed to *.bad, for a person to look at). */
+  unreadable: Array<{ name: string; reason: string }>;
+}
+
+export class Journal {
+  private readonly dirSync: DirSync;
+
+  private constructor(readonly dir: string) {
+    this.dirSync = new DirSync(dir);
+  }
+
+  static async open(cacheDir: string): Promise<Journal> {
+    const dir = join(cacheDir, JOURNAL_DIR);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const st = await stat(dir);
+    if ((st.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+    return new Journal(dir);
+  }
+
+  pathOf(id: string): string {
+    return join(this.dir, id + SUFFIX);
+  }
+
+  /** Writes (or replaces) a record durably. One writer per id at a time. */
+  write(record: JournalRecord): Promise<void> {
+    return writeFileDurably(this.dirSync, record.id + SUFFIX, encode(record));
+  }
+
+  /** Removes a record durably. */
+  remove(id: string): Promise<void> {
+    return removeDurably(this.dirSync, id + SUFFIX);
+  }
+
+  /** Every record; leftover temp files are deleted, unreadable records renamed to *.bad. */
+  async load(): Promise<LoadedJournal> {
+    const records: JournalRecord[] = [];
+    const unreadable: LoadedJournal['unreadable'] = [];
+    for (const name of (await readdir(this.dir)).sort()) {
+      const full = join(this.dir, name);
+      if (name.endsWith(SUFFIX + '.tmp')) {
+        // A record being replaced when the process died: the old one (if any) is intact.
+        await rm(full, { force: true });
+        continue;
+      }
+      if (!name.endsWith(SUFFIX)) continue;
+      try {
+        const record = decode(await readFile(full, 'utf8'));
+        if (record.id + SUFFIX !== name) throw new Error(`its id is ${JSON.stringify(record.id)}`);
+        records.push(record);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        unreadable.push({ name, reason });
+        await rename(full, `${full}.bad`).catch(() => undefined);
+      }
+    }
+    return { records, unreadable };
+  }
+}
+
+export function encode(record: JournalRecord): string {
+  const wire: WireRecord = {
+    format: FORMAT,
+    id: record.id,
+    path: record.path,
+    staging: record.staging,
+    size: record.size,
+    mtime: record.mtime.toISOString(),
+    generation: record.generation,
+    remote: record.remote,
+    state: record.state,
+    ...(record.reason !== undefined ? { reason: record.reason } : {}),
+    updatedAt: record.updatedAt.toISOString(),
+  };
+  return JSON.stringify(wire) + '\n';
+}
+
+export function decode(text: string): JournalRecord {
+  const w = JSON.parse(text) as Partial<WireRecord>;
+  if (!w || typeof w !== 'object') throw new Error('not a JSON object');
+  if (w.format !== FORMAT) throw new Error(`unknown record format ${String(w.format)}`);
+  const str = (k: keyof WireRecord): string => {
+    const v = w[k];
+    if (typeof v !== 'string') throw new Error(`field ${k} is missing or not a string`);
+    return v;
+  };
+  const num = (k: keyof WireRecord): number => {
+    const v = w[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new Error(`field ${k} is missing or not a whole number`);
+    return v;
+  };
+  const date = (k: keyof WireRecord): Date => {
+    const d = new Date(str(k));
+    if (Number.isNaN(d.getTime())) throw new Error(`field ${k} is not a date`);
+    return d;
+  };
+  const id = str('id');
+  if (!/^[0-9a-f]{8,64}$/.test(id)) throw new Error('field id is not an id');
+  const staging = str('staging');
+  if (staging.includes('/') || staging.startsWith('.')) throw new Error('field staging is not a staging file name');
+  if (typeof w.remote !== 'boolean') throw new Error('field remote is missing or not a boolean');
+  if (w.state !== 'pending' && w.state !== 'failed') throw new Error(`unknown state ${String(w.state)}`);
+  return {
+    id,
+    path: str('path'),
+    staging,
+    size: num('size'),
+    mtime: date('mtime'),
+    generation: num('generation'),
+    remote: w.remote,
+    state: w.state,
+    ...(typeof w.reason === 'string' ? { reason: w.reason } : {}),
+    updatedAt: date('updatedAt'),
+  };
+}

@@ -1,0 +1,80 @@
+// The staging area: <cacheDir>/staging (0700), one private file (0600) per
+// pending file, holding its local content until the server has it. Names are
+// random (`<id>.data`), never derived from the remote path, so nothing about
+// the site's names leaks into the local disk and renames never touch staging.
+// Files are sparse: truncate extends without writing zeros. Errors from the
+// disk (ENOSPC on a full disk, EDQUOT, EIO) pass through unchanged, so the
+// FUSE adapter answers the writer with that errno.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rm, stat, chmod, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DirSync } from './durable.js';
+
+export const STAGING_DIR = 'staging';
+const SUFFIX = '.data';
+
+export class StagingArea {
+  /** fsync of the staging dir, shared by every new staging file (group commit). */
+  readonly dirSync: DirSync;
+
+  private constructor(readonly dir: string) {
+    this.dirSync = new DirSync(dir);
+  }
+
+  /** Creates `<cacheDir>/staging` (0700) if needed. */
+  static async open(cacheDir: string): Promise<StagingArea> {
+    const dir = join(cacheDir, STAGING_DIR);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const st = await stat(dir);
+    if ((st.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+    return new StagingArea(dir);
+  }
+
+  /** A fresh random id for a pending file (its staging and journal names). */
+  static newId(): string {
+    return randomBytes(12).toString('hex');
+  }
+
+  nameFor(id: string): string {
+    return `${id}${SUFFIX}`;
+  }
+
+  pathOf(name: string): string {
+    return join(this.dir, name);
+  }
+
+  /** Creates an empty staging file (0600) and opens it for reading and writing. */
+  create(name: string): Promise<FileHandle> {
+    return open(this.pathOf(name), constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, 0o600);
+  }
+
+  /** Opens an existing staging file for reading and writing. */
+  openExisting(name: string): Promise<FileHandle> {
+    return open(this.pathOf(name), constants.O_RDWR);
+  }
+
+  /** Size of a staging file, or null when it is missing. */
+  async sizeOf(name: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(name))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(this.pathOf(name), { force: true });
+  }
+
+  /** Names of every staging file (for recovery: files no journal record names are leftovers). */
+  async list(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((n) => n.endsWith(SUFFIX));
+  }
+
+  /** Every entry of the staging dir that is not a staging file (temp files of a crashed fetch, strays). */
+  async strays(): Promise<string[]> {
+    return (await readdir(this.dir)).filter((n) => !n.endsWith(SUFFIX));
+  }
+}

@@ -1,0 +1,98 @@
+// What `filesfs status` shows about write-back: totals first (the fields
+// scripts rely on: pendingUploads, pendingBytes, uploading, failedUploads),
+// then one entry per pending file with its state and progress, and the
+// write-size histogram (big_writes at work or not). Plain JSON, built from the
+// layer's state at one instant; the control channel sends it as is.
+import type { PendingFile } from './pending-file.js';
+import type { WriteSizeCounts } from './write-histogram.js';
+
+export type UploadState =
+  /** Closed, waiting for the upload delay or a free upload slot. */
+  | 'pending'
+  /** Still open for writing; uploads after the last close. */
+  | 'open'
+  | 'uploading'
+  /** A transient failure; the next attempt is scheduled. */
+  | 'retrying'
+  /** Refused by the server; retried rarely; the content is kept in the cache dir. */
+  | 'failed';
+
+export interface UploadStatusEntry {
+  /** Path inside the mount, e.g. "/docs/a.txt". */
+  path: string;
+  /** Path on the server. */
+  remotePath: string;
+  size: number;
+  mtime: string;
+  state: UploadState;
+  /** Bytes the server acknowledged in the attempt in flight (0 otherwise). */
+  uploadedBytes: number;
+  /** The last failure, if the last attempt failed. */
+  error: string | null;
+  /** Failed attempts in a row. */
+  attempts: number;
+  /** When the next attempt is due (ISO time), for retrying and failed files. */
+  nextAttemptAt: string | null;
+  /** The local copy of the content (private to the mount's user). */
+  stagingFile: string;
+}
+
+export interface WriteBackStatus {
+  /** Files whose latest content is not on the server yet (including uploading and failed ones). */
+  pendingUploads: number;
+  /** Their bytes. */
+  pendingBytes: number;
+  /** Uploads in flight now. */
+  uploading: number;
+  /** Files the server refused (kept; retried rarely). */
+  failedUploads: number;
+  /** Files waiting for another attempt after a transient failure. */
+  retryingUploads: number;
+  /** Uploads the server confirmed since the mount started, and their bytes. */
+  uploadedFiles: number;
+  uploadedBytes: number;
+  cacheDir: string;
+  uploadDelayMs: number;
+  uploadConcurrency: number;
+  /** Write requests received since the mount started, by size bucket (bytes → count). */
+  writeSizes: WriteSizeCounts;
+  writes: number;
+  writtenBytes: number;
+  files: UploadStatusEntry[];
+  /** Files not listed in `files` (the list is capped). */
+  filesNotListed: number;
+}
+
+/** Entries listed at most; the totals always count every file. */
+export const MAX_LISTED_FILES = 10_000;
+
+const ORDER: Record<UploadState, number> = { uploading: 0, failed: 1, retrying: 2, pending: 3, open: 4 };
+
+export function stateOf(file: PendingFile): UploadState {
+  if (file.upload) return 'uploading';
+  if (file.failure?.permanent) return 'failed';
+  if (file.failure) return 'retrying';
+  if (file.writers > 0) return 'open';
+  return 'pending';
+}
+
+export function entryOf(file: PendingFile, mountPath: string): UploadStatusEntry {
+  const state = stateOf(file);
+  const failure = file.failure;
+  return {
+    path: mountPath,
+    remotePath: file.path,
+    size: file.size,
+    mtime: file.mtime.toISOString(),
+    state,
+    uploadedBytes: file.upload?.uploadedBytes ?? 0,
+    error: failure?.message ?? null,
+    attempts: failure?.attempts ?? 0,
+    nextAttemptAt: state !== 'uploading' && failure?.nextAttemptAt ? new Date(failure.nextAttemptAt).toISOString() : null,
+    stagingFile: file.stagingPath,
+  };
+}
+
+export function sortEntries(entries: UploadStatusEntry[]): UploadStatusEntry[] {
+  return entries.sort((a, b) => ORDER[a.state] - ORDER[b.state] || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
