@@ -64,6 +64,12 @@ export class SharedFd {
     await fd.close();
   }
 
+  /** Closes the descriptor whoever still uses it (the mount is going away). */
+  async forceClose(): Promise<void> {
+    this.users = 0;
+    await this.closeIfUnused();
+  }
+
   get inUse(): number {
     return this.users;
   }

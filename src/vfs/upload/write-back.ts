@@ -125,6 +125,8 @@ export class WriteBack {
     this.closed = true;
     if (this.attached) await this.attached.queue.close(this.files.values());
     else for (const file of this.files.values()) file.clearTimers();
+    // Files still open (the kernel sends no release once unmounted) hold descriptors.
+    await Promise.all([...this.files.values()].map((f) => f.file.forceClose().catch(() => undefined)));
   }
 
   private mountPath(file: PendingFile): string {
