@@ -48,6 +48,7 @@ export interface RunMountOptions {
   logger?: Logger;
   /** Called once the mount is usable (the demo prints what to try). */
   onMounted?: (info: MountedInfo) => void;
+  /** Registry location (XDG_RUNTIME_DIR); default process.env. */
   env?: NodeJS.ProcessEnv;
 }
 

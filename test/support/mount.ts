@@ -117,6 +117,8 @@ export interface StartMountOptions {
   cacheDir?: string;
   /** How long to wait for the mount. Default 30 s. */
   timeoutMs?: number;
+  /** Run this instead of `dist/cli/main.js mount <mnt> --base-url … --cache-dir …` (node arguments). */
+  argv?: (mountpoint: string, cacheDir: string) => string[];
 }
 
 export interface MountProcess {
@@ -154,7 +156,8 @@ export async function startMount(options: StartMountOptions): Promise<MountProce
   mkdirSync(mountpoint, { recursive: true });
   const cacheDir = options.cacheDir ?? join(scratch('cache'), 'c');
   const env = { ...(options.env ?? cliEnv()), ...(options.apiKey !== undefined ? { FILES_API_KEY: options.apiKey } : {}) };
-  const child = spawn(process.execPath, [CLI, 'mount', mountpoint, '--base-url', options.url, '--cache-dir', cacheDir, ...(options.args ?? [])], {
+  const argv = options.argv?.(mountpoint, cacheDir) ?? [CLI, 'mount', mountpoint, '--base-url', options.url, '--cache-dir', cacheDir, ...(options.args ?? [])];
+  const child = spawn(process.execPath, argv, {
     cwd: REPO,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

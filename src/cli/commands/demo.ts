@@ -81,7 +81,9 @@ async function stopEmulator(child: ChildProcess): Promise<void> {
 }
 
 function tips(mnt: string, info: MountedInfo): string {
-  const m = relative(process.cwd(), mnt) || '.';
+  // Short when it is below the current folder (./mnt), absolute otherwise.
+  const rel = relative(process.cwd(), mnt);
+  const m = rel && !rel.startsWith('..') ? rel : mnt;
   const q = (s: string): string => (/^[\w./-]+$/.test(s) ? s : `"${s}"`);
   const lines = [
     '',

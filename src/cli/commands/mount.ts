@@ -28,8 +28,9 @@ Credentials (never on the command line), the first found:
                         a session login
 
 Site:
-  --base-url URL        the site (default $FILES_BASE_URL, $FILESCOM_BASE_URL,
-                        else ${MOUNT_DEFAULTS.baseUrl}); e.g. https://example.files.com
+  --base-url URL        the site, e.g. https://example.files.com (default
+                        $FILES_BASE_URL or $FILESCOM_BASE_URL, else
+                        ${MOUNT_DEFAULTS.baseUrl})
   --root PATH           show this remote folder at the mountpoint (default: the
                         whole site)
 

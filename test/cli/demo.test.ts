@@ -1,0 +1,53 @@
+// `filesfs demo` (npm start without the setup): an emulator child with demo
+// content mounted at the given folder, tips on stdout; SIGINT unmounts, stops
+// the emulator, removes its temp data and the mountpoint it created.
+import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { CLI, cliEnv, inMountTable, isMounted, q, REPO, runProgram, scratch, sh } from '../support/mount.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+test('mounts demo content, prints what to try; SIGINT cleans everything up', { timeout: 60_000 }, async () => {
+  const base = scratch('demo');
+  const tmp = join(base, 'tmp');
+  await runProgram('mkdir', ['-p', tmp]);
+  const mnt = join(base, 'mnt');
+  const child = spawn(process.execPath, [CLI, 'demo', '--mountpoint', mnt], { cwd: REPO, env: cliEnv({ TMPDIR: tmp }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (c: string) => { stdout += c; });
+  child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  cleanups.push(async () => {
+    child.kill('SIGKILL');
+    if (await inMountTable(mnt)) await runProgram('fusermount', ['-uz', mnt]);
+  });
+
+  const deadline = Date.now() + 30_000;
+  while (!stdout.includes('Ctrl-C here unmounts') && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+  expect(stdout, stderr).toContain('Ctrl-C here unmounts, stops the emulator and deletes its data.');
+  expect(stdout).toContain(`ls -l ${mnt}`);
+  expect(await isMounted(mnt)).toBe(true);
+  const url = /\(emulator (http:\/\/127\.0\.0\.1:\d+)\)/.exec(stdout)![1]!;
+
+  expect((await sh(`ls ${q(mnt)}`)).stdout).toContain('README.txt');
+  expect((await sh(`cat ${q(`${mnt}/reports/q1 resume.txt`)}`)).stdout).toContain('Q1 résumé');
+  // The generated key is not in any process's argv.
+  const ps = await runProgram('ps', ['-eo', 'args']);
+  expect(ps.stdout).toContain(`emulator --seed-demo --data ${tmp}`);
+  expect(ps.stdout).not.toMatch(/--api-key/);
+  const temp = readdirSync(tmp).filter((n) => n.startsWith('filesfs-demo-'));
+  expect(temp).toHaveLength(1);
+
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(await inMountTable(mnt)).toBe(false);
+  expect(existsSync(mnt)).toBe(false);
+  expect(existsSync(join(tmp, temp[0]!))).toBe(false);
+  expect((await runProgram('curl', ['-s', '-o', '/dev/null', '--max-time', '2', `${url}/__emulator/stats`])).code).not.toBe(0);
+});
