@@ -16,9 +16,16 @@ const emu = useEmulator({ apiKey: API_KEY });
 
 afterEach(stopMounts);
 
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 describe('stopping a foreground mount', () => {
   test.each(['SIGINT', 'SIGTERM'] as const)('%s unmounts, exits 0 and leaves nothing behind', async (signal) => {
     const m = await startMount({ url: emu().url, apiKey: API_KEY });
+    // The line comes just after the kernel has the mount.
+    await until(() => m.stderr().includes('] mounted '));
     expect(m.stderr()).toMatch(new RegExp(`INFO  \\[mount\\] mounted ${emu().url.replace(/[.]/g, '\\.')} at ${m.mountpoint} \\(cache dir ${m.cacheDir}\\); unmount with filesfs unmount ${m.mountpoint}`));
     const record = await findMount(m.mountpoint, m.env);
     expect(record).toMatchObject({ pid: m.pid, mountpoint: m.mountpoint, cacheDir: m.cacheDir, baseUrl: emu().url, root: '', socket: join(m.cacheDir, 'control.sock') });
