@@ -16,6 +16,7 @@ import { parseBaseUrl, parseBytes, parseChoice, parseInteger, parseOctal, parseS
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { normalize } from '../path/index.js';
 import { DEFAULTS as VFS_DEFAULTS, type FilesystemOptions } from '../vfs/options.js';
+import { WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/upload/options.js';
 import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/mount-options.js';
 import type { CredentialSources } from './credentials.js';
 
@@ -36,6 +37,8 @@ export const MOUNT_DEFAULTS = {
   connections: CLIENT_DEFAULTS.connections,
   readAheadBytes: VFS_DEFAULTS.readAheadMaxBytes,
   readCacheBytes: VFS_DEFAULTS.readCacheTotalBytes,
+  uploadDelayMs: WRITE_BACK_DEFAULTS.uploadDelayMs,
+  uploadConcurrency: WRITE_BACK_DEFAULTS.uploadConcurrency,
 } as const;
 
 /**
@@ -70,6 +73,8 @@ export const MOUNT_FLAGS = {
   connections: { type: 'string' },
   'read-ahead': { type: 'string' },
   'read-cache': { type: 'string' },
+  'upload-delay': { type: 'string' },
+  'upload-concurrency': { type: 'string' },
 } as const;
 
 export interface MountConfig {
@@ -91,6 +96,8 @@ export interface MountConfig {
   filesystem: Omit<FilesystemOptions, 'logger' | 'clock'>;
   /** For mountFilesystem. */
   mount: MountOptionsInput;
+  /** For the write-back layer (the cache dir is added at start). */
+  writeBack: Omit<WriteBackOptions, 'cacheDir'>;
 }
 
 /** Environment variables read for the base URL, in order. */
@@ -194,6 +201,12 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
     ...(gid !== undefined ? { gid } : {}),
   };
 
+  const writeBack: MountConfig['writeBack'] = {
+    // Milliseconds, like rclone's --vfs-write-back takes a duration: 0 = at once.
+    uploadDelayMs: integer('upload-delay', MOUNT_DEFAULTS.uploadDelayMs, 0, 24 * 3600 * 1000)!,
+    uploadConcurrency: integer('upload-concurrency', MOUNT_DEFAULTS.uploadConcurrency, 1, 256)!,
+  };
+
   const apiKeyFile = str('api-key-file');
   return {
     mountpoint,
@@ -211,6 +224,7 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
       allowOther,
       extraOptions,
     },
+    writeBack,
   };
 }
 

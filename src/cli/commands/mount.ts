@@ -55,6 +55,16 @@ Caching and reading:
                         $XDG_CACHE_HOME/filesfs/<hash of site and root>,
                         or ~/.cache/filesfs/...)
 
+Writing (files are written to the cache dir, then uploaded in the background):
+  --upload-delay MS     start an upload MS milliseconds after the file's last
+                        close; a new change restarts the wait, so an editor's
+                        burst of saves uploads once (default ${MOUNT_DEFAULTS.uploadDelayMs}; 0 = at once)
+  --upload-concurrency N
+                        files uploaded at once (default ${MOUNT_DEFAULTS.uploadConcurrency}); each also sends
+                        parallel parts
+                        Pending uploads survive a crash (journal in the cache
+                        dir) and are drained before unmount; see filesfs status.
+
 Network:
   --connect-timeout S   TCP+TLS connect timeout (default ${CLIENT_DEFAULTS.connectTimeoutMs / 1000})
   --timeout S           longest wait for a response or between its bytes

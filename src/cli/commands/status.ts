@@ -1,0 +1,121 @@
+// `filesfs status <mountpoint> [--json]`: what a running mount has not
+// uploaded yet. Finds the filesfs process serving the mountpoint (registry,
+// src/control), asks it "status" over its private control socket and prints
+// the answer: totals, then each file (uploading with progress, failed with
+// the server's reason and where its content is kept, retrying, pending,
+// still open), then the write-size histogram. --json prints the mount's
+// answer as is (WriteBackStatus, src/vfs/upload/status.ts: pendingUploads,
+// pendingBytes, uploading, failedUploads, files[] with path, size, state,
+// uploadedBytes, error, stagingFile, …). Exit status: 0 with an answer, 1
+// when no running filesfs mount is there (or it cannot answer), 2 for usage.
+import { ConfigError } from '../../config/config-error.js';
+import { controlRequest, ControlRequestError, ControlUnavailableError } from '../../control/client.js';
+import { findMount } from '../../control/registry.js';
+import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/mountinfo.js';
+import { formatBytes, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { parseCommandLine } from '../args.js';
+import type { Command } from '../command.js';
+
+const usage = `Usage: filesfs status <mountpoint> [--json]
+
+Shows what a running filesfs mount has not uploaded yet: files pending (closed,
+waiting for the upload delay or a free slot), uploading (with progress),
+retrying after a network or server failure, failed (refused by the server:
+the reason, and where the content is kept in the cache dir), and files still
+open for writing; then totals since the mount started and the sizes of the
+write requests the mount received.
+
+Options:
+  --json                print the mount's answer as JSON (pendingUploads,
+                        pendingBytes, uploading, failedUploads, files[] with
+                        path, size, state, uploadedBytes, error, stagingFile)
+  --timeout S           give up after S seconds without an answer (default 10)
+  -h, --help            show this help`;
+
+const DEFAULT_TIMEOUT_S = 10;
+
+const fail = (line: string): number => {
+  process.stderr.write(`filesfs: ${line}\n`);
+  return 1;
+};
+
+export const command: Command = {
+  summary: 'show pending, uploading and failed uploads of a mount',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, { json: { type: 'boolean' }, timeout: { type: 'string' } });
+    if (positionals.length !== 1) throw new ConfigError('status: expected one mountpoint (usage: filesfs status <mountpoint> [--json])');
+    const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
+    if (!(timeoutS > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
+    const target = await canonicalMountpoint(positionals[0]!);
+
+    const record = await findMount(target);
+    if (!record) {
+      const kernel = await findKernelMount(target);
+      if (!kernel) return fail(`${target} is not mounted`);
+      return fail(`${target} is not served by a running filesfs mount (${kernel.fstype} from ${kernel.source}${kernel.fstype === 'fuse.filesfs' ? ': its process is gone; run filesfs unmount ' + target : ''})`);
+    }
+    let status: WriteBackStatus;
+    try {
+      status = await controlRequest<WriteBackStatus>(record.socket, 'status', { timeoutMs: Math.round(timeoutS * 1000) });
+    } catch (err) {
+      if (err instanceof ControlUnavailableError) return fail(`the filesfs mount at ${target} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
+      if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) return fail(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
+      return fail(`status of ${target}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (values.json) {
+      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      return 0;
+    }
+    process.stdout.write(formatStatus(target, status));
+    return 0;
+  },
+};
+
+/** The human-readable report. */
+export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.now()): string {
+  const lines: string[] = [];
+  const since = `${s.uploadedFiles} file${s.uploadedFiles === 1 ? '' : 's'} (${formatBytes(s.uploadedBytes)}) uploaded since the mount started`;
+  if (s.pendingUploads === 0) {
+    lines.push(`${mountpoint}: nothing pending; ${since}`);
+  } else {
+    const parts = [`${s.pendingUploads} pending upload${s.pendingUploads === 1 ? '' : 's'} (${formatBytes(s.pendingBytes)})`];
+    if (s.uploading) parts.push(`${s.uploading} uploading`);
+    if (s.retryingUploads) parts.push(`${s.retryingUploads} retrying`);
+    if (s.failedUploads) parts.push(`${s.failedUploads} failed`);
+    lines.push(`${mountpoint}: ${parts.join(', ')}; ${since}`);
+    const width = Math.max(...s.files.map((f) => formatBytes(f.size).length));
+    for (const f of s.files) lines.push(`  ${formatEntry(f, width, now)}`);
+    if (s.filesNotListed > 0) lines.push(`  … and ${s.filesNotListed} more (--json lists at most ${s.files.length})`);
+    if (s.failedUploads) lines.push(`Failed uploads are kept in ${s.cacheDir} and retried every few minutes and at the next mount.`);
+  }
+  if (s.writes > 0) {
+    const buckets = Object.entries(s.writeSizes).sort((a, b) => Number(b[0]) - Number(a[0])).map(([size, n]) => `≤${formatBytes(Number(size))}: ${n}`);
+    lines.push(`write requests: ${s.writes} (${formatBytes(s.writtenBytes)}); by size ${buckets.join(', ')}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function formatEntry(f: UploadStatusEntry, width: number, now: number): string {
+  const size = formatBytes(f.size).padStart(width);
+  switch (f.state) {
+    case 'uploading': {
+      const pct = f.size > 0 ? Math.floor((100 * f.uploadedBytes) / f.size) : 0;
+      return `uploading ${String(pct).padStart(3)}%  ${size}  ${f.path}`;
+    }
+    case 'failed':
+      return `failed          ${size}  ${f.path}: refused by the server: ${f.error}; content kept at ${f.stagingFile}${next(f, now)}`;
+    case 'retrying':
+      return `retrying        ${size}  ${f.path}: ${f.error} (attempt ${f.attempts})${next(f, now)}`;
+    case 'open':
+      return `open            ${size}  ${f.path} (uploads after it is closed)`;
+    default:
+      return `pending         ${size}  ${f.path}`;
+  }
+}
+
+function next(f: UploadStatusEntry, now: number): string {
+  if (!f.nextAttemptAt) return '';
+  const s = Math.max(0, Math.round((Date.parse(f.nextAttemptAt) - now) / 1000));
+  return `; next attempt in ${s >= 120 ? `${Math.round(s / 60)} min` : `${s} s`}`;
+}

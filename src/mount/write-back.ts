@@ -1,0 +1,77 @@
+// The write-back feature of a mount (issue 6): plugs src/vfs/upload into the
+// mount lifecycle (lifecycle.ts).
+//   setup          opens staging and journal in the cache dir (already locked
+//                  by this mount), replays the journal, sets the write layer
+//   afterMount     resumes the recovered uploads in the background
+//   beforeUnmount  drains: every pending upload now, progress (files and
+//                  bytes left, rate) about once a second to stderr and to a
+//                  waiting `filesfs unmount`; forced (second SIGINT,
+//                  `unmount --force`): stops at once and says what stays in
+//                  the journal for the next mount
+//   afterUnmount   stops the queue (uploads in flight are aborted; their
+//                  records stay)
+//   "status"       answers `filesfs status` (WriteBackStatus)
+// A read-only mount has no write layer; pending uploads of an earlier mount
+// stay in the journal for the next read-write one (said at start).
+import { formatBytes, WriteBack, type DrainProgress } from '../vfs/index.js';
+import type { MountFeature } from './lifecycle.js';
+
+export const writeBackFeature: MountFeature = {
+  name: 'write-back',
+  async setup(ctx) {
+    const log = ctx.logger;
+    if (ctx.config.mount.readOnly) {
+      log.debug('read-only mount: content writes are refused; the journal is left as it is');
+      return;
+    }
+    const writeBack = await WriteBack.open({ cacheDir: ctx.cacheDir, ...ctx.config.writeBack }, log);
+    ctx.setWriteLayer(writeBack.factory);
+
+    ctx.afterMount('resume uploads', async () => {
+      writeBack.resume();
+    });
+
+    ctx.beforeUnmount('upload pending files', async ({ force, signal, progress }) => {
+      if (!force) {
+        const first = writeBack.status();
+        if (first.pendingUploads > 0) {
+          progress(`uploading ${describeLeft(first.pendingUploads, first.pendingBytes)} before unmounting`, {
+            filesLeft: first.pendingUploads,
+            bytesLeft: first.pendingBytes,
+          });
+        }
+        const result = await writeBack.drain({
+          signal,
+          onProgress: (p) => {
+            if (p.filesLeft > 0) progress(describeProgress(p), { ...p });
+          },
+        });
+        if (result.complete) {
+          if (result.filesDone > 0) progress(`uploaded ${result.filesDone} file${result.filesDone === 1 ? '' : 's'} (${formatBytes(result.bytesDone)}) in ${(result.elapsedMs / 1000).toFixed(1)} s`);
+          return;
+        }
+        for (const refused of result.refused) {
+          progress(`not uploaded (refused by the server): ${refused.path}: ${refused.error}; the content is kept at ${refused.stagingFile}`, { ...refused });
+        }
+      }
+      const left = writeBack.describeLeftovers();
+      if (left) progress(`unmounting without waiting: ${left}`);
+    });
+
+    ctx.afterUnmount('stop uploads', async () => {
+      await writeBack.close();
+    });
+
+    ctx.handle('status', async () => writeBack.status());
+  },
+};
+
+function describeLeft(files: number, bytes: number): string {
+  return `${files} file${files === 1 ? '' : 's'} (${formatBytes(bytes)})`;
+}
+
+function describeProgress(p: DrainProgress): string {
+  const rate = p.bytesDone > 0 ? `, ${formatBytes(p.bytesPerSecond)}/s` : '';
+  const retrying = p.retrying > 0 ? `; ${p.retrying} waiting to retry after: ${p.lastError}` : '';
+  return `uploading: ${describeLeft(p.filesLeft, p.bytesLeft)} left, ${p.filesDone} done (${formatBytes(p.bytesDone)}${rate})${retrying}`;
+}
