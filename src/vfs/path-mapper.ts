@@ -28,13 +28,17 @@ export class PathMapper {
   /**
    * The remote path for a kernel path that names something to be created
    * (mkdir, rename target, create): its last segment must be a name the
-   * server accepts. EINVAL, or ENAMETOOLONG for a name or path too long.
+   * server accepts and the kernel can list. EINVAL, or ENAMETOOLONG for a
+   * name or path too long. (The kernel passes FUSE names of up to 1024
+   * bytes; one over 255 would be created on the server and then never
+   * listed.)
    */
   toRemoteForCreate(kernelPath: string): string {
     const segments = kernelPath.split('/').filter((s) => s !== '');
     const name = segments[segments.length - 1] ?? '';
     const problem = validateName(name) ?? validatePath(joinPath(this.remoteRoot, kernelPath));
     if (problem) throw nameError(problem, kernelPath);
+    if (!fitsKernelName(name)) throw new FsError('ENAMETOOLONG', `${kernelPath}: a name can have at most ${KERNEL_NAME_MAX_BYTES} bytes`);
     return this.toRemote(kernelPath);
   }
 
