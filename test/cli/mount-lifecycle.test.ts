@@ -38,7 +38,7 @@ describe('stopping a foreground mount', () => {
     expect(m.stderr()).toContain(`unmounted ${m.mountpoint}`);
     expect(await findMount(m.mountpoint, m.env)).toBeUndefined();
     expect(readdirSync(join(m.env.XDG_RUNTIME_DIR!, 'filesfs', 'mounts'))).toEqual([]);
-    expect(readdirSync(m.cacheDir)).toEqual([]);
+    expect(readdirSync(m.cacheDir)).not.toContain('control.sock');
   });
 
   test('filesfs unmount asks the mount process, waits for it to exit, exit 0', async () => {
