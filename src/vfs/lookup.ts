@@ -165,6 +165,16 @@ export class Lookup {
   }
 
   /**
+   * We just created this folder: it is empty, so its listing is known without
+   * asking (the kernel looks up every name `cp -r` creates in it; each would
+   * otherwise be a request answering "not found").
+   */
+  appliedNewFolder(path: string): void {
+    this.detach(path);
+    this.cache.storeListing(path, [], this.options.clock());
+  }
+
+  /**
    * The path no longer exists. `subtree`: forget everything cached below it
    * too (a folder moved away); not needed for a file or an emptied folder,
    * and it costs a pass over the cache.

@@ -44,7 +44,9 @@ export class Namespace {
     this.writable(path);
     const target = joinPath(parent.path, baseName(path));
     try {
-      lookup.appliedEntry(await client.mkdir(target, { parents: false }));
+      const created = await client.mkdir(target, { parents: false });
+      lookup.appliedEntry(created);
+      lookup.appliedNewFolder(created.path);
     } catch (err) {
       if (err instanceof DestinationExistsError) lookup.invalidate(target);
       throw err;

@@ -28,6 +28,18 @@ describe('staging', () => {
     expect(client.counts.readRange).toBe(0);
   });
 
+  it('files copied into a folder made through the mount cost no request before their upload (cp -r: lookup, create, write, close)', async () => {
+    const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
+    await fs.mkdir('/new', 0o755);
+    client.resetCounts();
+    for (let i = 0; i < 20; i++) {
+      await expectErrno(fs.getattr(`/new/f${i}`), 'ENOENT'); // the kernel's lookup of the new name
+      await writeFile(fs, `/new/f${i}`, `file ${i}`);
+    }
+    expect(client.requests).toBe(0);
+    expect((await fs.readdir('/new')).length).toBe(20);
+  });
+
   it('the cache dir is 0700, staging and journal dirs 0700, staging files and records 0600', async () => {
     const { fs, cacheDir } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
     await writeFile(fs, '/secret.txt', 'x');
