@@ -19,10 +19,10 @@ const SCRIPT = fileURLToPath(new URL('./support/feature-mount.mjs', import.meta.
 
 afterEach(stopMounts);
 
-function start(drainMs: number): Promise<MountProcess> {
+function start(drainMs: number, extraEnv: Record<string, string> = {}): Promise<MountProcess> {
   return startMount({
     url: emu().url,
-    env: cliEnv({ FILES_API_KEY: API_KEY, DRAIN_MS: String(drainMs) }),
+    env: cliEnv({ FILES_API_KEY: API_KEY, DRAIN_MS: String(drainMs), ...extraEnv }),
     argv: (mnt, cacheDir) => [SCRIPT, mnt, emu().url, cacheDir],
   });
 }
@@ -80,5 +80,12 @@ describe('features plug into the mount lifecycle', () => {
     expect(await inMountTable(m.mountpoint)).toBe(false);
     expect(m.stderr()).toContain('SIGINT received again: unmounting at once, without waiting for the shutdown steps to finish');
     expect(m.stderr()).toContain('forced: 1 upload stays in the journal');
+  });
+
+  test('an exception nobody catches: logged, the mount detached, exit 1', async () => {
+    const m = await start(0, { CRASH_AFTER_MOUNT: '1' });
+    expect(await m.exited).toEqual({ code: 1, signal: null });
+    expect(m.stderr()).toContain(`unexpected failure (uncaughtException): boom in a timer; detaching ${m.mountpoint} (fusermount -uz) and exiting`);
+    expect(await inMountTable(m.mountpoint)).toBe(false);
   });
 });

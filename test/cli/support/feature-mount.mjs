@@ -3,7 +3,7 @@
 // dist/), plus a feature standing in for write-back. It shows one pending
 // file through its write layer, logs each hook as "EVENT <name>" on stderr,
 // answers "status", and on unmount "drains" until its DRAIN_MS passes or the
-// stop is forced.
+// stop is forced. With CRASH_AFTER_MOUNT it throws from a timer once mounted.
 //   node feature-mount.mjs <mountpoint> <base-url> <cache-dir>   (FILES_API_KEY, DRAIN_MS in env)
 import { parseMountConfig } from '../../../dist/config/mount-config.js';
 import { runMount } from '../../../dist/mount/mount-process.js';
@@ -34,6 +34,8 @@ const feature = {
     ctx.setWriteLayer(() => new OnePendingFile());
     ctx.afterMount('recover', async ({ filesystem, mountpoint: at }) => {
       event(`afterMount filesystem=${filesystem instanceof FilesFilesystem} mountpoint=${at}`);
+      // A bug somewhere in the process: an exception nobody catches.
+      if (process.env.CRASH_AFTER_MOUNT) setTimeout(() => { throw new Error('boom in a timer'); }, 200);
     });
     ctx.beforeUnmount('drain', async ({ force, signal, progress }) => {
       event(`beforeUnmount force=${force}`);
