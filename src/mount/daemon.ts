@@ -75,17 +75,19 @@ export async function startDaemon(childArgs: string[], cacheDir: string, mountpo
   });
   closeSync(log.fd);
 
+  const onInterrupt = (): void => {
+    process.stderr.write(`filesfs: stopped waiting; the mount of ${mountpoint} goes on starting in the background (log: ${log.path})\n`);
+    process.exit(130);
+  };
+  process.once('SIGINT', onInterrupt);
   const outcome = await new Promise<{ ready: DaemonReady } | { exit: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
     child.on('message', (message: DaemonReady) => {
       if (message?.event === 'mounted') resolve({ ready: message });
     });
     child.on('exit', (code, signal) => resolve({ exit: code, signal }));
     child.on('error', (error) => resolve({ error }));
-    process.once('SIGINT', () => {
-      process.stderr.write(`filesfs: stopped waiting; the mount of ${mountpoint} goes on starting in the background (log: ${log.path})\n`);
-      process.exit(130);
-    });
   });
+  process.off('SIGINT', onInterrupt);
 
   if ('ready' in outcome) {
     child.unref();

@@ -68,7 +68,6 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
   const logger = options.logger ?? createLogger({ level: config.logLevel, component: 'mount' });
   const features = options.features ?? MOUNT_FEATURES;
   const startup = new AbortController();
-  const cleanups: Array<() => Promise<unknown>> = [];
   let shutdown: Shutdown | undefined;
   let mountedAt: string | undefined;
 
