@@ -17,7 +17,11 @@
 //     UTIME_OMIT arrives as null;
 //   - stat encoding (stat.ts encodeStat) for getattr, fgetattr and readdir;
 //   - releasing the native mount state after mount.ts has unmounted (stock
-//     fuse-native always unmounts lazily, `fusermount -uz`).
+//     fuse-native always unmounts lazily, `fusermount -uz`);
+//   - switching on our patch's attribute cache (native/fuse-native.patch,
+//     item 9) for the mount's attr_timeout: stats sent with readdir answer
+//     the kernel's LOOKUPs in libfuse's thread (`ls -l` of 10,000 entries:
+//     10,000 getattr round trips through the event loop otherwise).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Fuse from 'fuse-native';
@@ -43,6 +47,14 @@ const EIO = errnoOf('EIO');
 
 interface NativeBinding {
   fuse_native_unmount(mnt: string, thread: Buffer): void;
+  /** Our patch (item 9): answer getattr from readdir's stats for `ttlMs` (0 = off). */
+  fuse_native_attr_cache?(thread: Buffer, ttlMs: number): void;
+}
+
+/** attr_timeout in a libfuse option argument ("-oa,attr_timeout=1.5,b"), in ms; 0 when absent. */
+export function attrTimeoutMs(optionsArgument: string): number {
+  const m = /(?:^-o|,)attr_timeout=(\d+(?:\.\d+)?)(?:,|$)/.exec(optionsArgument);
+  return m ? Math.round(Number(m[1]) * 1000) : 0;
 }
 
 // The same compiled module fuse-native loaded (node-gyp-build resolves the
@@ -62,7 +74,15 @@ export class FilesfsFuse extends Fuse {
     this.#operations = operations;
   }
 
+  /**
+   * Called by fuse-native's mount() right after it allocated the native mount
+   * state and before libfuse mounts: the moment to switch on our patch's
+   * attribute cache for this mount, for as long as the kernel trusts
+   * attributes (attr_timeout), so no lookup can arrive before it is on.
+   */
   protected override _fuseOptions(): string {
+    const ttl = attrTimeoutMs(this.#optionsArgument);
+    if (this._thread && binding.fuse_native_attr_cache) binding.fuse_native_attr_cache(this._thread, Math.min(ttl, 0xffff_ffff));
     return this.#optionsArgument;
   }
 
