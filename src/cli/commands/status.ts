@@ -90,10 +90,16 @@ export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.
     if (s.failedUploads) lines.push(`Failed uploads are kept in ${s.cacheDir} and retried every few minutes and at the next mount.`);
   }
   if (s.writes > 0) {
-    const buckets = Object.entries(s.writeSizes).sort((a, b) => Number(b[0]) - Number(a[0])).map(([size, n]) => `≤${formatBytes(Number(size))}: ${n}`);
+    const buckets = Object.entries(s.writeSizes).sort((a, b) => Number(b[0]) - Number(a[0])).map(([size, n]) => `≤${bucketLabel(Number(size))}: ${n}`);
     lines.push(`write requests: ${s.writes} (${formatBytes(s.writtenBytes)}); by size ${buckets.join(', ')}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** Buckets are powers of two: 131072 → "128 KiB". */
+function bucketLabel(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${bytes / (1024 * 1024)} MiB`;
+  return bytes >= 1024 ? `${bytes / 1024} KiB` : `${bytes} B`;
 }
 
 function formatEntry(f: UploadStatusEntry, width: number, now: number): string {
