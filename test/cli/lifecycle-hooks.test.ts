@@ -71,7 +71,9 @@ describe('features plug into the mount lifecycle', () => {
   test('SIGINT drains; a second SIGINT forces; the process exits 0 with nothing mounted', async () => {
     const m = await start(600_000);
     m.child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 300));
+    // The second signal only once the first was handled (signals are not queued).
+    const deadline = Date.now() + 10_000;
+    while (!m.stderr().includes('draining: 1 file') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(m.stderr()).toContain('SIGINT received: unmounting');
     expect(m.stderr()).toContain('(Ctrl-C again to unmount at once, without waiting)');
     expect(await inMountTable(m.mountpoint)).toBe(true);

@@ -247,3 +247,28 @@ describe('content writes', () => {
     expect(await eventually(async () => (await client.stat('tree/one.txt')).size === 0 && (await client.stat('tree/page.bin')).size === 0, 15_000)).toBe(true);
   });
 });
+
+describe('--read-only', () => {
+  test('creating, appending, truncating, mkdir, mv and rm fail with "Read-only file system"; no write bits shown', async () => {
+    await client.upload('ro/one.txt', { buffer: Buffer.from('1') });
+    const ro = await startMount({ url: emu().url, apiKey: API_KEY, args: ['--read-only', '--root', 'ro'] });
+    const inRo = (p: string): string => q(join(ro.mountpoint, p));
+    expect((await ok(`stat -c %a ${inRo('one.txt')} ${q(ro.mountpoint)}`)).trim().split('\n')).toEqual(['444', '555']);
+    for (const script of [
+      `cp /etc/hostname ${inRo('new.txt')}`,
+      `echo more >> ${inRo('one.txt')}`,
+      `truncate -s 0 ${inRo('one.txt')}`,
+      `mkdir ${inRo('folder')}`,
+      `mv ${inRo('one.txt')} ${inRo('two.txt')}`,
+      `rm ${inRo('one.txt')}`,
+      `touch -d 2020-01-01 ${inRo('one.txt')}`,
+    ]) {
+      const r = await sh(script);
+      expect(r.code, script).not.toBe(0);
+      expect(r.stderr, script).toContain('Read-only file system');
+    }
+    expect(await ok(`cat ${inRo('one.txt')}`)).toBe('1');
+    expect((await ok(`ls -A ${q(ro.mountpoint)}`)).trim()).toBe('one.txt');
+    expect(await ok(`grep -c ' ${ro.mountpoint} fuse.filesfs ro,' /proc/mounts`)).toBe('1\n');
+  });
+});
