@@ -49,8 +49,13 @@ export async function fsyncDir(dir: string): Promise<void> {
  * file is `name.tmp`: callers never write one name concurrently.
  */
 export async function writeFileDurably(dirSync: DirSync, name: string, data: string | Buffer): Promise<void> {
-  const target = join(dirSync.dir, name);
-  const temp = `${target}.tmp`;
+  await writeTemp(dirSync, name, data);
+  await commitTemp(dirSync, name);
+}
+
+/** First half of writeFileDurably: `name.tmp` written and fsync'd (invisible under `name` yet). */
+export async function writeTemp(dirSync: DirSync, name: string, data: string | Buffer): Promise<void> {
+  const temp = join(dirSync.dir, `${name}.tmp`);
   const handle = await open(temp, 'w', 0o600);
   try {
     await handle.writeFile(data);
@@ -61,7 +66,12 @@ export async function writeFileDurably(dirSync: DirSync, name: string, data: str
     throw err;
   }
   await handle.close();
-  await rename(temp, target);
+}
+
+/** Second half: `name.tmp` becomes `name`, durably. */
+export async function commitTemp(dirSync: DirSync, name: string): Promise<void> {
+  const target = join(dirSync.dir, name);
+  await rename(`${target}.tmp`, target);
   await dirSync.sync();
 }
 

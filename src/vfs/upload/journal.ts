@@ -11,7 +11,7 @@
 // file. At mount, load() returns every record; those are the uploads to resume.
 import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DirSync, removeDurably, writeFileDurably } from './durable.js';
+import { commitTemp, DirSync, removeDurably, writeFileDurably, writeTemp } from './durable.js';
 
 export const JOURNAL_DIR = 'journal';
 const SUFFIX = '.json';
@@ -81,6 +81,19 @@ export class Journal {
   /** Writes (or replaces) a record durably. One writer per id at a time. */
   write(record: JournalRecord): Promise<void> {
     return writeFileDurably(this.dirSync, record.id + SUFFIX, encode(record));
+  }
+
+  /**
+   * write() in two steps, so that the first can run alongside other fsyncs:
+   * prepare() writes and fsyncs the temp file (the old record, if any, still
+   * counts), commit() makes it the record.
+   */
+  prepare(record: JournalRecord): Promise<void> {
+    return writeTemp(this.dirSync, record.id + SUFFIX, encode(record));
+  }
+
+  commit(id: string): Promise<void> {
+    return commitTemp(this.dirSync, id + SUFFIX);
   }
 
   /** Removes a record durably. */

@@ -345,12 +345,17 @@ export class WriteBackLayer implements WriteLayer, StagingOps, UploadQueueHost {
     return file.records.run(async () => {
       if (!file.needsRecord) return;
       const generation = file.generation;
+      // Crash-safe order: the data and the staging file's name are durable
+      // before the record that points to them is (the rename). The record's
+      // temp file is written meanwhile: three fsyncs at once, not in a row.
+      const record = this.record(file, generation);
       await Promise.all([
         file.file.with((fd) => fd.datasync()),
         file.stagingDurable ? undefined : this.staging.dirSync.sync(),
+        this.journal.prepare(record),
       ]);
       file.stagingDurable = true;
-      await this.journal.write(this.record(file, generation));
+      await this.journal.commit(record.id);
       file.journaled = generation;
     });
   }
