@@ -13,6 +13,8 @@
 //   "status"       answers `filesfs status` (WriteBackStatus)
 // A read-only mount has no write layer; pending uploads of an earlier mount
 // stay in the journal for the next read-write one (said at start).
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { formatBytes, WriteBack, type DrainProgress } from '../vfs/index.js';
 import type { MountFeature } from './lifecycle.js';
 
@@ -21,7 +23,8 @@ export const writeBackFeature: MountFeature = {
   async setup(ctx) {
     const log = ctx.logger;
     if (ctx.config.mount.readOnly) {
-      log.debug('read-only mount: content writes are refused; the journal is left as it is');
+      const waiting = await pendingRecords(ctx.cacheDir);
+      if (waiting > 0) log.warn('%d upload%s of an earlier mount wait%s in the journal in %s; a read-only mount does not upload: mount without --read-only to finish %s', waiting, waiting === 1 ? '' : 's', waiting === 1 ? 's' : '', ctx.cacheDir, waiting === 1 ? 'it' : 'them');
       return;
     }
     const writeBack = await WriteBack.open({ cacheDir: ctx.cacheDir, ...ctx.config.writeBack }, log);
@@ -74,4 +77,10 @@ function describeProgress(p: DrainProgress): string {
   const rate = p.bytesDone > 0 ? `, ${formatBytes(p.bytesPerSecond)}/s` : '';
   const retrying = p.retrying > 0 ? `; ${p.retrying} waiting to retry after: ${p.lastError}` : '';
   return `uploading: ${describeLeft(p.filesLeft, p.bytesLeft)} left, ${p.filesDone} done (${formatBytes(p.bytesDone)}${rate})${retrying}`;
+}
+
+/** Journal records in a cache dir (without replaying them). */
+async function pendingRecords(cacheDir: string): Promise<number> {
+  const names = await readdir(join(cacheDir, 'journal')).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.json')).length;
 }

@@ -183,3 +183,29 @@ describe('upload queue', () => {
     expect(readdirSync(join(cacheDir, 'journal')).filter((n) => n.endsWith('.json'))).toHaveLength(1);
   });
 });
+
+describe('large files', () => {
+  it('at most two files larger than one part upload at once; small files take the other slots meanwhile', async () => {
+    const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 0, uploadConcurrency: 4 } });
+    let large = 0;
+    let peakLarge = 0;
+    let smallDuringLarge = 0;
+    client.on('upload', async (call) => {
+      const isLarge = call.path.startsWith('big');
+      if (isLarge) {
+        large++;
+        peakLarge = Math.max(peakLarge, large);
+        await sleep(60);
+        large--;
+      } else if (large > 0) {
+        smallDuringLarge++;
+      }
+    });
+    const big = pattern(5 * 1024 * 1024 + 1, 3);
+    for (let i = 0; i < 5; i++) await writeFile(fs, `/big${i}.bin`, big, { chunk: 1024 * 1024 });
+    for (let i = 0; i < 6; i++) await writeFile(fs, `/small${i}.txt`, `small ${i}`);
+    await until(() => client.serverPaths().length === 11, 10_000, 'all uploads');
+    expect(peakLarge).toBe(2);
+    expect(smallDuringLarge).toBeGreaterThan(0);
+  });
+});

@@ -20,6 +20,7 @@
 // does now, so a later unlink or rename also reaches the server.
 import PQueue from 'p-queue';
 import type { FilesClient, RemoteEntry } from '../../client/files-client.js';
+import { MIN_PART_SIZE } from '../../client/part-size.js';
 import { RetryPolicy } from '../../client/retry.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
@@ -41,12 +42,26 @@ export interface UploadQueueHost {
 /** Transient failures in a row after which the log says so at warning level (once). */
 const WARN_AFTER_ATTEMPTS = 5;
 
+/**
+ * Files larger than one part (the client's 5 MiB minimum) uploading at once,
+ * at most. Each already sends the client's parallel parts (8 by default, each
+ * reading ahead ~1 MiB of its staging file), which fill the link on their
+ * own; more of them at once would only multiply the memory in flight. Small
+ * files keep the other slots, so a folder of big files does not hold up the
+ * small ones copied with it.
+ */
+const LARGE_UPLOADS_AT_ONCE = 2;
+const LARGE = MIN_PART_SIZE;
+
 export class UploadQueue {
   private readonly queue: PQueue;
   private readonly backoff: RetryPolicy;
   private readonly attempts = new Set<UploadAttempt>();
   private draining = false;
   private closed = false;
+  /** Large uploads in flight, and large files waiting for one of their slots. */
+  private largeRunning = 0;
+  private readonly largeWaiting = new Set<PendingFile>();
 
   constructor(private readonly host: UploadQueueHost, private readonly options: ResolvedWriteBackOptions) {
     this.queue = new PQueue({ concurrency: options.uploadConcurrency });
@@ -152,10 +167,17 @@ export class UploadQueue {
     } catch {
       return; // the fetch failed: the file was never pending
     }
+    if (sendsContent(file) && file.size > LARGE && this.largeRunning >= LARGE_UPLOADS_AT_ONCE) {
+      // Its turn comes when a large upload ends (the slot goes to a small file meanwhile).
+      this.largeWaiting.add(file);
+      return;
+    }
     // Start between changes: the snapshot below is exactly what the staging file holds.
     const started = await file.mutations.run(async () => (this.mayStart(file) ? this.begin(file) : null));
     if (!started) return;
     const { attempt, finish, mtime } = started;
+    const large = attempt.kind === 'content' && attempt.size > LARGE;
+    if (large) this.largeRunning++;
     let entry: RemoteEntry | undefined;
     let error: unknown;
     try {
@@ -185,15 +207,27 @@ export class UploadQueue {
     } finally {
       file.upload = null;
       this.attempts.delete(attempt);
+      if (large) this.largeDone();
       finish();
       this.after(file);
+    }
+  }
+
+  /** A large upload ended: the next large file waiting gets its turn. */
+  private largeDone(): void {
+    this.largeRunning--;
+    for (const next of this.largeWaiting) {
+      this.largeWaiting.delete(next);
+      if (next.removed || !next.needsUpload) continue;
+      this.enqueue(next);
+      break;
     }
   }
 
   private begin(file: PendingFile): { attempt: UploadAttempt; finish: () => void; mtime: Date } {
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
-    const kind = file.onServer && file.landedContent >= file.contentGeneration ? 'mtime' : 'content';
+    const kind = sendsContent(file) ? 'content' : 'mtime';
     const attempt: UploadAttempt = {
       generation: file.generation,
       contentGeneration: file.contentGeneration,
@@ -261,4 +295,9 @@ export class UploadQueue {
       }
     }
   }
+}
+
+/** The next attempt uploads the bytes (else only the mtime changed since they landed). */
+function sendsContent(file: PendingFile): boolean {
+  return !(file.onServer && file.landedContent >= file.contentGeneration);
 }
