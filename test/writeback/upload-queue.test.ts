@@ -99,6 +99,19 @@ describe('upload queue', () => {
     expect(client.serverStat('p.txt')!.mtime).toEqual(later);
   });
 
+  it('a pending file shows the mtime (whole seconds, as the server keeps) it still has once uploaded', async () => {
+    const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 0 } });
+    const fh = await fs.create('/t.txt', 0o644, O_CREAT | O_WRONLY);
+    await fs.write('/t.txt', fh, Buffer.from('x'), 0);
+    await fs.utimens('/t.txt', null, new Date('2020-01-01T00:00:00.750Z'));
+    await fs.release('/t.txt', fh);
+    const before = (await fs.getattr('/t.txt')).mtime;
+    expect(before.toISOString()).toBe('2020-01-01T00:00:00.000Z');
+    await until(() => writeBack.status().pendingUploads === 0, 5_000, 'upload');
+    expect(client.serverStat('t.txt')!.mtime).toEqual(before);
+    expect((await fs.getattr('/t.txt')).mtime).toEqual(before);
+  });
+
   it('transient failures are retried with backoff until the upload lands', async () => {
     const { fs, client, writeBack, logs } = await mockSetup({ writeBack: { uploadDelayMs: 0, retryBaseDelayMs: 30, retryMaxDelayMs: 60 } });
     client.failNext('upload', unavailable(), 4);

@@ -123,7 +123,7 @@ export class PendingFile {
     this.stagingPath = init.stagingPath;
     this.file = init.file;
     this.size = init.size;
-    this.mtime = init.mtime;
+    this.mtime = wholeSeconds(init.mtime);
     this.createdAt = init.createdAt;
     this.generation = init.generation;
     this.contentGeneration = init.generation;
@@ -168,14 +168,14 @@ export class PendingFile {
 
   /** A change to the bytes (write, truncate) at `now`. */
   changedContent(now: Date): void {
-    this.mtime = now;
+    this.mtime = wholeSeconds(now);
     this.generation++;
     this.contentGeneration = this.generation;
   }
 
   /** A new mtime (utimens) without a change to the bytes. */
   changedMtime(mtime: Date): void {
-    this.mtime = mtime;
+    this.mtime = wholeSeconds(mtime);
     this.generation++;
   }
 
@@ -229,4 +229,14 @@ export class PendingFile {
     this.delayTimer = null;
     this.retryTimer = null;
   }
+}
+
+/**
+ * The server keeps whole seconds (files-api.md §1): a pending file shows the
+ * time it will have once uploaded, so its mtime does not change when it lands
+ * (make, rsync and the kernel's page cache all watch mtimes).
+ */
+export function wholeSeconds(date: Date): Date {
+  const ms = date.getTime();
+  return ms % 1000 === 0 ? date : new Date(Math.floor(ms / 1000) * 1000);
 }
