@@ -1,9 +1,9 @@
 // One mount, from start to exit: the process that `filesfs mount` (and the
 // demo) runs. In order:
 //   credentials → client → one request to check key and root → cache dir
-//   (0700) → control socket (the cache dir's lock) → features' setup → the
-//   filesystem (one place: the write layer goes in here) → the kernel mount →
-//   registry record → "mounted" → afterMount hooks in the background
+//   (0700) → control socket (the cache dir's lock) → features' setup →
+//   registry record → the filesystem (one place: the write layer goes in
+//   here) → the kernel mount → "mounted" → afterMount hooks in the background
 // (the check comes first, so that a typo leaves no cache dir behind), and then
 // waits for a stop: SIGINT/SIGTERM/SIGHUP, `filesfs unmount` over the
 // control socket, or the mount disappearing (someone ran fusermount -u). The
@@ -15,8 +15,10 @@
 // mount process never leaves a dead mount behind when it can help it.
 //
 // Resolves to the exit status: 0 after a clean unmount, 1 when a step
-// failed, 130 when stopped before the mount was up. Startup failures reject
-// (ConfigError/MountError: the user's to fix; others: one line, status 1).
+// failed, 130 when stopped before the kernel mount was there (a stop that
+// arrives while the kernel mounts is an ordinary stop once it has). Startup
+// failures reject (ConfigError/MountError: the user's to fix; others: one
+// line, status 1).
 import { HttpFilesClient } from '../client/http-files-client.js';
 import type { ClientCredentials } from '../config/client-options.js';
 import { preparePrivateDir } from '../config/cache-dir.js';
@@ -160,14 +162,16 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
       await feature.setup(registry.contextFor(feature.name, { config, client, cacheDir: config.cacheDir, logger: logger.child(feature.name) }));
     }
     for (const { op, handler } of registry.handlers) control.handle(op, handler);
+    // Before the kernel mount: once `mountpoint -q` succeeds, `filesfs unmount` finds this process.
+    unregister = await registerMount({ ...info, socket: control.socketPath }, options.env);
+    interrupted();
 
     filesystem = createFilesystem(client, { ...config.filesystem, remoteRoot, logger }, registry.writeLayer ? { writeLayer: registry.writeLayer } : {});
     mount = await mountFilesystem(filesystem, config.mountpoint, { ...config.mount, logger: logger.child('fuse') });
     mountedAt = mount.mountpoint;
-    interrupted();
-    unregister = await registerMount({ ...info, mountpoint: mount.mountpoint, socket: control.socketPath }, options.env);
+    // No await from here to `shutdown`: a stop that arrived while the kernel
+    // mounted is handled below as an ordinary stop.
   } catch (err) {
-    if (mount) await unmountKernel(mount, logger).catch((e: unknown) => logger.error('%s', (e as Error).message));
     await release();
     if (err instanceof StartupInterrupted) {
       logger.info('%s; stopped', err.message);
@@ -188,6 +192,10 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
     afterUnmount: registry.afterUnmount,
     logger,
   });
+  if (startup.signal.aborted) {
+    const reason = startup.signal.reason instanceof Error ? startup.signal.reason.message : 'stop requested while starting';
+    void shutdown.request(reason);
+  }
   const watcher = setInterval(() => {
     if (shutdown!.started) return;
     void isMountpoint(mounted.mountpoint).then((present) => {

@@ -1,7 +1,7 @@
 // `filesfs demo` (npm start without the setup): an emulator child with demo
 // content mounted at the given folder, tips on stdout; SIGINT unmounts, stops
 // the emulator, removes its temp data and the mountpoint it created.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -37,10 +37,16 @@ test('mounts demo content, prints what to try; SIGINT cleans everything up', { t
 
   expect((await sh(`ls ${q(mnt)}`)).stdout).toContain('README.txt');
   expect((await sh(`cat ${q(`${mnt}/reports/q1 resume.txt`)}`)).stdout).toContain('Q1 résumé');
-  // The generated key is not in any process's argv.
-  const ps = await runProgram('ps', ['-eo', 'args']);
-  expect(ps.stdout).toContain(`emulator --seed-demo --data ${tmp}`);
-  expect(ps.stdout).not.toMatch(/--api-key/);
+  // The generated key is in the emulator's environment, in no process's argv.
+  const ps = await runProgram('ps', ['-eo', 'pid=,args=']);
+  const emulatorLine = ps.stdout.split('\n').find((l) => l.includes(`emulator --seed-demo --data ${tmp}`));
+  expect(emulatorLine).toBeDefined();
+  expect(emulatorLine).not.toContain('--api-key');
+  const environ = readFileSync(`/proc/${emulatorLine!.trim().split(' ')[0]}/environ`, 'utf8').split('\0');
+  const key = environ.find((e) => e.startsWith('FILES_EMULATOR_API_KEY='))!.slice('FILES_EMULATOR_API_KEY='.length);
+  expect(key).toMatch(/^[0-9a-f]{36}$/);
+  expect(ps.stdout).not.toContain(key);
+  expect(stdout + stderr).not.toContain(key);
   const temp = readdirSync(tmp).filter((n) => n.startsWith('filesfs-demo-'));
   expect(temp).toHaveLength(1);
 

@@ -41,6 +41,21 @@ describe('stopping a foreground mount', () => {
     expect(readdirSync(m.cacheDir)).not.toContain('control.sock');
   });
 
+  test('SIGINT as soon as `mountpoint -q` succeeds is an ordinary stop: exit 0, unmounted', async () => {
+    const m = await startMount({ url: emu().url, apiKey: API_KEY });
+    expect(await m.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await inMountTable(m.mountpoint)).toBe(false);
+    expect(await findMount(m.mountpoint, m.env)).toBeUndefined();
+  });
+
+  test('filesfs unmount as soon as `mountpoint -q` succeeds finds the mount process', async () => {
+    const m = await startMount({ url: emu().url, apiKey: API_KEY });
+    const r = await runCli(['unmount', m.mountpoint], { env: m.env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('fusermount');
+    expect(await m.exited).toEqual({ code: 0, signal: null });
+  });
+
   test('filesfs unmount asks the mount process, waits for it to exit, exit 0', async () => {
     const m = await startMount({ url: emu().url, apiKey: API_KEY });
     const r = await runCli(['unmount', m.mountpoint], { env: m.env });
