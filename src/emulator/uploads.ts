@@ -134,11 +134,11 @@ export class Uploads {
     const hash = createHash('md5');
     const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
     let size = 0;
+    const writeDone = new Promise<void>((resolve, reject) => {
+      out.on('error', reject);
+      out.on('finish', resolve);
+    });
     try {
-      const writeDone = new Promise<void>((resolve, reject) => {
-        out.on('error', reject);
-        out.on('finish', resolve);
-      });
       for await (const chunk of req as AsyncIterable<Buffer>) {
         size += chunk.length;
         onBytes(size);
@@ -152,6 +152,9 @@ export class Uploads {
       out.end();
       await writeDone;
     } catch (err) {
+      // The client went away mid-body: a write still queued fails once the
+      // stream is destroyed, rejecting writeDone, which nobody awaits now.
+      writeDone.catch(() => undefined);
       out.destroy();
       await unlink(tmp).catch(() => undefined);
       throw err;

@@ -82,6 +82,29 @@ describe('nothing closed is lost', () => {
     expect(await mismatches(client, 'killed/small', small)).toEqual([]);
   }, 180_000);
 
+  test('a second SIGINT during the drain unmounts at once; the upload stays in the journal (it says so) and the next mount finishes it', async () => {
+    const file: SetFile = { path: 'interrupted.bin', size: 24 * 2 ** 20, seed: 99 };
+    await writeSet(`${source}/interrupted`, [file]);
+    const first = await startMount({ url: emu().url, apiKey: API_KEY });
+    await client.mkdir('interrupted');
+    emu().configure({ bandwidth: 2 * 2 ** 20 }); // a drain of about 12 s
+    try {
+      const cp = await sh(`cp ${q(`${source}/interrupted/${file.path}`)} ${q(`${first.mountpoint}/interrupted/`)}`);
+      expect(cp.code, cp.stderr).toBe(0);
+      first.child.kill('SIGINT');
+      await until(() => /uploading 1 file \(24\.0 MiB\) before unmounting/.test(first.stderr()), 20_000, 'the drain to start');
+      first.child.kill('SIGINT');
+      expect(await first.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      emu().configure({ bandwidth: 0 });
+    }
+    expect(first.stderr()).toMatch(/unmounting without waiting: 1 upload \(24\.0 MiB\) left pending in the journal in \S+; mounting again with this cache dir resumes it/);
+    await expect(client.stat(`interrupted/${file.path}`)).rejects.toMatchObject({ kind: 'not-found' });
+    const second = await startMount({ url: emu().url, apiKey: API_KEY, cacheDir: first.cacheDir });
+    await waitDrained(second);
+    expect(await serverSha256(client, `interrupted/${file.path}`)).toBe(sha256Of(file));
+  }, 120_000);
+
   test('filesfs unmount right after copying 256 MiB waits until the file is on the server, printing progress', async () => {
     const big: SetFile = { path: 'big.bin', size: 256 * 2 ** 20, seed: 4242 };
     await writeSet(`${source}/big`, [big]);
