@@ -20,6 +20,7 @@ import { silentLogger } from '../log/logger.js';
 import type { Filesystem } from '../vfs/filesystem-api.js';
 import { createOperations } from './adapter.js';
 import { FilesfsFuse, LAST_RESORT_TIMEOUT_MS } from './filesfs-fuse.js';
+import { tuneHeapForTransfers } from './heap.js';
 import { MountError } from './mount-error.js';
 import type { MountOptionsInput } from './mount-options.js';
 import { buildMountOptions, optionsArgument } from './mount-options.js';
@@ -69,6 +70,8 @@ export async function mountFilesystem(fs: Filesystem, mountpoint: string, option
   await checkMountpoint(target, { allowNonEmpty: list.includes('nonempty'), cleanStaleMount: !!options.cleanStaleMount }, logger);
   if (list.includes('allow_other')) await checkAllowOther();
 
+  // This process now moves file content for as long as it is mounted (heap.ts).
+  tuneHeapForTransfers();
   const fuse = new FilesfsFuse(target, createOperations(fs, { logger }), argument, options.operationTimeoutMs ?? LAST_RESORT_TIMEOUT_MS);
   try {
     await mountAndWaitForInit(fuse, options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
