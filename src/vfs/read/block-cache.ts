@@ -91,6 +91,11 @@ export class BlockCache {
     this.lru.set(segment.key, segment);
   }
 
+  /** Evicts a version's least recently used segments until it holds at most `keepBytes`. */
+  trim(content: FileContent, keepBytes: number): void {
+    while (content.cachedBytes > keepBytes && content.order.size > 0) this.evictOldestOf(content);
+  }
+
   /** Drops every cached segment of a file version. */
   drop(content: FileContent): void {
     for (const segment of [...content.order.keys()]) this.lru.delete(segment.key);

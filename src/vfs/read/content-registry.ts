@@ -8,14 +8,17 @@
 //   - our own utimens changes the mtime but not the bytes (retime);
 //   - renames re-key content so open handles keep reading (moved);
 //   - unlink detaches it (open handles keep what is cached).
-// A FileContent with no handle left stays while it has cached segments, so
-// re-opening an unchanged file reads from memory.
+// A FileContent with no handle left keeps up to CLOSED_FILE_KEPT_BYTES of
+// cached segments, so re-opening an unchanged small file reads from memory.
 import { LRUCache } from 'lru-cache';
 import type { FilesClient, RemoteEntry } from '../../client/files-client.js';
 import type { Logger } from '../../log/logger.js';
 import { keyOf } from '../path-mapper.js';
 import { BlockCache, type BlockCacheLimits } from './block-cache.js';
 import { FileContent, versionOf } from './file-content.js';
+
+/** Cached bytes a version keeps once its last handle closed (oldest go first): a re-opened file of up to this size reads from memory. */
+export const CLOSED_FILE_KEPT_BYTES = 8 * 1024 * 1024;
 
 /** Versions remembered for paths whose content left the cache: enough for any working set of open files. */
 const REMEMBERED_VERSIONS = 10_000;
@@ -53,6 +56,12 @@ export class ContentRegistry {
   /** One handle on `content` closed. */
   release(content: FileContent): void {
     content.refs = Math.max(0, content.refs - 1);
+    // Nobody reads this version any more: keep what a re-open of a small
+    // file needs, not a large file's whole read-ahead, which mostly repeats
+    // the kernel's page cache (auto_cache keeps it across opens of an
+    // unchanged file). Measured: a benchmark that read four 1 GiB files one
+    // after the other kept 4 × 64 MiB of closed files' blocks, and the mount
+    // process peaked at 458 MiB RSS.
     this.tidy(content);
   }
 
@@ -113,8 +122,12 @@ export class ContentRegistry {
     this.seen.delete(key);
   }
 
-  /** Forgets a version nobody uses and nothing is cached for. */
+  /**
+   * Trims a version nobody uses to what a closed file keeps (also read-ahead
+   * that lands after the close), and forgets it once nothing is cached.
+   */
   tidy(content: FileContent): void {
+    if (content.refs === 0) this.blocks.trim(content, CLOSED_FILE_KEPT_BYTES);
     if (content.refs > 0 || content.order.size > 0 || content.inflight.size > 0) return;
     const key = keyOf(content.remotePath);
     if (this.byKey.get(key) === content) this.byKey.delete(key);
