@@ -16,8 +16,10 @@ import { GiB, KiB, MiB } from './units.js';
 export interface Scale {
   /** The large file of the sequential write and read. */
   bigBytes: number;
-  /** Runs of each sequential workload (the median is reported). */
+  /** Runs of the sequential read (the median is reported). */
   passes: number;
+  /** Runs of the sequential write (fewer: each takes three times as long, and the run must stay under 15 minutes on 2 cores). */
+  writePasses: number;
   /** Duration of each random-read run. */
   randomSeconds: number;
   /** Files of the many-small-files copy, and their size. */
@@ -33,6 +35,7 @@ export interface Scale {
 export const DEFAULT_SCALE: Scale = {
   bigBytes: 1 * GiB,
   passes: 3,
+  writePasses: 2,
   randomSeconds: 10,
   smallFiles: 1_000,
   smallFileBytes: 4 * KiB,
@@ -46,6 +49,7 @@ export function scaled(factor: number): Scale {
   return {
     bigBytes: big,
     passes: factor >= 1 ? DEFAULT_SCALE.passes : 1,
+    writePasses: factor >= 1 ? DEFAULT_SCALE.writePasses : 1,
     randomSeconds: Math.max(1, Math.round(DEFAULT_SCALE.randomSeconds * factor)),
     smallFiles: Math.max(10, Math.round(DEFAULT_SCALE.smallFiles * factor)),
     smallFileBytes: DEFAULT_SCALE.smallFileBytes,

@@ -39,6 +39,8 @@ export interface AddedLatency {
   base_ms: number;
   delayed_ms: number;
   added_ms: number;
+  /** The proxy's configured delay, when calibration changed it from the nominal latency. */
+  delay_ms?: number;
 }
 
 /** Median request time before and after `enable()` switches the delay on. */

@@ -24,7 +24,7 @@ import { RcloneMount, RcloneServer, type RcloneMountSettings } from './rclone.js
 import { failed, type Report, type Row } from './report.js';
 import { evaluate } from './targets.js';
 import { ensureTools } from './tools.js';
-import { GiB, round } from './units.js';
+import { GiB, now, round } from './units.js';
 import { readName, seedEmulator, seedRcloneBackend, makeLocalSources } from './seed.js';
 import { listing, LIST_PAGE_SIZE } from './workloads/listing.js';
 import { randomRead } from './workloads/random.js';
@@ -36,6 +36,9 @@ export interface RunOptions {
   quick: boolean;
   log: (line: string) => void;
 }
+
+/** A difference in added latency (ms) between the emulator and the proxy that is corrected by changing the proxy's delay. */
+const PROXY_CALIBRATION_MS = 0.5;
 
 /** How often the mount processes' peak RSS is read (VmHWM is a high-water mark; polling only guards against a process that exits). */
 const RSS_POLL_MS = 500;
@@ -74,6 +77,7 @@ async function canDropCaches(): Promise<boolean> {
 
 export async function runBench(options: RunOptions, janitor: Janitor): Promise<Report> {
   const { scale, log } = options;
+  const started = now();
   const notes: string[] = [];
   const tools = await ensureTools(log);
 
@@ -174,7 +178,15 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
       const side = bench.rclone;
       side.proxy = await DelayProxy.start(side.server.url, L);
       janitor.defer('stop the delaying proxy', () => side.proxy!.stop());
-      latency.rclone_proxy = await addedLatency(webdavProbe(side.server.url, readName(0)), webdavProbe(side.proxy.url, readName(0)));
+      const probeProxy = (): Promise<AddedLatency> => addedLatency(webdavProbe(side.server.url, readName(0)), webdavProbe(side.proxy!.url, readName(0)));
+      latency.rclone_proxy = await probeProxy();
+      // Calibrate: the proxy must add what the emulator adds (its timers and
+      // forwarding cost their own fraction of a millisecond on top of L).
+      const correction = latency.emulator.added_ms - latency.rclone_proxy.added_ms;
+      if (Math.abs(correction) >= PROXY_CALIBRATION_MS) {
+        side.proxy.delayMs = Math.max(0, Math.round(L + correction));
+        latency.rclone_proxy = { ...(await probeProxy()), delay_ms: side.proxy.delayMs };
+      }
       side.delayed = await RcloneMount.start(janitor, tools.rclone.path!, paths.rcloneConfig, side.proxy.url, join(paths.mounts, 'rclone-delayed'), join(paths.rcloneCache, 'delayed'), rcloneSettings);
       delayed = side.delayed;
     } catch (err) {
@@ -205,6 +217,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
     latency,
     work_dir_fs: machine.work_dir_fs,
     filesfs_moved_gib: round(bench.filesfsBytesMoved / GiB, 2),
+    duration_s: round(now() - started, 1),
     rclone_peak_rss_mib: rclonePeakRss === null ? null : round(rclonePeakRss, 1),
   };
   const { ratios, targets } = evaluate(rows, scale, peakRss === null ? null : round(peakRss, 1), bench.filesfsBytesMoved);

@@ -64,7 +64,7 @@ export async function sequentialWrite(bench: Bench): Promise<Row> {
     return result;
   };
 
-  const cells = await measure(bench, 'sequential write', bench.scale.passes, { filesfs, raw, rclone });
+  const cells = await measure(bench, 'sequential write', bench.scale.writePasses, { filesfs, raw, rclone });
   return { workload: 'seq_write', title: `seq write ${formatSize(size)} (until durable)`, bytes: size, latency_ms: 0, ...cells };
 }
 
