@@ -24,6 +24,13 @@ export class ControlUnavailableError extends Error {
   }
 }
 
+/** No final answer within ControlRequestOptions.timeoutMs (the mount may still be working on it). */
+export class ControlTimeoutError extends Error {
+  override get name(): string {
+    return 'ControlTimeoutError';
+  }
+}
+
 /** The mount answered the request with an error (its message is one line). */
 export class ControlRequestError extends Error {
   override get name(): string {
@@ -47,7 +54,7 @@ export function controlRequest<T = unknown>(socketPath: string, op: string, opti
     const onAbort = (): void => finish(options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted'));
     const socket = createConnection(socketPath);
     const timer = options.timeoutMs === undefined ? undefined
-      : setTimeout(() => finish(new Error(`no answer from the mount's control socket ${socketPath} within ${options.timeoutMs} ms`)), options.timeoutMs);
+      : setTimeout(() => finish(new ControlTimeoutError(`no answer from the mount's control socket ${socketPath} within ${options.timeoutMs} ms`)), options.timeoutMs);
     options.signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('connect', () => {
       connected = true;

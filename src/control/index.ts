@@ -10,7 +10,7 @@
 // lifecycle (src/mount) does this and exposes `handle` to its features.
 export { ControlServer, controlSocketPath } from './server.js';
 export type { ControlHandler, HandlerContext } from './server.js';
-export { controlRequest, ControlRequestError, ControlUnavailableError } from './client.js';
+export { controlRequest, ControlRequestError, ControlTimeoutError, ControlUnavailableError } from './client.js';
 export type { ControlRequestOptions } from './client.js';
 export { findMount, listMounts, processAlive, registerMount, registryDir } from './registry.js';
 export type { MountRecord } from './registry.js';

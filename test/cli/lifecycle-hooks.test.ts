@@ -68,6 +68,17 @@ describe('features plug into the mount lifecycle', () => {
     expect(events(m).slice(-2)).toEqual(['afterUnmount', 'exit 0']);
   });
 
+  test('filesfs unmount --timeout gives up waiting (exit 1); the drain goes on', async () => {
+    const m = await start(600_000);
+    const r = await runCli(['unmount', '--timeout', '0.5', m.mountpoint], { env: m.env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('filesfs: draining: 1 file, 42 bytes left');
+    expect(r.stderr).toContain(`filesfs: gave up waiting after 0.5 s; the mount process (pid ${m.pid}) goes on and unmounts ${m.mountpoint} when done`);
+    expect(await inMountTable(m.mountpoint)).toBe(true);
+    expect((await runCli(['unmount', '--force', m.mountpoint], { env: m.env })).code).toBe(0);
+    expect(await m.exited).toEqual({ code: 0, signal: null });
+  });
+
   test('SIGINT drains; a second SIGINT forces; the process exits 0 with nothing mounted', async () => {
     const m = await start(600_000);
     m.child.kill('SIGINT');

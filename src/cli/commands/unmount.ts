@@ -6,7 +6,7 @@
 // a killed process, a FUSE mount of another program) is unmounted with
 // `fusermount -u`, lazily (`-uz`) when busy, with a note saying so.
 import { ConfigError } from '../../config/config-error.js';
-import { controlRequest, ControlUnavailableError } from '../../control/client.js';
+import { controlRequest, ControlTimeoutError, ControlUnavailableError } from '../../control/client.js';
 import { findMount, processAlive } from '../../control/registry.js';
 import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/mountinfo.js';
 import { parseCommandLine } from '../args.js';
@@ -90,6 +90,9 @@ export const command: Command = {
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
     } catch (err) {
+      if (err instanceof ControlTimeoutError) {
+        throw new Error(`gave up waiting after ${values.timeout} s; the mount process (pid ${record.pid}) goes on and unmounts ${target} when done`);
+      }
       if (!(err instanceof ControlUnavailableError)) throw err;
       // Its socket is gone: the process is exiting or cannot answer; if the
       // mount is still there once it has exited, treat it as a stale mount.
