@@ -24,7 +24,17 @@ test('mounts demo content, prints what to try; SIGINT cleans everything up', { t
   child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c; });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   cleanups.push(async () => {
-    child.kill('SIGKILL');
+    // SIGTERM first: a SIGKILLed demo cannot stop its emulator (a process of its own group).
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const late = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(late);
+    }
+    const ps = await runProgram('ps', ['-eo', 'pid=,args=']);
+    for (const line of ps.stdout.split('\n').filter((l) => l.includes(`emulator --seed-demo --data ${tmp}`))) {
+      process.kill(Number(line.trim().split(' ')[0]), 'SIGKILL');
+    }
     if (await inMountTable(mnt)) await runProgram('fusermount', ['-uz', mnt]);
   });
 
@@ -56,4 +66,5 @@ test('mounts demo content, prints what to try; SIGINT cleans everything up', { t
   expect(existsSync(mnt)).toBe(false);
   expect(existsSync(join(tmp, temp[0]!))).toBe(false);
   expect((await runProgram('curl', ['-s', '-o', '/dev/null', '--max-time', '2', `${url}/__emulator/stats`])).code).not.toBe(0);
+  expect((await runProgram('ps', ['-eo', 'args='])).stdout).not.toContain(`emulator --seed-demo --data ${tmp}`);
 });

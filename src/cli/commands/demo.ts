@@ -4,7 +4,9 @@
 // dir. The emulator runs as a child process in its own process group (so the
 // terminal's Ctrl-C reaches only us, and the unmount can still talk to it);
 // its API key is generated here and passed through the environment, never
-// argv, so `ps` does not show it.
+// argv, so `ps` does not show it. Every way out of the demo (Ctrl-C, SIGTERM,
+// an error, process exit) stops the emulator; only a SIGKILLed demo leaves it
+// running (its command line names the temp data dir).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
