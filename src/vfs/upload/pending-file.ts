@@ -190,6 +190,7 @@ export class PendingFile {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         reject(onTimeout());
       }, timeoutMs);
+      waiter.timer.unref();
       this.waiters.push(waiter);
     });
   }

@@ -17,6 +17,7 @@ import type { Logger } from '../../log/logger.js';
 import { silentLogger } from '../../log/logger.js';
 import { preparePrivateDir } from '../../config/cache-dir.js';
 import type { VfsContext } from '../filesystem.js';
+import { FsError } from '../fs-error.js';
 import type { WriteLayer } from '../writes.js';
 import { drain, type DrainOptions, type DrainResult } from './drain.js';
 import { Journal } from './journal.js';
@@ -125,6 +126,7 @@ export class WriteBack {
     this.closed = true;
     if (this.attached) await this.attached.queue.close(this.files.values());
     else for (const file of this.files.values()) file.clearTimers();
+    for (const file of this.files.values()) file.failWaiters(Number.MAX_SAFE_INTEGER, new FsError('EIO', `${file.path}: the mount is closing before the upload finished; it stays in the journal`));
     // Files still open (the kernel sends no release once unmounted) hold descriptors.
     await Promise.all([...this.files.values()].map((f) => f.file.forceClose().catch(() => undefined)));
   }
