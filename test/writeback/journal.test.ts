@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BadRequestError } from '../../src/client/errors.js';
 import { decode, encode, type JournalRecord } from '../../src/vfs/upload/journal.js';
 import { MockFilesClient } from '../support/mock-files-client.js';
 import { readAll } from '../vfs/helpers.js';
@@ -101,6 +102,21 @@ describe('journal', () => {
     await until(() => second.client.serverStat('doc.txt') !== null, 5_000, 'upload');
     expect(second.client.serverRead('doc.txt').toString()).toBe('new');
     expect(second.client.serverPaths()).toEqual(['doc.txt']);
+  });
+
+  it('an upload refused in an earlier mount is tried again at once at the next mount', async () => {
+    const cacheDir = cacheDirFor();
+    const first = await mockSetup({ cacheDir, writeBack: { uploadDelayMs: 0 } });
+    first.client.failNext('upload', new BadRequestError({ message: 'refused', status: 400, type: 'bad-request' }), 10);
+    await writeFile(first.fs, '/stubborn.txt', 'kept');
+    await until(() => first.writeBack.status().failedUploads === 1, 5_000, 'the refusal');
+    await first.writeBack.close();
+    expect(records(cacheDir)[0]).toMatchObject({ path: 'stubborn.txt', state: 'failed', reason: expect.stringMatching(/refused/) });
+
+    const second = await mockSetup({ cacheDir });
+    expect(second.writeBack.recovery.files[0]!.failure).toMatchObject({ permanent: true });
+    await until(() => second.client.serverStat('stubborn.txt') !== null, 5_000, 'the retried upload');
+    expect(second.client.serverRead('stubborn.txt').toString()).toBe('kept');
   });
 
   it('records round-trip; malformed ones are refused with a reason', () => {

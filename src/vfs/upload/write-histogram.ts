@@ -34,7 +34,7 @@ export class WriteHistogram {
     return out;
   }
 
-  /** "131072×8192, 4096×1" (largest first), for log lines. */
+  /** "≤131072×8192, ≤4096×1" (largest first), for log lines. */
   describe(): string {
     if (this.writes === 0) return 'no writes';
     return [...this.counts.entries()].sort((a, b) => b[0] - a[0]).map(([size, n]) => `≤${size}×${n}`).join(', ');
