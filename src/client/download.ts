@@ -150,28 +150,39 @@ export class Downloader {
   }
 
   async readRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+    const chunks = await this.readRangeChunks(path, offset, length, signal, true);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /**
+   * The bytes of readRange as the response's chunks (views, no copy): a
+   * sequential read through the mount then copies each byte once, into the
+   * kernel's buffer, instead of once more into a buffer per range.
+   * `joined`: one buffer is wanted anyway (readRange), so copy as it arrives.
+   */
+  async readRangeChunks(path: string, offset: number, length: number, signal?: AbortSignal, joined = false): Promise<Buffer[]> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`readRange: bad offset/length ${offset}/${length}`);
     }
-    if (length === 0) return Buffer.alloc(0);
+    if (length === 0) return [Buffer.alloc(0)];
     const state = { refreshes: 0 };
     return withRetries(
       (attempt) =>
-        this.withTarget<Buffer>(path, signal, attempt, state, async (target) => {
+        this.withTarget<Buffer[]>(path, signal, attempt, state, async (target) => {
           const size = target.version.size;
-          if (offset >= size) return Buffer.alloc(0);
+          if (offset >= size) return [Buffer.alloc(0)];
           const want = Math.min(length, size - offset);
           const whole = offset === 0 && want === size;
           const res = await this.request(path, target, offset, offset + want - 1, whole, attempt, signal);
           if (isRefused(res)) return REFUSED;
-          return this.readBody(path, target, res, offset, want, signal);
+          return this.readBody(path, target, res, offset, want, signal, joined);
         }),
       { policy: this.policy, signal },
     );
   }
 
-  /** The `want` bytes at `offset` from a 200/206/416 answer. */
-  private async readBody(path: string, target: CachedDownload, res: SendResponse, offset: number, want: number, signal: AbortSignal | undefined): Promise<Buffer> {
+  /** The `want` bytes at `offset` from a 200/206/416 answer: one buffer (`joined`), or the chunks as received. */
+  private async readBody(path: string, target: CachedDownload, res: SendResponse, offset: number, want: number, signal: AbortSignal | undefined, joined: boolean): Promise<Buffer[]> {
     const label = this.label(path);
     let skip = 0;
     if (res.status === 416) {
@@ -180,7 +191,7 @@ export class Downloader {
       await res.body.dump();
       const range = parseContentRange(header(res.headers, 'content-range'));
       this.checkVersion(path, target, res, range?.total ?? null);
-      return Buffer.alloc(0);
+      return [Buffer.alloc(0)];
     }
     if (res.status === 206) {
       const range = parseContentRange(header(res.headers, 'content-range'));
@@ -199,7 +210,8 @@ export class Downloader {
       this.checkVersion(path, target, res, len === undefined ? null : Number(len));
       skip = offset;
     }
-    const out = Buffer.allocUnsafe(want);
+    const out = joined ? Buffer.allocUnsafe(want) : undefined;
+    const chunks: Buffer[] = [];
     let filled = 0;
     let extra = 0;
     // Reading to the natural end keeps the connection reusable; only a 200
@@ -217,7 +229,8 @@ export class Downloader {
           skip = 0;
         }
         const n = Math.min(c.length, want - filled);
-        c.copy(out, filled, 0, n);
+        if (out) c.copy(out, filled, 0, n);
+        else if (n > 0) chunks.push(n === c.length ? c : c.subarray(0, n));
         filled += n;
         extra += c.length - n;
         if (filled === want && cutShort) break;
@@ -230,7 +243,7 @@ export class Downloader {
     if (filled !== want) {
       throw this.transport.bodyError(Object.assign(new Error(`body ended after ${filled} of ${want} bytes`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), label, signal);
     }
-    return out;
+    return out ? [out] : chunks;
   }
 
   async createReadStream(path: string, offset = 0, length: number | undefined, signal?: AbortSignal): Promise<Readable> {

@@ -83,6 +83,14 @@ export interface FilesClient {
    */
   readRange(path: string, offset: number, length: number, options?: RangeOptions): Promise<Buffer>;
 
+  /**
+   * readRange without joining the body into one buffer: the response's chunks
+   * as they arrived (views of the socket's buffers, no copy), in order,
+   * totalling what readRange would return. Optional: callers fall back to
+   * readRange. A 1 GiB read otherwise allocates and copies 1 GiB more.
+   */
+  readRangeChunks?(path: string, offset: number, length: number, options?: RangeOptions): Promise<Buffer[]>;
+
   /** The bytes of a file (or a range of it) as a stream. */
   createReadStream(path: string, options?: StreamOptions): Promise<Readable>;
 

@@ -123,6 +123,10 @@ export class HttpFilesClient implements FilesClient {
     return this.#downloads.readRange(path, offset, length, options.signal);
   }
 
+  readRangeChunks(path: string, offset: number, length: number, options: RangeOptions = {}): Promise<Buffer[]> {
+    return this.#downloads.readRangeChunks(path, offset, length, options.signal);
+  }
+
   createReadStream(path: string, options: StreamOptions = {}): Promise<Readable> {
     return this.#downloads.createReadStream(path, options.offset ?? 0, options.length, options.signal);
   }

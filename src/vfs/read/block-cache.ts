@@ -7,9 +7,10 @@
 // cached + in flight stays within both bounds. Read-ahead that would not fit
 // is skipped; a read's own blocks are always fetched.
 //
-// Segments are kept as the response buffers themselves (no copy per block):
-// copying every byte once more would cost a visible share of a sequential
-// read's CPU time, and a segment is evicted as a whole.
+// Segments are kept as the responses themselves (no copy per block; with
+// the HTTP client, as the chunks they arrived in: file-content.ts
+// ChunkedData): copying every byte once more would cost a visible share of
+// a sequential read's CPU time, and a segment is evicted as a whole.
 import { LRUCache } from 'lru-cache';
 import type { FileContent, Segment } from './file-content.js';
 

@@ -7,13 +7,65 @@
 // than mix two versions.
 import type { RemoteEntry } from '../../client/files-client.js';
 
+/** What a segment's bytes must offer (a Buffer does; so does ChunkedData). */
+export interface SegmentData {
+  readonly length: number;
+  /** Buffer.copy's contract: copies source bytes [sourceStart, sourceEnd) to target at targetStart; returns the count. */
+  copy(target: Buffer, targetStart: number, sourceStart: number, sourceEnd: number): number;
+}
+
+/**
+ * A range response kept as the chunks it arrived in (views of the socket's
+ * buffers): no buffer of the whole range is allocated and filled, so each
+ * byte is copied once on its way to the kernel, not twice.
+ */
+export class ChunkedData implements SegmentData {
+  readonly length: number;
+  /** Offset of each chunk's first byte in the data. */
+  private readonly offsets: number[];
+
+  constructor(private readonly chunks: readonly Buffer[]) {
+    this.offsets = new Array<number>(chunks.length);
+    let at = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      this.offsets[i] = at;
+      at += chunks[i]!.length;
+    }
+    this.length = at;
+  }
+
+  copy(target: Buffer, targetStart: number, sourceStart: number, sourceEnd: number): number {
+    const end = Math.min(sourceEnd, this.length, sourceStart + (target.length - targetStart));
+    if (sourceStart >= end) return 0;
+    // The last chunk starting at or before sourceStart (binary search).
+    let lo = 0;
+    let hi = this.chunks.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.offsets[mid]! <= sourceStart) lo = mid;
+      else hi = mid - 1;
+    }
+    let at = sourceStart;
+    let out = targetStart;
+    for (let i = lo; at < end; i++) {
+      const chunk = this.chunks[i]!;
+      const from = at - this.offsets[i]!;
+      const n = Math.min(chunk.length - from, end - at);
+      chunk.copy(target, out, from, from + n);
+      at += n;
+      out += n;
+    }
+    return end - sourceStart;
+  }
+}
+
 /** Bytes of one range response, covering whole blocks [firstBlock, lastBlock]. */
 export interface Segment {
   readonly content: FileContent;
   readonly key: string;
   /** Byte offset of data[0] in the file (a block boundary). */
   readonly start: number;
-  readonly data: Buffer;
+  readonly data: SegmentData;
   readonly firstBlock: number;
   readonly lastBlock: number;
 }

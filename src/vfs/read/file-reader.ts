@@ -17,7 +17,7 @@ import type { FilesClient } from '../../client/files-client.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
 import type { ContentRegistry } from './content-registry.js';
-import type { FileContent, Segment } from './file-content.js';
+import { ChunkedData, type FileContent, type Segment, type SegmentData } from './file-content.js';
 import type { ReadAhead } from './read-ahead.js';
 
 export class FileReader {
@@ -112,8 +112,9 @@ export class FileReader {
     const path = content.remotePath;
     // Chained from a resolved promise so that even a synchronous failure of
     // readRange settles the reservation and clears the in-flight marks.
+    const client = this.client;
     const promise: Promise<Segment> = Promise.resolve()
-      .then(() => this.client.readRange(path, offset, length))
+      .then((): Promise<SegmentData> => (client.readRangeChunks ? client.readRangeChunks(path, offset, length).then((chunks) => new ChunkedData(chunks)) : client.readRange(path, offset, length)))
       .finally(() => this.registry.blocks.settle(content, length))
       .then(
         (data) => this.landed(content, first, last, offset, length, data),
@@ -142,7 +143,7 @@ export class FileReader {
     return stale(content);
   }
 
-  private landed(content: FileContent, first: number, last: number, offset: number, length: number, data: Buffer): Segment {
+  private landed(content: FileContent, first: number, last: number, offset: number, length: number, data: SegmentData): Segment {
     if (data.length !== length) {
       this.log.warn('%s: expected %d bytes at %d, got %d; the file changed on the server', content.remotePath, length, offset, data.length);
       throw this.changed(content, 'size changed');
