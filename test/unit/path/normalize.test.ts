@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { isSame, normalize, normalizeForComparison, validatePath } from '../../../src/path/index.js';
 
 const vectors: Array<[string, string]> = JSON.parse(
-  readFileSync(new URL('../../../../shared/fixtures/normalization_for_comparison_test_data.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../fixtures/normalization_for_comparison_test_data.json', import.meta.url), 'utf8'),
 );
 
 describe('normalizeForComparison: the shared SDK vectors', () => {
