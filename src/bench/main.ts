@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_SCALE, scaled, type Scale } from './context.js';
 import { Janitor, killRunningCommands } from './procs.js';
 import { COLUMNS, formatTable, isMeasured, type Report, type Unavailable } from './report.js';
-import { runBench } from './run.js';
+import { runBench, WORKLOADS } from './run.js';
 
 const USAGE = `Usage: npm run bench [-- options]
 
@@ -24,6 +24,8 @@ Options:
   --quick        every workload at a tenth of its size (about a minute)
   --scale F      every workload at F times its size (e.g. 0.02); overrides --quick
   --json FILE    also write the results as JSON to FILE
+  --only LIST    run only these workloads (comma-separated name prefixes, e.g.
+                 seq_read,small_files); the names are those of the table
   -h, --help     show this help`;
 
 /** The quick run: a tenth of every size (issue 7). */
@@ -41,6 +43,7 @@ async function main(): Promise<number> {
         quick: { type: 'boolean', default: false },
         scale: { type: 'string' },
         json: { type: 'string' },
+        only: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       allowPositionals: false,
@@ -63,6 +66,12 @@ async function main(): Promise<number> {
     scale = scaled(factor);
   }
   // npm runs scripts in the package root; a relative --json is meant from where npm was called.
+  const only = args.only === undefined ? undefined : args.only.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = only?.filter((prefix) => !WORKLOADS.some((w) => w.startsWith(prefix)));
+  if (unknown?.length) {
+    log(`bench: --only: no workload starts with ${unknown.join(', ')} (workloads: ${WORKLOADS.join(', ')})`);
+    return 2;
+  }
   const jsonFile = args.json === undefined ? undefined : resolve(process.env.INIT_CWD ?? process.cwd(), args.json);
 
   const janitor = new Janitor();
@@ -83,7 +92,7 @@ async function main(): Promise<number> {
 
   let report: Report;
   try {
-    report = await runBench({ scale, quick: args.quick === true && args.scale === undefined, log }, janitor);
+    report = await runBench({ scale, quick: args.quick === true && args.scale === undefined, log, ...(only ? { only } : {}) }, janitor);
   } catch (err) {
     if (interrupted) return new Promise<number>(() => {}); // the signal handler exits
     log(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

@@ -35,6 +35,15 @@ export interface RunOptions {
   scale: Scale;
   quick: boolean;
   log: (line: string) => void;
+  /** Workload name prefixes to run (e.g. "seq_read", "small_files"); all when absent. */
+  only?: readonly string[];
+}
+
+/** The workloads in the order they run; `--only` selects among them by prefix. */
+export const WORKLOADS = ['seq_write', 'seq_read', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms'] as const;
+
+function selected(only: readonly string[] | undefined, workload: string): boolean {
+  return !only || only.some((prefix) => workload.startsWith(prefix));
 }
 
 /** A difference in added latency (ms) between the emulator and the proxy that is corrected by changing the proxy's delay. */
@@ -149,6 +158,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
 
   const rows: Row[] = [];
   const step = async (what: string, work: () => Promise<Row | Row[]>): Promise<void> => {
+    if (!selected(options.only, what)) return;
     try {
       const out = await work();
       rows.push(...(Array.isArray(out) ? out : [out]));
@@ -169,34 +179,37 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
 
   // The latency phase: the same delay per request for everyone, measured.
   const L = scale.latencyMs;
-  log(`bench: latency phase: ${L} ms per request`);
+  const latencyPhase = selected(options.only, `small_files_in_${L}ms`) || selected(options.only, `small_files_out_${L}ms`);
   const latency: { emulator?: AddedLatency; rclone_proxy?: AddedLatency } = {};
-  latency.emulator = await addedLatency(emulatorProbe(raw, readName(0)), emulatorProbe(raw, readName(0)), () => emulator.setLatency(L));
-  let delayed: RcloneMount | string = typeof bench.rclone === 'string' ? bench.rclone : 'not started';
-  if (typeof bench.rclone !== 'string') {
-    try {
-      const side = bench.rclone;
-      side.proxy = await DelayProxy.start(side.server.url, L);
-      janitor.defer('stop the delaying proxy', () => side.proxy!.stop());
-      const probeProxy = (): Promise<AddedLatency> => addedLatency(webdavProbe(side.server.url, readName(0)), webdavProbe(side.proxy!.url, readName(0)));
-      latency.rclone_proxy = await probeProxy();
-      // Calibrate: the proxy must add what the emulator adds (its timers and
-      // forwarding cost their own fraction of a millisecond on top of L).
-      const correction = latency.emulator.added_ms - latency.rclone_proxy.added_ms;
-      if (Math.abs(correction) >= PROXY_CALIBRATION_MS) {
-        side.proxy.delayMs = Math.max(0, Math.round(L + correction));
-        latency.rclone_proxy = { ...(await probeProxy()), delay_ms: side.proxy.delayMs };
+  if (latencyPhase) {
+    log(`bench: latency phase: ${L} ms per request`);
+    latency.emulator = await addedLatency(emulatorProbe(raw, readName(0)), emulatorProbe(raw, readName(0)), () => emulator.setLatency(L));
+    let delayed: RcloneMount | string = typeof bench.rclone === 'string' ? bench.rclone : 'not started';
+    if (typeof bench.rclone !== 'string') {
+      try {
+        const side = bench.rclone;
+        side.proxy = await DelayProxy.start(side.server.url, L);
+        janitor.defer('stop the delaying proxy', () => side.proxy!.stop());
+        const probeProxy = (): Promise<AddedLatency> => addedLatency(webdavProbe(side.server.url, readName(0)), webdavProbe(side.proxy!.url, readName(0)));
+        latency.rclone_proxy = await probeProxy();
+        // Calibrate: the proxy must add what the emulator adds (its timers and
+        // forwarding cost their own fraction of a millisecond on top of L).
+        const correction = latency.emulator.added_ms - latency.rclone_proxy.added_ms;
+        if (Math.abs(correction) >= PROXY_CALIBRATION_MS) {
+          side.proxy.delayMs = Math.max(0, Math.round(L + correction));
+          latency.rclone_proxy = { ...(await probeProxy()), delay_ms: side.proxy.delayMs };
+        }
+        side.delayed = await RcloneMount.start(janitor, tools.rclone.path!, paths.rcloneConfig, side.proxy.url, join(paths.mounts, 'rclone-delayed'), join(paths.rcloneCache, 'delayed'), rcloneSettings);
+        delayed = side.delayed;
+      } catch (err) {
+        delayed = `rclone behind the delaying proxy could not be started: ${err instanceof Error ? err.message : String(err)}`;
       }
-      side.delayed = await RcloneMount.start(janitor, tools.rclone.path!, paths.rcloneConfig, side.proxy.url, join(paths.mounts, 'rclone-delayed'), join(paths.rcloneCache, 'delayed'), rcloneSettings);
-      delayed = side.delayed;
-    } catch (err) {
-      delayed = `rclone behind the delaying proxy could not be started: ${err instanceof Error ? err.message : String(err)}`;
     }
+    log(`bench: added latency per request: emulator ${latency.emulator.added_ms} ms, rclone proxy ${latency.rclone_proxy?.added_ms ?? 'n/a'} ms`);
+    await step(`small_files_in_${L}ms`, () => smallFilesIn(bench, L, delayed));
+    await step(`small_files_out_${L}ms`, () => smallFilesOut(bench, L, delayed));
+    await emulator.setLatency(0);
   }
-  log(`bench: added latency per request: emulator ${latency.emulator.added_ms} ms, rclone proxy ${latency.rclone_proxy?.added_ms ?? 'n/a'} ms`);
-  await step(`small_files_in_${L}ms`, () => smallFilesIn(bench, L, delayed));
-  await step(`small_files_out_${L}ms`, () => smallFilesOut(bench, L, delayed));
-  await emulator.setLatency(0);
 
   await pollRss();
   clearInterval(rssTimer);
