@@ -139,6 +139,45 @@ describe('listings', () => {
     expect(client.counts.list).toBe(2);
   });
 
+  it('after a listing expired, looking up its names lists the folder once again instead of asking for each name', async () => {
+    const { fs, client, clock } = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
+    for (let i = 0; i < 50; i++) client.serverPut(`d/f${i}`, String(i));
+    await fs.readdir('/d');
+    clock.advance(5000);
+    client.serverPut('d/new', 'n');
+    client.resetCounts();
+    for (let i = 0; i < 50; i++) expect((await fs.getattr(`/d/F${i}`)).size).toBe(String(i).length);
+    expect((await fs.getattr('/d/new')).size).toBe(1);
+    await expectErrno(fs.getattr('/d/missing'), 'ENOENT');
+    expect(client.counts.list).toBe(1);
+    expect(client.counts.stat).toBe(0);
+  });
+
+  it('asks for the one name when the expired listing is old, or bigger than a page, or the folder is gone', async () => {
+    const old = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
+    old.client.serverPut('d/a', '1');
+    await old.fs.readdir('/d');
+    old.clock.advance(60_000);
+    old.client.resetCounts();
+    await old.fs.getattr('/d/a');
+    expect(old.client.counts).toMatchObject({ list: 0, stat: 1 });
+
+    const big = setup({ dirTtlMs: 5000, attrTtlMs: 5000, listPageSize: 10 });
+    for (let i = 0; i < 10; i++) big.client.serverPut(`d/f${i}`, '1');
+    await big.fs.readdir('/d');
+    big.clock.advance(5000);
+    big.client.resetCounts();
+    await big.fs.getattr('/d/f1');
+    expect(big.client.counts).toMatchObject({ list: 0, stat: 1 });
+
+    const gone = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
+    gone.client.serverPut('d/a', '1');
+    await gone.fs.readdir('/d');
+    gone.clock.advance(5000);
+    gone.client.serverDelete('d');
+    await expectErrno(gone.fs.getattr('/d/a'), 'ENOENT');
+  });
+
   it('lists every time with dirTtlMs 0', async () => {
     const { fs, client } = setup({ dirTtlMs: 0 });
     client.serverPut('d/a', '1');

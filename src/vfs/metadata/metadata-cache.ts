@@ -76,6 +76,16 @@ export class MetadataCache {
   }
 
   /**
+   * The folder's listing if it was fetched less than `maxAgeMs` ago, fresh or
+   * not (a stale listing says how big the folder was and that it is being
+   * browsed; it answers no lookup).
+   */
+  recentListing(dirKey: string, maxAgeMs: number): Listing | undefined {
+    const hit = this.listings.peek(dirKey);
+    return hit && this.options.clock() - hit.fetchedAt < maxAgeMs ? hit : undefined;
+  }
+
+  /**
    * What the cache alone says about a path: its entry, null when it is known
    * not to exist (negative entry, or absent from the parent's fresh listing),
    * undefined when only the server can tell.
