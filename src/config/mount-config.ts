@@ -37,6 +37,7 @@ export const MOUNT_DEFAULTS = {
   connections: CLIENT_DEFAULTS.connections,
   readAheadBytes: VFS_DEFAULTS.readAheadMaxBytes,
   readCacheBytes: VFS_DEFAULTS.readCacheTotalBytes,
+  prefetchFiles: VFS_DEFAULTS.prefetchFiles,
   uploadDelayMs: WRITE_BACK_DEFAULTS.uploadDelayMs,
   uploadConcurrency: WRITE_BACK_DEFAULTS.uploadConcurrency,
 } as const;
@@ -72,6 +73,7 @@ export const MOUNT_FLAGS = {
   'per-page': { type: 'string' },
   connections: { type: 'string' },
   'read-ahead': { type: 'string' },
+  'prefetch-files': { type: 'string' },
   'read-cache': { type: 'string' },
   'upload-delay': { type: 'string' },
   'upload-concurrency': { type: 'string' },
@@ -197,6 +199,7 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
     readAheadMaxBytes: readAheadBytes,
     readCachePerFileBytes: Math.min(Math.max(VFS_DEFAULTS.readCachePerFileBytes, minCache), readCacheBytes),
     readCacheTotalBytes: readCacheBytes,
+    prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, 10_000)!,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   };

@@ -24,6 +24,7 @@ import { resolveOptions, type FilesystemOptions, type ResolvedOptions } from './
 import { fitsKernelName, keyOf, PathMapper } from './path-mapper.js';
 import { ContentRegistry } from './read/content-registry.js';
 import { FileReader } from './read/file-reader.js';
+import { FolderReadAhead } from './read/folder-read-ahead.js';
 import { ReadOnlyWrites, type WriteLayer } from './writes.js';
 
 /** Everything a write layer (or a test) may use; built once per mount. */
@@ -73,6 +74,8 @@ export class FilesFilesystem implements Filesystem {
   private readonly files = new HandleTable<FileHandle>();
   private readonly dirs = new HandleTable<string>();
   private readonly readHandleDeps: ReadHandleDeps;
+  /** Fetches a folder's next small files while a program reads them in turn. */
+  readonly folderReadAhead: FolderReadAhead;
   private readonly warnedNames = new LRUCache<string, true>({ max: WARNED_NAMES_MAX });
   private readonly log: Logger;
 
@@ -98,8 +101,17 @@ export class FilesFilesystem implements Filesystem {
     this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, attributes, remoteChanged };
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
+    const reader = new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath));
+    this.folderReadAhead = new FolderReadAhead({
+      window: resolved.prefetchFiles,
+      cachedListing: (dirPath) => lookup.cachedListing(dirPath),
+      isLocal: (remotePath) => this.writes.localEntry(remotePath) !== undefined,
+      registry: contents,
+      reader,
+      log: logger,
+    });
     this.readHandleDeps = {
-      reader: new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath)),
+      reader,
       registry: contents,
       readAhead: {
         blockSize: resolved.readBlockSize,
@@ -176,6 +188,7 @@ export class FilesFilesystem implements Filesystem {
       const local = await this.writes.openRead(entry, flags);
       if (local) return this.files.add(local);
       const content = this.context.contents.acquire(entry);
+      this.folderReadAhead.opened(entry, content);
       return this.files.add(new ReadHandle(content, this.context.attributes(entry), this.readHandleDeps));
     });
   }

@@ -55,6 +55,11 @@ export interface FilesystemOptions {
   readCachePerFileBytes?: number;
   /** Read cache bound for the whole mount, bytes. Default 256 MiB (four files at full speed). */
   readCacheTotalBytes?: number;
+  /**
+   * Small files (≤ 1 MiB) fetched ahead once a program reads a folder's files
+   * one after another (read/folder-read-ahead.ts). Default 64; 0 disables.
+   */
+  prefetchFiles?: number;
   /** Entries per listing page. Default 1,000 (Files.com recommends ≤ 1,000; max 10,000). */
   listPageSize?: number;
   /**
@@ -85,6 +90,7 @@ export interface ResolvedOptions {
   readRequestMaxBytes: number;
   readCachePerFileBytes: number;
   readCacheTotalBytes: number;
+  prefetchFiles: number;
   listPageSize: number;
   metadataMaxEntries: number;
   logger: Logger;
@@ -101,9 +107,13 @@ export const DEFAULTS = {
   readRequestMaxBytes: 8 * MiB,
   readCachePerFileBytes: 64 * MiB,
   readCacheTotalBytes: 256 * MiB,
+  prefetchFiles: 64,
   listPageSize: 1_000,
   metadataMaxEntries: 100_000,
 } as const;
+
+/** More files ahead than this only waits in the queue (16 are fetched at once). */
+const MAX_PREFETCH_FILES = 10_000;
 
 /** Files.com accepts at most 10,000 entries per listing page (files-api.md §2). */
 const MAX_LIST_PAGE = 10_000;
@@ -146,6 +156,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
   const minPerFile = readAheadMaxBytes + 2 * readRequestMaxBytes;
   const readCachePerFileBytes = integer('readCachePerFileBytes', options.readCachePerFileBytes ?? Math.max(DEFAULTS.readCachePerFileBytes, minPerFile), minPerFile);
   const readCacheTotalBytes = integer('readCacheTotalBytes', options.readCacheTotalBytes ?? Math.max(DEFAULTS.readCacheTotalBytes, readCachePerFileBytes), readCachePerFileBytes);
+  const prefetchFiles = integer('prefetchFiles', options.prefetchFiles ?? DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES);
   const listPageSize = integer('listPageSize', options.listPageSize ?? DEFAULTS.listPageSize, 1, MAX_LIST_PAGE);
   const metadataMaxEntries = integer('metadataMaxEntries', options.metadataMaxEntries ?? DEFAULTS.metadataMaxEntries, 1);
   return {
@@ -165,6 +176,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     readRequestMaxBytes,
     readCachePerFileBytes,
     readCacheTotalBytes,
+    prefetchFiles,
     listPageSize,
     metadataMaxEntries,
     logger: options.logger ?? silentLogger,

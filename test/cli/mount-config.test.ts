@@ -51,6 +51,7 @@ describe('defaults', () => {
       readOnly: false,
       readAheadMaxBytes: VFS_DEFAULTS.readAheadMaxBytes,
       readCacheTotalBytes: VFS_DEFAULTS.readCacheTotalBytes,
+      prefetchFiles: VFS_DEFAULTS.prefetchFiles,
     });
     expect(c.mount).toMatchObject({ sourceName: 'app.files.com:/', readOnly: false, allowOther: false, extraOptions: [] });
     // The filesystem layer accepts what the flags produce.
@@ -71,7 +72,7 @@ describe('flags', () => {
       '--allow-other', '-o', 'nonempty,attr_timeout=2', '-o', 'noatime', '--daemon', '--log-level', 'debug',
       '--ca-file', 'ca.pem', '--source-ip', '127.0.0.1', '--connect-timeout', '3', '--timeout', '30',
       '--retries', '0', '--per-page', '500', '--connections', '4', '--read-ahead', '8M', '--read-cache', '64M',
-      '--api-key-file', 'key.txt',
+      '--prefetch-files', '0', '--api-key-file', 'key.txt',
     ]);
     expect(c.baseUrl).toBe('https://example.files.com');
     expect(c.remoteRoot).toBe('Reports/2024');
@@ -82,7 +83,7 @@ describe('flags', () => {
     expect(c.client).toMatchObject({ caFile: '/work/here/ca.pem', sourceIp: '127.0.0.1', connectTimeoutMs: 3000, requestTimeoutMs: 30_000, retries: 0, perPage: 500, connections: 4 });
     expect(c.filesystem).toMatchObject({
       remoteRoot: 'Reports/2024', attrTtlMs: 500, dirTtlMs: 0, readOnly: true, uid: 1000, gid: 100, umask: 0o077,
-      listPageSize: 500, readAheadMaxBytes: 8 * MiB, readCacheTotalBytes: 64 * MiB,
+      listPageSize: 500, readAheadMaxBytes: 8 * MiB, readCacheTotalBytes: 64 * MiB, prefetchFiles: 0,
     });
     expect(c.mount).toMatchObject({ sourceName: 'example.files.com:/Reports/2024', readOnly: true, allowOther: true, extraOptions: ['nonempty', 'attr_timeout=2', 'noatime'] });
     expect(() => resolveOptions(c.filesystem)).not.toThrow();
@@ -134,6 +135,8 @@ describe('refusals', () => {
     [['m', '--read-ahead', '100K'], /^--read-ahead: .*out of range/],
     [['m', '--read-ahead', '1000K'], /^--read-ahead: expected a multiple of 256K/],
     [['m', '--read-cache', '40M'], /^--read-cache: must be at least --read-ahead \+ 16M \(48M/],
+    [['m', '--prefetch-files=-1'], /^--prefetch-files: expected an integer/],
+    [['m', '--prefetch-files', 'lots'], /^--prefetch-files: expected an integer/],
     [['m', '--root', '  '], /^--root: expected a remote folder/],
     [['m', '--base-url', 'https://user:pw@example.files.com'], /do not put credentials in the URL/],
   ] as Array<[string[], RegExp]>)('%j', (args, expected) => {

@@ -53,6 +53,19 @@ export class FileReader {
     return end - position;
   }
 
+  /**
+   * Fetches a whole version ahead of any read (a small file a program is
+   * about to open: FolderReadAhead), as optional read-ahead: nothing is
+   * fetched when the cache has no room. Resolves once the fetches settled;
+   * rejects with the first failure.
+   */
+  async prefetch(content: FileContent): Promise<void> {
+    if (content.superseded || content.size === 0) return;
+    this.fetch(content, 0, content.size, true);
+    const inflight = new Set(content.inflight.values());
+    for (const request of inflight) await request;
+  }
+
   /** The segment holding `block`: cached, in flight, or fetched now. */
   private async segment(content: FileContent, block: number): Promise<Segment> {
     let othersFailed = false;
