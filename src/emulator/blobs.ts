@@ -9,6 +9,12 @@
 // to the content version it was issued for, and keeps serving those bytes
 // until it expires, like an S3 object version. (After a restart, URLs issued
 // for content that was replaced before it answer 404.)
+//
+// `end` of a small upload is on the hot path of `cp -r` into a mount, so
+// adopting takes few file operations: shard folders are created once, and the
+// manifest is written in place (the blob is referenced only once the store's
+// journal line is durable, after it; an unreferenced blob, torn manifest and
+// all, is deleted at start).
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
@@ -42,6 +48,8 @@ export class Blobs {
   private readonly retainUntil = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private refs: (id: string) => number = () => 0;
+  /** Shard folders known to exist (blobs/<2 hex>). */
+  private readonly shards = new Set<string>();
 
   private constructor(private readonly root: string, private readonly logger: Logger) {}
 
@@ -83,11 +91,14 @@ export class Blobs {
   async adopt(uploadDir: string, parts: BlobPart[], partMd5s: string[]): Promise<{ id: string; manifest: Manifest }> {
     const id = Blobs.newId();
     const dir = this.dirOf(id);
-    await mkdir(join(dir, '..'), { recursive: true });
+    const shard = id.slice(0, 2);
+    if (!this.shards.has(shard)) {
+      await mkdir(join(this.root, shard), { recursive: true });
+      this.shards.add(shard);
+    }
     await rename(uploadDir, dir);
     const manifest: Manifest = { size: parts.reduce((s, p) => s + p.size, 0), parts, etag: multipartEtag(partMd5s) };
-    await writeFile(join(dir, 'manifest.json.tmp'), JSON.stringify(manifest));
-    await rename(join(dir, 'manifest.json.tmp'), join(dir, 'manifest.json'));
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
     this.cache(id, manifest);
     return { id, manifest };
   }
@@ -100,14 +111,17 @@ export class Blobs {
     this.manifests.delete(id);
   }
 
-  /** Removes what the upload left in the blob that is not one of its parts. */
-  async finishAdoption(id: string): Promise<void> {
+  /**
+   * Removes what the upload left in the blob that is not one of its parts:
+   * `leftovers`, the names the caller knows are there (no listing needed).
+   */
+  async finishAdoption(id: string, leftovers: readonly string[]): Promise<void> {
     const manifest = await this.manifest(id);
     if (!manifest) return;
     const keep = new Set([...manifest.parts.map((p) => p.file), 'manifest.json']);
     const dir = this.dirOf(id);
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (!keep.has(name)) await rm(join(dir, name), { force: true, recursive: true });
+    for (const name of leftovers) {
+      if (!keep.has(name)) await unlink(join(dir, name)).catch(() => undefined);
     }
   }
 

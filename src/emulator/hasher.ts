@@ -3,6 +3,8 @@
 // a little later (files-api.md §2, §5). One file at a time, streamed from its
 // parts, so hashing a large upload never holds up requests for long. CRC32 is
 // lowercase hex without zero padding, like the recordings ("0" when empty).
+// A one-part upload's hashes are known from its PUT (uploads.ts): they are
+// recorded the same way, a little later, without reading the bytes again.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -33,17 +35,24 @@ function tableCrc32(data: Buffer, value = 0): number {
 
 export const crc32: Crc32 = nativeCrc32 ?? tableCrc32;
 
+/** A file's whole-content hashes computed on the way in. */
+export interface KnownHashes {
+  md5: string;
+  crc32: number;
+}
+
 export class Hasher {
-  private queue: Array<{ id: number; blob: string }> = [];
+  private queue: Array<{ id: number; blob: string; known?: KnownHashes | undefined }> = [];
   private running = false;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
 
   constructor(private readonly store: Store, private readonly blobs: Blobs, private readonly logger: Logger) {}
 
-  enqueue(id: number, blob: string): void {
+  /** Hashes the file `id` (content `blob`) soon; `known`: hashes already computed, recorded as they are. */
+  enqueue(id: number, blob: string, known?: KnownHashes): void {
     if (this.stopped) return;
-    this.queue.push({ id, blob });
+    this.queue.push({ id, blob, known });
     if (!this.running) {
       this.running = true;
       setImmediate(() => void this.run());
@@ -66,6 +75,10 @@ export class Hasher {
       const job = this.queue.shift()!;
       const node = this.store.byId(job.id);
       if (!node || node.blob !== job.blob || (node.md5 && node.crc32)) continue;
+      if (job.known) {
+        this.store.setHashes(job.id, job.blob, job.known.md5, (job.known.crc32 >>> 0).toString(16));
+        continue;
+      }
       try {
         const manifest = await this.blobs.manifest(job.blob);
         if (!manifest) continue;

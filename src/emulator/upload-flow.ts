@@ -103,8 +103,13 @@ export async function completeUpload(ctx: EmulatorContext, upload: Upload, path:
   ctx.uploads.finish(upload);
   ctx.completed.set(upload.ref, { nodeId: node.id, at: Date.now() });
   await ctx.store.sync();
-  void ctx.blobs.finishAdoption(adopted.id).catch(() => undefined);
-  ctx.hasher.enqueue(node.id, adopted.id);
+  // What the upload's directory held besides the parts used: its upload.json and parts `end` left out.
+  const leftovers = ['upload.json', ...[...upload.parts.values()].map((p) => p.file)];
+  void ctx.blobs.finishAdoption(adopted.id, leftovers).catch(() => undefined);
+  // A one-part file's hashes are its part's, known since the PUT: nothing to read again.
+  const only = parts.length === 1 ? parts[0]! : undefined;
+  const known = only && only.crc32 !== undefined ? { md5: only.md5, crc32: only.crc32 } : undefined;
+  ctx.hasher.enqueue(node.id, adopted.id, known);
   return node;
 }
 
@@ -114,7 +119,11 @@ const COMPLETED_MEMORY_MS = 10 * 60 * 1000;
 /** The file an already completed `ref` produced, if it is recent and still there. */
 export function completedFile(ctx: EmulatorContext, ref: string, path: string): Node | undefined {
   const now = Date.now();
-  for (const [r, c] of ctx.completed) if (now - c.at > COMPLETED_MEMORY_MS) ctx.completed.delete(r);
+  // Oldest first (insertion order): stop at the first one still remembered.
+  for (const [r, c] of ctx.completed) {
+    if (now - c.at <= COMPLETED_MEMORY_MS) break;
+    ctx.completed.delete(r);
+  }
   const done = ctx.completed.get(ref);
   const node = done ? ctx.store.byId(done.nodeId) : undefined;
   return node && isSame(ctx.store.pathOf(node), path) ? node : undefined;

@@ -2,12 +2,22 @@
 // URL signing key survive a stop and a start on the same data dir; a torn
 // journal line (a crash mid-write) is ignored; orphaned blobs are removed.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { crc32 } from '../../src/emulator/hasher.js';
 import { startTestEmulator, testDir } from '../support/emulator.js';
 import { API, MiB, call, download, enc, upload } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every blob directory's entries, sorted. */
+function blobContents(dataDir: string): string[][] {
+  const root = join(dataDir, 'blobs');
+  return readdirSync(root).flatMap((shard) => readdirSync(join(root, shard)).map((id) => readdirSync(join(root, shard, id)).sort()));
+}
 
 describe('persistence', () => {
   it('keeps everything across restarts on the same data dir', async () => {
@@ -54,6 +64,57 @@ describe('persistence', () => {
     emu = await startTestEmulator({ dataDir });
     try {
       expect((await call(emu, 'GET', `${API}/folders/Keep`)).json.length).toBe(4);
+    } finally {
+      await emu.stop();
+    }
+  });
+
+  it('a completed upload keeps exactly the parts `end` named and its manifest; a one-part file gets its md5 and crc32', async () => {
+    const dataDir = testDir('blob-');
+    const emu = await startTestEmulator({ dataDir });
+    try {
+      const slots = (await call(emu, 'POST', `${API}/file_actions/begin_upload/three.bin`, { json: { parts: 3 } })).json as Array<{ upload_uri: string; ref: string }>;
+      const first = randomBytes(5 * MiB);
+      const bodies = [first, Buffer.from('second, replaced'), Buffer.from('third, left out')];
+      for (const [i, body] of bodies.entries()) {
+        const r = await request(slots[i]!.upload_uri, { method: 'PUT', body, headers: { 'content-length': String(body.length) } });
+        await r.body.text();
+      }
+      const again = Buffer.from('second');
+      const r = await request(slots[1]!.upload_uri, { method: 'PUT', body: again, headers: { 'content-length': String(again.length) } });
+      const etag2 = String(r.headers.etag);
+      await r.body.text();
+      const etag1 = createHash('md5').update(first).digest('hex');
+      const end = await call(emu, 'POST', `${API}/files/three.bin`, { json: { action: 'end', ref: slots[0]!.ref, etags: [{ part: 1, etag: etag1 }, { part: 2, etag: etag2 }] } });
+      expect(end.status).toBe(201);
+      const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+      const expected = [`1-${etag1}`, `2-${md5(again)}`, 'manifest.json'];
+      for (let i = 0; i < 100 && JSON.stringify(blobContents(dataDir)) !== JSON.stringify([expected]); i++) await sleep(20);
+      expect(blobContents(dataDir)).toEqual([expected]);
+      expect((await download(emu, 'three.bin')).body.equals(Buffer.concat([first, again]))).toBe(true);
+
+      const small = randomBytes(4096);
+      await upload(emu, 'small.bin', small);
+      await emu.idle();
+      const entry = (await call(emu, 'GET', `${API}/file_actions/metadata/small.bin`)).json;
+      expect(entry).toMatchObject({ md5: md5(small), crc32: crc32(small).toString(16) });
+    } finally {
+      await emu.stop();
+    }
+  });
+
+  it('discards at start an upload whose upload.json is torn (begin_upload never answered)', async () => {
+    const dataDir = testDir('torn-upload-');
+    let emu = await startTestEmulator({ dataDir });
+    await emu.stop();
+    const dir = join(dataDir, 'uploads', 'put-1234567890');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'upload.json'), '{"ref":"put-12');
+    emu = await startTestEmulator({ dataDir });
+    try {
+      expect(existsSync(dir)).toBe(false);
+      const end = await call(emu, 'POST', `${API}/files/x.txt`, { json: { action: 'end', ref: 'put-1234567890' } });
+      expect(end.status).toBe(404);
     } finally {
       await emu.stop();
     }
