@@ -101,6 +101,11 @@ export class Journal {
     return removeDurably(this.dirSync, id + SUFFIX);
   }
 
+  /** Releases the journal dir's descriptor. */
+  close(): Promise<void> {
+    return this.dirSync.close();
+  }
+
   /** Every record; leftover temp files are deleted, unreadable records renamed to *.bad. */
   async load(): Promise<LoadedJournal> {
     const records: JournalRecord[] = [];

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, rm, stat, chmod, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DirSync } from './durable.js';
+import { DirSync, unlinkIfPresent } from './durable.js';
 
 export const STAGING_DIR = 'staging';
 const SUFFIX = '.data';
@@ -64,8 +64,20 @@ export class StagingArea {
     }
   }
 
+  /** Deletes a staging file (or a stray folder); missing is fine. */
   async remove(name: string): Promise<void> {
-    await rm(this.pathOf(name), { force: true });
+    try {
+      await unlinkIfPresent(this.pathOf(name));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EISDIR' && code !== 'EPERM') throw err;
+      await rm(this.pathOf(name), { force: true, recursive: true });
+    }
+  }
+
+  /** Releases the staging dir's descriptor. */
+  close(): Promise<void> {
+    return this.dirSync.close();
   }
 
   /** Names of every staging file (for recovery: files no journal record names are leftovers). */

@@ -129,6 +129,7 @@ export class WriteBack {
     for (const file of this.files.values()) file.failWaiters(Number.MAX_SAFE_INTEGER, new FsError('EIO', `${file.path}: the mount is closing before the upload finished; it stays in the journal`));
     // Files still open (the kernel sends no release once unmounted) hold descriptors.
     await Promise.all([...this.files.values()].map((f) => f.file.forceClose().catch(() => undefined)));
+    await Promise.all([this.staging.close(), this.journal.close()]);
   }
 
   private mountPath(file: PendingFile): string {
