@@ -4,7 +4,9 @@
 // retry reads the range again and the file is never buffered whole), or a
 // stream (read strictly in order, one part-sized buffer at a time; the
 // uploader holds at most ~partConcurrency of them, since a stream cannot be
-// read twice and a failed part must be re-sent from memory).
+// read twice and a failed part must be re-sent from memory). A small file is
+// read whole at once and sent as a buffer: one read and no stream per
+// attempt, for the many-small-files case where that overhead is the cost.
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { UploadSource } from './files-client.js';
@@ -35,6 +37,12 @@ export type PartSource = RandomAccessSource | SequentialSource;
 
 /** Read size for file parts: large enough that a 5 MiB part is a handful of reads. */
 const FILE_READ_CHUNK = 1024 * 1024;
+/**
+ * Files up to this size are read into memory when the upload opens them (one
+ * read, then the handle is closed). Small enough that many uploads in flight
+ * hold little memory; 256 KiB covers the files that are many.
+ */
+export const SMALL_FILE_BYTES = 256 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 class BufferSource implements RandomAccessSource {
@@ -124,6 +132,18 @@ class StreamSource implements SequentialSource {
   }
 }
 
+/** The first `size` bytes of a file (fewer if it is shorter now). */
+async function readWhole(handle: FileHandle, size: number): Promise<Buffer> {
+  const data = Buffer.allocUnsafe(size);
+  let have = 0;
+  while (have < size) {
+    const { bytesRead } = await handle.read(data, have, size - have, have);
+    if (bytesRead === 0) break;
+    have += bytesRead;
+  }
+  return have === size ? data : data.subarray(0, have);
+}
+
 /** Opens `source` for uploading. */
 export async function openSource(source: UploadSource): Promise<PartSource> {
   if ('buffer' in source) return new BufferSource(source.buffer);
@@ -132,9 +152,12 @@ export async function openSource(source: UploadSource): Promise<PartSource> {
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw Object.assign(new Error(`${source.file}: not a regular file`), { code: 'EISDIR' });
-      return new FileSource(handle, st.size);
-    } catch (err) {
+      if (st.size > SMALL_FILE_BYTES) return new FileSource(handle, st.size);
+      const data = await readWhole(handle, st.size);
       await handle.close();
+      return new BufferSource(data);
+    } catch (err) {
+      await handle.close().catch(() => undefined);
       throw err;
     }
   }
