@@ -208,6 +208,8 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
     // Milliseconds, like rclone's --vfs-write-back takes a duration: 0 = at once.
     uploadDelayMs: integer('upload-delay', MOUNT_DEFAULTS.uploadDelayMs, 0, 24 * 3600 * 1000)!,
     uploadConcurrency: integer('upload-concurrency', MOUNT_DEFAULTS.uploadConcurrency, 1, 256)!,
+    // Small files' uploads hold one connection each at a time: as many as the pool has.
+    smallUploadConcurrency: Math.min(client.connections ?? MOUNT_DEFAULTS.connections, 256),
   };
 
   const apiKeyFile = str('api-key-file');

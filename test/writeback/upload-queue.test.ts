@@ -30,7 +30,7 @@ describe('upload queue', () => {
     expect(client.serverRead('saved.txt').toString()).toBe('version 5');
   });
 
-  it('at most uploadConcurrency files upload at once', async () => {
+  it('at most uploadConcurrency files larger than 256 KiB upload at once', async () => {
     const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 0, uploadConcurrency: 3 } });
     let running = 0;
     let peak = 0;
@@ -40,9 +40,32 @@ describe('upload queue', () => {
       await sleep(20);
       running--;
     });
-    for (let i = 0; i < 12; i++) await writeFile(fs, `/f${i}`, `file ${i}`);
+    const content = pattern(256 * 1024 + 1, 7);
+    for (let i = 0; i < 12; i++) await writeFile(fs, `/f${i}`, content);
     await until(() => client.serverPaths().length === 12, 5_000, '12 uploads');
     expect(peak).toBe(3);
+  });
+
+  it('small files (up to 256 KiB) upload smallUploadConcurrency at once, besides the uploadConcurrency others', async () => {
+    const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 0, uploadConcurrency: 1, smallUploadConcurrency: 5 } });
+    let small = 0;
+    let peakSmall = 0;
+    let releaseBig!: () => void;
+    const bigHeld = new Promise<void>((r) => (releaseBig = r));
+    client.on('upload', async (call) => {
+      if (call.path.startsWith('big')) return bigHeld;
+      small++;
+      peakSmall = Math.max(peakSmall, small);
+      await sleep(30);
+      small--;
+    });
+    await writeFile(fs, '/big.bin', pattern(256 * 1024 + 1, 3));
+    for (let i = 0; i < 20; i++) await writeFile(fs, `/s${i}.txt`, pattern(256 * 1024, i));
+    // The one slot of the other lane is held by big.bin: the small files have their own.
+    await until(() => client.serverPaths().filter((p) => p.startsWith('s')).length === 20, 10_000, 'the small files');
+    expect(peakSmall).toBe(5);
+    releaseBig();
+    await until(() => client.serverPaths().length === 21, 10_000, 'all uploads');
   });
 
   it('a change while uploading aborts that upload; the newest version lands last and alone', async () => {
@@ -161,7 +184,7 @@ describe('upload queue', () => {
   });
 
   it('drain uploads everything at once (ignoring the delay), reporting files and bytes left and the rate', async () => {
-    const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 60_000, uploadConcurrency: 2 } });
+    const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 60_000, uploadConcurrency: 2, smallUploadConcurrency: 2 } });
     client.delay('upload', 40);
     for (let i = 0; i < 6; i++) await writeFile(fs, `/d${i}.bin`, pattern(100_000, i + 1));
     // One still open: its content so far is uploaded too.
@@ -199,7 +222,7 @@ describe('upload queue', () => {
 
 describe('large files', () => {
   it('at most two files larger than one part upload at once; small files take the other slots meanwhile', async () => {
-    const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 0, uploadConcurrency: 4 } });
+    const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 0, uploadConcurrency: 4, smallUploadConcurrency: 1 } });
     let large = 0;
     let peakLarge = 0;
     let releaseLarge!: () => void;
@@ -213,7 +236,8 @@ describe('large files', () => {
     });
     const big = pattern(5 * 1024 * 1024 + 1, 3);
     for (let i = 0; i < 5; i++) await writeFile(fs, `/big${i}.bin`, big, { chunk: 1024 * 1024 });
-    for (let i = 0; i < 6; i++) await writeFile(fs, `/small${i}.txt`, `small ${i}`);
+    // Larger than 256 KiB: they share the uploadConcurrency slots with the large files.
+    for (let i = 0; i < 6; i++) await writeFile(fs, `/small${i}.txt`, pattern(300 * 1024, i));
     // With every slot taken by large files, the small ones could not land while those are held.
     await until(() => client.serverPaths().filter((p) => p.startsWith('small')).length === 6, 10_000, 'the small files');
     expect(large).toBe(2);

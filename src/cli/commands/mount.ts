@@ -64,7 +64,8 @@ Writing (files are written to the cache dir, then uploaded in the background):
                         burst of saves uploads once (default ${MOUNT_DEFAULTS.uploadDelayMs}; 0 = at once)
   --upload-concurrency N
                         files uploaded at once (default ${MOUNT_DEFAULTS.uploadConcurrency}); each also sends
-                        parallel parts
+                        parallel parts. Small files (up to 256 KiB) upload
+                        in a lane of their own, --connections at once
                         Pending uploads survive a crash (journal in the cache
                         dir) and are drained before unmount; see filesfs status.
 

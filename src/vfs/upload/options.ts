@@ -24,6 +24,16 @@ export interface WriteBackOptions {
    * inside each upload, bounded by its connection pool.
    */
   uploadConcurrency?: number;
+  /**
+   * Small files (at most 256 KiB: the client reads them whole) uploaded at
+   * once, besides the `uploadConcurrency` others. Default 16, the client's
+   * default connection pool: a small upload is three short requests one after
+   * another, so it holds one connection at a time, and its lane can be as
+   * wide as the pool (the mount passes its `--connections`). 1,000 files of
+   * 4 KiB at 20 ms per request take ~1000 × 3 × 20 ms / 16 ≈ 4 s instead of
+   * ~8 s at 8.
+   */
+  smallUploadConcurrency?: number;
   /** First wait after a transient failure (5xx, 429, network), ms. Default 1,000. */
   retryBaseDelayMs?: number;
   /** Longest wait between attempts after transient failures, ms. Default 60,000. */
@@ -48,6 +58,7 @@ export interface ResolvedWriteBackOptions {
   readonly cacheDir: string;
   readonly uploadDelayMs: number;
   readonly uploadConcurrency: number;
+  readonly smallUploadConcurrency: number;
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
   readonly failedRetryDelayMs: number;
@@ -57,6 +68,7 @@ export interface ResolvedWriteBackOptions {
 export const WRITE_BACK_DEFAULTS = {
   uploadDelayMs: 1_000,
   uploadConcurrency: 8,
+  smallUploadConcurrency: 16,
   retryBaseDelayMs: 1_000,
   retryMaxDelayMs: 60_000,
   failedRetryDelayMs: 600_000,
@@ -85,6 +97,7 @@ export function resolveWriteBackOptions(options: WriteBackOptions): ResolvedWrit
     cacheDir: options.cacheDir,
     uploadDelayMs: integer('uploadDelayMs', options.uploadDelayMs ?? WRITE_BACK_DEFAULTS.uploadDelayMs, 0, MAX_TIMER_MS),
     uploadConcurrency: integer('uploadConcurrency', options.uploadConcurrency ?? WRITE_BACK_DEFAULTS.uploadConcurrency, 1, MAX_UPLOAD_CONCURRENCY),
+    smallUploadConcurrency: integer('smallUploadConcurrency', options.smallUploadConcurrency ?? WRITE_BACK_DEFAULTS.smallUploadConcurrency, 1, MAX_UPLOAD_CONCURRENCY),
     retryBaseDelayMs,
     retryMaxDelayMs,
     failedRetryDelayMs: integer('failedRetryDelayMs', options.failedRetryDelayMs ?? WRITE_BACK_DEFAULTS.failedRetryDelayMs, 1, MAX_TIMER_MS),

@@ -1,8 +1,13 @@
 // When and how pending files go to the server. A file's upload is scheduled
 // after its last close plus the upload delay (a change within the delay
 // restarts it, so an editor's burst of saves uploads once); fsync, drain and
-// recovery start it at once. A p-queue runs `uploadConcurrency` files at a
-// time; the client runs parallel parts inside each.
+// recovery start it at once. Two p-queues run the uploads: small files
+// (at most SMALL_FILE_BYTES, or only a new mtime) in a lane of
+// `smallUploadConcurrency`, the others `uploadConcurrency` at a time, with
+// the client's parallel parts inside each. A small upload is three short
+// requests (begin_upload, PUT, end) on one connection at a time, so a folder
+// of small files is bound by round trips, not bandwidth: its lane is as wide
+// as the client's connection pool, while large files keep their own slots.
 //
 // One attempt per file at a time, so uploads of one file land in the order of
 // their generations and the server never ends with an older version than the
@@ -22,6 +27,7 @@ import PQueue from 'p-queue';
 import type { FilesClient, RemoteEntry } from '../../client/files-client.js';
 import { MIN_PART_SIZE } from '../../client/part-size.js';
 import { RetryPolicy } from '../../client/retry.js';
+import { SMALL_FILE_BYTES } from '../../client/upload-source.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
 import { classifyFailure, describeFailure, UploadCancelled } from './failure-policy.js';
@@ -53,8 +59,12 @@ const WARN_AFTER_ATTEMPTS = 5;
 const LARGE_UPLOADS_AT_ONCE = 2;
 const LARGE = MIN_PART_SIZE;
 
+/** Which p-queue a file waits in. */
+type Lane = 'small' | 'other';
+
 export class UploadQueue {
   private readonly queue: PQueue;
+  private readonly smallQueue: PQueue;
   private readonly backoff: RetryPolicy;
   private readonly attempts = new Set<UploadAttempt>();
   private draining = false;
@@ -65,6 +75,7 @@ export class UploadQueue {
 
   constructor(private readonly host: UploadQueueHost, private readonly options: ResolvedWriteBackOptions) {
     this.queue = new PQueue({ concurrency: options.uploadConcurrency });
+    this.smallQueue = new PQueue({ concurrency: options.smallUploadConcurrency });
     this.backoff = new RetryPolicy({ retries: 0, baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs });
   }
 
@@ -121,13 +132,14 @@ export class UploadQueue {
 
   /** Files waiting for a free slot. */
   get waiting(): number {
-    return this.queue.size;
+    return this.queue.size + this.smallQueue.size;
   }
 
   /** Stops: no new attempt starts, those in flight are aborted (their files stay in the journal). */
   async close(files: Iterable<PendingFile>): Promise<void> {
     this.closed = true;
     this.queue.clear();
+    this.smallQueue.clear();
     for (const file of files) file.clearTimers();
     const running = [...this.attempts];
     for (const attempt of running) attempt.controller.abort(new UploadCancelled('the mount is closing'));
@@ -149,7 +161,8 @@ export class UploadQueue {
   private enqueue(file: PendingFile): void {
     if (file.queued) return;
     file.queued = true;
-    void this.queue.add(() => this.run(file)).catch((err: unknown) => {
+    const lane = laneOf(file);
+    void (lane === 'small' ? this.smallQueue : this.queue).add(() => this.run(file, lane)).catch((err: unknown) => {
       this.host.log.error('upload of %s: unexpected failure in the queue: %s', file.path, err instanceof Error ? err.stack ?? err.message : String(err));
     });
   }
@@ -159,7 +172,7 @@ export class UploadQueue {
     return !this.closed && !file.removed && file.holds === 0 && !file.upload && file.needsUpload && (file.writers === 0 || forced);
   }
 
-  private async run(file: PendingFile): Promise<void> {
+  private async run(file: PendingFile, lane: Lane): Promise<void> {
     file.queued = false;
     if (!this.mayStart(file)) return;
     try {
@@ -167,6 +180,8 @@ export class UploadQueue {
     } catch {
       return; // the fetch failed: the file was never pending
     }
+    // It grew or shrank while it waited (a fetched remote file, a forced upload of an open file).
+    if (laneOf(file) !== lane) return this.enqueue(file);
     if (sendsContent(file) && file.size > LARGE && this.largeRunning >= LARGE_UPLOADS_AT_ONCE) {
       // Its turn comes when a large upload ends (the slot goes to a small file meanwhile).
       this.largeWaiting.add(file);
@@ -295,6 +310,11 @@ export class UploadQueue {
       }
     }
   }
+}
+
+/** Small files (or a new mtime alone) take the wide lane; see the module comment. */
+function laneOf(file: PendingFile): Lane {
+  return !sendsContent(file) || file.size <= SMALL_FILE_BYTES ? 'small' : 'other';
 }
 
 /** The next attempt uploads the bytes (else only the mtime changed since they landed). */
