@@ -14,10 +14,14 @@
 // adopting takes few file operations: shard folders are created once, and the
 // manifest is written in place (the blob is referenced only once the store's
 // journal line is durable, after it; an unreferenced blob, torn manifest and
-// all, is deleted at start).
+// all, is deleted at start). The rename, the manifest write and the cleanup
+// unlinks are synchronous: each is a metadata change or a write of a few
+// hundred bytes to the page cache (no fsync), microseconds, where a trip
+// through libuv's thread pool costs far more CPU (measured: the emulator's
+// CPU per small upload 3.4 → 2.2 ms with uploads.ts doing the same).
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { createReadStream, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.js';
 
@@ -96,9 +100,9 @@ export class Blobs {
       await mkdir(join(this.root, shard), { recursive: true });
       this.shards.add(shard);
     }
-    await rename(uploadDir, dir);
+    renameSync(uploadDir, dir);
     const manifest: Manifest = { size: parts.reduce((s, p) => s + p.size, 0), parts, etag: multipartEtag(partMd5s) };
-    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
     this.cache(id, manifest);
     return { id, manifest };
   }
@@ -121,7 +125,12 @@ export class Blobs {
     const keep = new Set([...manifest.parts.map((p) => p.file), 'manifest.json']);
     const dir = this.dirOf(id);
     for (const name of leftovers) {
-      if (!keep.has(name)) await unlink(join(dir, name)).catch(() => undefined);
+      if (keep.has(name)) continue;
+      try {
+        unlinkSync(join(dir, name));
+      } catch {
+        // already gone
+      }
     }
   }
 
