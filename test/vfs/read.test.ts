@@ -96,10 +96,26 @@ describe('random reads', () => {
     const fh = await fs.open('/r.bin', O_RDONLY);
     for (let p = 0; p < 16 * MiB; p += 128 * KiB) await readAt(fs, '/r.bin', fh, p, 128 * KiB);
     const before = client.ranges.length;
-    await readAt(fs, '/r.bin', fh, 1 * MiB, 4 * KiB); // cached
+    await readAt(fs, '/r.bin', fh, 16 * MiB - 512 * KiB, 4 * KiB); // cached, just behind the reader
+    await readAt(fs, '/r.bin', fh, 20 * MiB, 4 * KiB); // requested ahead
     expect(client.ranges.length).toBe(before);
     await readAt(fs, '/r.bin', fh, 50 * MiB, 4 * KiB); // far away: one block only
     expect(client.ranges.slice(before)).toEqual([{ path: 'r.bin', offset: 50 * MiB, length: 256 * KiB }]);
+  });
+});
+
+describe('behind a sequential reader', () => {
+  it('a lone reader of a large file keeps only 1 MiB behind it: the kernel has the rest', async () => {
+    const { fs, client } = setup();
+    client.serverPut('big.bin', pattern(96 * MiB, 3));
+    const fh = await fs.open('/big.bin', O_RDONLY);
+    for (let p = 0; p < 80 * MiB; p += 128 * KiB) await readAt(fs, '/big.bin', fh, p, 128 * KiB);
+    const { cachedBytes, inflightBytes } = fs.context.contents.blocks.stats();
+    // What is left: the window ahead (16 MiB to the end), the segment being read, 1 MiB behind.
+    expect(cachedBytes + inflightBytes).toBeLessThanOrEqual(16 * MiB + 8 * MiB + 1 * MiB);
+    const before = client.ranges.length;
+    expect((await readAt(fs, '/big.bin', fh, 4 * MiB, 4 * KiB)).equals(pattern(96 * MiB, 3).subarray(4 * MiB, 4 * MiB + 4 * KiB))).toBe(true);
+    expect(client.ranges.length).toBe(before + 1);
   });
 });
 

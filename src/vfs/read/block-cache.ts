@@ -97,6 +97,13 @@ export class BlockCache {
     while (content.cachedBytes > keepBytes && content.order.size > 0) this.evictOldestOf(content);
   }
 
+  /** Drops a version's segments that end at or before `offset` (what a sequential reader left behind). */
+  dropBefore(content: FileContent, offset: number): void {
+    for (const segment of [...content.order.keys()]) {
+      if (segment.start + segment.data.length <= offset) this.lru.delete(segment.key);
+    }
+  }
+
   /** Drops every cached segment of a file version. */
   drop(content: FileContent): void {
     for (const segment of [...content.order.keys()]) this.lru.delete(segment.key);

@@ -16,9 +16,16 @@ import { ContentChangedError } from '../../client/errors.js';
 import type { FilesClient } from '../../client/files-client.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
-import type { ContentRegistry } from './content-registry.js';
+import { CLOSED_FILE_KEPT_BYTES, type ContentRegistry } from './content-registry.js';
 import { ChunkedData, type FileContent, type Segment, type SegmentData } from './file-content.js';
 import type { ReadAhead } from './read-ahead.js';
+
+/**
+ * Bytes kept behind a lone sequential reader: the kernel's concurrent reads
+ * arrive slightly out of order (a few of its 128 KiB requests), so a little
+ * behind the furthest read is still wanted; everything further back goes.
+ */
+const SEQUENTIAL_KEEP_BEHIND = 1024 * 1024;
 
 export class FileReader {
   constructor(
@@ -50,6 +57,13 @@ export class FileReader {
     }
     // Superseded while this read waited: what was copied may mix versions.
     if (content.superseded) throw stale(content);
+    // A lone sequential reader will not come back: what it passed is in the
+    // kernel's page cache now, and keeping it here only holds memory.
+    // Files a closed version keeps whole (CLOSED_FILE_KEPT_BYTES) stay whole,
+    // so that opening them again reads from memory.
+    if (stream.sequentialReads > 0 && content.refs <= 1 && content.size > CLOSED_FILE_KEPT_BYTES && position > SEQUENTIAL_KEEP_BEHIND) {
+      this.registry.blocks.dropBefore(content, position - SEQUENTIAL_KEEP_BEHIND);
+    }
     return end - position;
   }
 
