@@ -5,9 +5,9 @@
 // with backoff, refusals are kept and shown, fsync waits for the server.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { BadRequestError, ServiceUnavailableError } from '../../src/client/errors.js';
-import { decode } from '../../src/vfs/upload/journal.js';
+import { decode, Journal } from '../../src/vfs/upload/journal.js';
 import type { DrainProgress } from '../../src/vfs/upload/drain.js';
 import { expectErrno, pattern } from '../vfs/helpers.js';
 import { mockSetup, O_CREAT, O_RDWR, O_WRONLY, until, writeFile } from './helpers.js';
@@ -66,6 +66,33 @@ describe('upload queue', () => {
     expect(peakSmall).toBe(5);
     releaseBig();
     await until(() => client.serverPaths().length === 21, 10_000, 'all uploads');
+  });
+
+  it('a slot is free once the requests are done: the next upload does not wait for the record removal (a directory fsync)', async () => {
+    const original = Journal.prototype.remove;
+    const spy = vi.spyOn(Journal.prototype, 'remove').mockImplementation(async function (this: Journal, id: string) {
+      await sleep(300);
+      return original.call(this, id);
+    });
+    try {
+      const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 60_000, smallUploadConcurrency: 1 } });
+      const started: number[] = [];
+      client.on('upload', async () => {
+        started.push(Date.now());
+      });
+      for (let i = 0; i < 3; i++) await writeFile(fs, `/r${i}.txt`, `file ${i}`);
+      const t0 = Date.now();
+      await writeBack.drain();
+      expect(started).toHaveLength(3);
+      // Each upload started before the previous one's record was gone.
+      expect(started[2]! - t0).toBeLessThan(250);
+      // Each is shown until its record is gone.
+      expect(writeBack.status().pendingUploads).toBeGreaterThan(0);
+      await until(() => writeBack.status().pendingUploads === 0, 5_000, 'the records removed');
+      expect(readdirSync(join(writeBack.options.cacheDir, 'journal')).filter((n) => n.endsWith('.json'))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('a change while uploading aborts that upload; the newest version lands last and alone', async () => {

@@ -210,6 +210,15 @@ export class UploadQueue {
     } catch (err) {
       error = err;
     }
+    if (large) this.largeDone();
+    // The requests are over: the slot goes to the next file while this one's
+    // record is removed (a directory fsync) or its failure handled. The
+    // attempt stays the file's upload until then, so nothing overlaps it.
+    void this.conclude(file, attempt, entry, error, finish);
+  }
+
+  /** What follows an attempt's requests: the journal, waiters, and the file's next step. */
+  private async conclude(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry | undefined, error: unknown, finish: () => void): Promise<void> {
     try {
       if (entry) {
         file.failure = null;
@@ -222,7 +231,6 @@ export class UploadQueue {
     } finally {
       file.upload = null;
       this.attempts.delete(attempt);
-      if (large) this.largeDone();
       finish();
       this.after(file);
     }
