@@ -3,9 +3,12 @@
 // dropped; a folder neither mount has listed), at the latency the caller
 // has set (the emulator's for filesfs and raw, the delaying proxy's for
 // rclone). raw does each file's API calls (begin_upload, PUT, end; or
-// GET /files then GET of its URL) with filesfs's upload concurrency in flight.
+// GET /files then GET of its URL) with as many files in flight as filesfs
+// moves small files at once (its small-upload lane and its folder
+// read-ahead are both as wide as the client's connection pool).
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CLIENT_DEFAULTS } from '../../config/client-options.js';
 import { countEmulatorRequests, dropCaches, type Bench } from '../context.js';
 import { runOk } from '../procs.js';
 import { eachLimit } from '../raw.js';
@@ -16,6 +19,8 @@ import { now, timed } from '../units.js';
 import { measure, type WayOrReason } from './common.js';
 
 const DURABLE_TIMEOUT_MS = 15 * 60_000;
+/** Small files filesfs moves at once, in either direction (see the header). */
+const SMALL_FILES_AT_ONCE = CLIENT_DEFAULTS.connections;
 
 async function expectFiles(dir: string, count: number): Promise<void> {
   const names = await readdir(dir);
@@ -47,7 +52,7 @@ export async function smallFilesIn(bench: Bench, latencyMs: number, rclone: Rclo
   const raw: WayOrReason = async () => {
     const buffers = await Promise.all(names.map((n) => readFile(join(source, n))));
     const { value, requests } = await countEmulatorRequests(bench, () => timed(() =>
-      eachLimit(names, bench.uploadConcurrency, async (n, i) => bench.raw.uploadBuffer(`${target}-raw/${n}`, buffers[i]!))));
+      eachLimit(names, SMALL_FILES_AT_ONCE, async (n, i) => bench.raw.uploadBuffer(`${target}-raw/${n}`, buffers[i]!))));
     return { seconds: value.seconds, files: count, bytes: count * size, requests };
   };
 
@@ -87,7 +92,7 @@ export async function smallFilesOut(bench: Bench, latencyMs: number, rclone: Rcl
     await dropCaches(bench);
     await mkdir(out('raw'), { recursive: true });
     const remotes = Array.from({ length: count }, (_, i) => `${folder}/${smallName(i)}`);
-    const { value, requests } = await countEmulatorRequests(bench, () => timed(() => bench.raw.downloadFiles(remotes, out('raw'), bench.uploadConcurrency)));
+    const { value, requests } = await countEmulatorRequests(bench, () => timed(() => bench.raw.downloadFiles(remotes, out('raw'), SMALL_FILES_AT_ONCE)));
     await expectFiles(out('raw'), count);
     return { seconds: value.seconds, files: count, bytes: count * size, requests };
   };
