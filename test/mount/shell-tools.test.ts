@@ -238,6 +238,10 @@ describe('content writes', () => {
     expect(await ok(`cat ${at('tree/ReadMe.txt')}`)).toBe('hello from the emulator\nmore\n');
     expect(await ok(`stat -c %s ${at('tree/one.txt')} ${at('tree/page.bin')}`)).toBe('0\n0\n');
     const onServer = async (path: string): Promise<string> => {
+      // The client keeps a file's download URL, and a URL serves the version
+      // it was made for: a poll that ran before the upload landed would
+      // otherwise read the old content until the URL expires.
+      client.invalidateDownload(path);
       const chunks: Buffer[] = [];
       for await (const c of await client.createReadStream(path)) chunks.push(c as Buffer);
       return Buffer.concat(chunks).toString();
