@@ -22,6 +22,26 @@ function malformed(what: string, operation: string | undefined): ServerError {
   return new ServerError({ message: `malformed entry from the server: ${what}`, operation });
 }
 
+/**
+ * The site root as a RemoteEntry: Files.com cannot stat it (files-api.md §3),
+ * so it is a folder with no size, times or checksums of its own.
+ */
+export function rootEntry(mtime: Date): RemoteEntry {
+  return {
+    path: '',
+    name: '',
+    type: 'directory',
+    size: 0,
+    mtime,
+    serverMtime: null,
+    providedMtime: null,
+    createdAt: null,
+    md5: null,
+    crc32: null,
+    permissions: null,
+  };
+}
+
 /** A RemoteEntry from one entry object; ServerError when it is unusable. */
 export function parseEntry(json: unknown, operation?: string): RemoteEntry {
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw malformed('not an object', operation);

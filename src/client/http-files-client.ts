@@ -32,7 +32,7 @@ import { ApiClient } from './api.js';
 import { ApiKeyAuth, SessionAuth, type Auth } from './auth.js';
 import { Downloader } from './download.js';
 import { DownloadUrlCache } from './download-url-cache.js';
-import { parseEntry } from './entry.js';
+import { parseEntry, rootEntry } from './entry.js';
 import { DestinationExistsError, NotFoundError, type FilesError } from './errors.js';
 import type { FilesClient, ListOptions, RangeOptions, RemoteEntry, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
 import { awaitFileAction } from './migrations.js';
@@ -45,21 +45,6 @@ import { MAX_PER_PAGE } from '../config/client-options.js';
 
 /** How long close() waits for the session logout before giving up. */
 const LOGOUT_TIMEOUT_MS = 2_000;
-
-/** The site root has no metadata call of its own (files-api.md §3); it is always a folder. */
-const ROOT_ENTRY: Readonly<RemoteEntry> = Object.freeze({
-  path: '',
-  name: '',
-  type: 'directory' as const,
-  size: 0,
-  mtime: new Date(0),
-  serverMtime: null,
-  providedMtime: null,
-  createdAt: null,
-  md5: null,
-  crc32: null,
-  permissions: null,
-});
 
 export class HttpFilesClient implements FilesClient {
   readonly #options: ResolvedClientOptions;
@@ -107,7 +92,8 @@ export class HttpFilesClient implements FilesClient {
   }
 
   async stat(path: string, options: RangeOptions = {}): Promise<RemoteEntry> {
-    if (normalize(path) === '') return { ...ROOT_ENTRY };
+    // The site root has no metadata call of its own (files-api.md §3).
+    if (normalize(path) === '') return rootEntry(new Date(0));
     const route = routeFor('/file_actions/metadata', path);
     const res = await this.#api.call<unknown>({ method: 'GET', route, signal: options.signal });
     return parseEntry(res.body, `GET ${route}`);

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createLogger, isLogLevel, registerSecret, type Logger, type LogLevel } from '../log/logger.js';
 import { USER_AGENT } from '../version.js';
+import { checkInteger } from './check.js';
 import { ConfigError } from './config-error.js';
 import { parseBaseUrl } from './parse.js';
 
@@ -91,11 +92,7 @@ export const CLIENT_DEFAULTS = {
 export const MAX_PER_PAGE = 10_000;
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name}: expected an integer ≥ ${min} and ≤ ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
+  return value === undefined ? fallback : checkInteger(name, value, min, max);
 }
 
 function checkCredentials(credentials: ClientCredentials | undefined): ClientCredentials {

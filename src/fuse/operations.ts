@@ -4,6 +4,7 @@
 // with its handle, opendir and create with their open flags, utimens with
 // UTIME_OMIT as null). Callbacks take 0 or a negative errno; read and write
 // take the byte count or a negative errno.
+import type Fuse from 'fuse-native';
 
 /** A stat as the adapter answers it; filesfs-fuse.ts encodes it for the binding. */
 export interface FuseStat {
@@ -23,19 +24,7 @@ export interface FuseStat {
 }
 
 /** statvfs(3) as the binding takes it: every field an unsigned 32-bit integer. */
-export interface FuseStatfs {
-  bsize: number;
-  frsize: number;
-  blocks: number;
-  bfree: number;
-  bavail: number;
-  files: number;
-  ffree: number;
-  favail: number;
-  fsid: number;
-  flag: number;
-  namemax: number;
-}
+export type FuseStatfs = Fuse.Statfs;
 
 export type Done = (code: number) => void;
 export type Answer<T> = (code: number, value?: T) => void;

@@ -19,20 +19,3 @@ export function toAttributes(entry: RemoteEntry, options: AttributeOptions): Fil
     gid: options.gid,
   };
 }
-
-/** The entry shown for the site root, which Files.com cannot stat (files-api.md §3). */
-export function siteRootEntry(mtime: Date): RemoteEntry {
-  return {
-    path: '',
-    name: '',
-    type: 'directory',
-    size: 0,
-    mtime,
-    serverMtime: null,
-    providedMtime: null,
-    createdAt: null,
-    md5: null,
-    crc32: null,
-    permissions: null,
-  };
-}

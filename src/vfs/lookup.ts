@@ -12,10 +12,10 @@
 // reports here (applied*), which updates the cache and detaches any request
 // in flight whose answer it made outdated.
 import type { FilesClient, RemoteEntry } from '../client/files-client.js';
+import { rootEntry } from '../client/entry.js';
 import { NotFoundError } from '../client/errors.js';
 import type { Logger } from '../log/logger.js';
 import { parentPath } from '../path/index.js';
-import { siteRootEntry } from './attributes.js';
 import { FsError } from './fs-error.js';
 import { buildListing, type Listing } from './metadata/listing.js';
 import type { MetadataCache } from './metadata/metadata-cache.js';
@@ -53,7 +53,7 @@ export class Lookup {
     private readonly options: Pick<ResolvedOptions, 'clock' | 'listPageSize' | 'attrTtlMs' | 'dirTtlMs'>,
     private readonly log: Logger,
   ) {
-    this.siteRoot = siteRootEntry(new Date(options.clock()));
+    this.siteRoot = rootEntry(new Date(options.clock()));
   }
 
   /** The entry for a remote path; ENOENT when it does not exist. */

@@ -3,6 +3,7 @@
 // reads plain numbers. The CLI maps its flags (--attr-ttl, --dir-ttl, --uid,
 // --gid, --umask, --read-only, --root) onto FilesystemOptions; tests inject a
 // clock and small sizes.
+import { checkInteger as integer } from '../config/check.js';
 import { ConfigError } from '../config/config-error.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { normalize } from '../path/index.js';
@@ -124,11 +125,6 @@ function fail(name: string, expected: string, value: unknown): never {
 
 function number(name: string, value: number, min: number): number {
   if (!Number.isFinite(value) || value < min) fail(name, `a number ≥ ${min}`, value);
-  return value;
-}
-
-function integer(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < min || value > max) fail(name, `an integer between ${min} and ${max}`, value);
   return value;
 }
 

@@ -4,6 +4,7 @@
 // src/vfs/upload reads plain numbers. The CLI maps --cache-dir,
 // --upload-delay and --upload-concurrency onto these; tests shorten the
 // delays.
+import { checkInteger as integer } from '../../config/check.js';
 import { ConfigError } from '../../config/config-error.js';
 
 export interface WriteBackOptions {
@@ -79,13 +80,6 @@ export const WRITE_BACK_DEFAULTS = {
 const MAX_UPLOAD_CONCURRENCY = 256;
 /** Timers in Node hold at most 2^31-1 ms (~24.8 days). */
 const MAX_TIMER_MS = 0x7fff_ffff;
-
-function integer(name: string, value: number, min: number, max: number): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name}: expected an integer between ${min} and ${max}, got ${String(value)}`);
-  }
-  return value;
-}
 
 export function resolveWriteBackOptions(options: WriteBackOptions): ResolvedWriteBackOptions {
   if (typeof options.cacheDir !== 'string' || !options.cacheDir.startsWith('/')) {
