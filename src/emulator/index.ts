@@ -95,7 +95,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const ctx: EmulatorContext = {
     store,
     blobs,
-    uploads: await Uploads.open(dataDir, logger),
+    uploads: await Uploads.open(dataDir),
     hasher: new Hasher(store, blobs, logger),
     signer: await Signer.load(dataDir),
     migrations: new Migrations(options.migrationMs ?? DEFAULT_MIGRATION_MS, logger),

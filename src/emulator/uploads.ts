@@ -25,7 +25,6 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from '../log/logger.js';
 import { ApiError, uploadNotFound } from './errors.js';
 import { crc32 } from './hasher.js';
 import type { Throttle } from './throttle.js';
@@ -93,13 +92,13 @@ export class Uploads {
   private readonly uploads = new Map<string, Upload>();
   private tmpCounter = 0;
 
-  private constructor(private readonly root: string, private readonly logger: Logger) {}
+  private constructor(private readonly root: string) {}
 
-  static async open(dataDir: string, logger: Logger): Promise<Uploads> {
+  static async open(dataDir: string): Promise<Uploads> {
     const root = join(dataDir, 'uploads');
     await rm(join(root, '.tmp'), { recursive: true, force: true });
     await mkdir(join(root, '.tmp'), { recursive: true });
-    const uploads = new Uploads(root, logger);
+    const uploads = new Uploads(root);
     for (const ref of await readdir(root)) {
       if (ref === '.tmp') continue;
       const dir = join(root, ref);

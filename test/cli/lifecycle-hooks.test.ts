@@ -5,7 +5,6 @@
 // hook's progress and waits for it, `--force` (or a second SIGINT) cuts it
 // short and the hook says what stays for the next mount, afterUnmount runs
 // last, and the process exits 0 with nothing mounted.
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import { controlRequest } from '../../src/control/client.js';

@@ -99,7 +99,8 @@ export class BlockCache {
 
   /** Drops a version's segments that end at or before `offset` (what a sequential reader left behind). */
   dropBefore(content: FileContent, offset: number): void {
-    for (const segment of [...content.order.keys()]) {
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const segment of content.order.keys()) {
       if (segment.start + segment.data.length <= offset) this.lru.delete(segment.key);
     }
   }

@@ -66,15 +66,6 @@ export class DirSync {
   }
 }
 
-export async function fsyncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 /**
  * Replaces `dir/name` with `data` atomically and durably (mode 0600). The temp
  * file is `name.tmp`: callers never write one name concurrently.
