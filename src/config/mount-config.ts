@@ -15,7 +15,7 @@ import { ConfigError } from './config-error.js';
 import { parseBaseUrl, parseBytes, parseChoice, parseInteger, parseOctal, parseSeconds } from './parse.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { normalize } from '../path/index.js';
-import { DEFAULTS as VFS_DEFAULTS, type FilesystemOptions } from '../vfs/options.js';
+import { DEFAULTS as VFS_DEFAULTS, MAX_PREFETCH_FILES, type FilesystemOptions } from '../vfs/options.js';
 import { WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/upload/options.js';
 import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/mount-options.js';
 import type { CredentialSources } from './credentials.js';
@@ -199,7 +199,7 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
     readAheadMaxBytes: readAheadBytes,
     readCachePerFileBytes: Math.min(Math.max(VFS_DEFAULTS.readCachePerFileBytes, minCache), readCacheBytes),
     readCacheTotalBytes: readCacheBytes,
-    prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, 10_000)!,
+    prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES)!,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   };

@@ -114,7 +114,7 @@ export const DEFAULTS = {
 } as const;
 
 /** More files ahead than this only waits in the queue (16 are fetched at once). */
-const MAX_PREFETCH_FILES = 10_000;
+export const MAX_PREFETCH_FILES = 10_000;
 
 /** Files.com accepts at most 10,000 entries per listing page (files-api.md §2). */
 const MAX_LIST_PAGE = 10_000;
