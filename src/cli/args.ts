@@ -1,7 +1,7 @@
 // Command-line parsing on Node's util.parseArgs, with our error type: an
 // unknown flag or a missing value becomes one ConfigError line that names it.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../options/config-error.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

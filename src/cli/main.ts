@@ -3,7 +3,7 @@
 // (src/cli/commands/*.ts), prints help, and turns a ConfigError into one clear
 // line and exit status 2. Anything else that escapes a command is a bug or an
 // unexpected failure: one line, exit status 1 (stack with --log-level debug).
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../options/config-error.js';
 import { redact } from '../log/logger.js';
 import { VERSION } from '../version.js';
 import type { Command } from './command.js';

@@ -12,7 +12,7 @@
 // worked" (mkdir → destination exists, delete → not found, ...). Each
 // operation in http-files-client.ts documents its choice.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ResolvedClientOptions } from '../config/client-options.js';
+import type { ResolvedClientOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 import type { Auth, AuthStamp } from './auth.js';
 import { FilesError, ServerError } from './errors.js';

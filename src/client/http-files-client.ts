@@ -25,7 +25,7 @@
 //                              = our copy.
 // PATCH (setMtime) and every GET are idempotent.
 import { inspect } from 'node:util';
-import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from '../config/client-options.js';
+import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
 import { normalize } from '../path/index.js';
 import { routeFor } from './api-path.js';
 import { ApiClient } from './api.js';
@@ -41,7 +41,7 @@ import { RetryPolicy } from './retry.js';
 import { Transport } from './transport.js';
 import { uploadFile, type UploadDeps } from './upload.js';
 import type { Readable } from 'node:stream';
-import { MAX_PER_PAGE } from '../config/client-options.js';
+import { MAX_PER_PAGE } from './options.js';
 
 /** How long close() waits for the session logout before giving up. */
 const LOGOUT_TIMEOUT_MS = 2_000;

@@ -13,7 +13,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
-import type { ResolvedClientOptions } from '../config/client-options.js';
+import type { ResolvedClientOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 import { FilesError, NetworkError, TimeoutError, TlsVerificationError } from './errors.js';
 import { abortError } from './retry.js';

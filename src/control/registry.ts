@@ -11,9 +11,10 @@
 // stale mount, or our own mount seen from the process that serves it, never
 // hangs or fails the lookup.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalMountpoint } from '../fuse/mountinfo.js';
+import { ensurePrivateDir } from '../options/private-dir.js';
 import type { MountInfo } from './protocol.js';
 
 export interface MountRecord extends MountInfo {
@@ -36,15 +37,12 @@ function recordFile(dir: string, canonical: string): string {
  * made the path first: a folder not owned by us, or a symlink, is refused.
  */
 async function privateDir(dir: string): Promise<string> {
-  const parent = join(dir, '..');
-  for (const d of [parent, dir]) {
-    await mkdir(d, { recursive: true, mode: 0o700 });
-    const st = await lstat(d);
-    const uid = process.getuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) {
-      throw new Error(`${d} is not a folder of this user; remove it or set XDG_RUNTIME_DIR`);
+  for (const d of [join(dir, '..'), dir]) {
+    try {
+      await ensurePrivateDir(d, { symlinks: 'refuse' });
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; remove it or set XDG_RUNTIME_DIR`);
     }
-    if ((st.mode & 0o777) !== 0o700) await chmod(d, 0o700);
   }
   return dir;
 }

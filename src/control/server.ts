@@ -11,7 +11,7 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../options/config-error.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import {
   CONTROL_SOCKET_NAME, MAX_REQUEST_BYTES, MAX_SOCKET_PATH_BYTES, encodeMessage, lineReader,

@@ -3,8 +3,10 @@
 // arguments, calls the one Filesystem method, and replies: a value, or the
 // errno that errno.ts chooses for the rejection. It holds no cache and makes
 // no decision about files; everything a user could observe besides the
-// encoding belongs to the filesystem layer. Each operation is logged at
-// trace; failures at debug, unexpected ones as warnings (failure-log.ts).
+// encoding belongs to the filesystem layer, which rejects only with FsError
+// (its errno code, decided and logged there). Each operation is logged at
+// trace. A rejection that is not an FsError breaks that contract: EIO, and a
+// warning naming the bug.
 //
 // Operations the product does not support answer here, per POSIX and
 // design.md:
@@ -33,8 +35,7 @@ import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import type { Filesystem, DirectoryEntry } from '../vfs/filesystem-api.js';
 import { FsError } from '../vfs/fs-error.js';
-import { decideErrno, errnoOf } from './errno.js';
-import { FailureLog } from './failure-log.js';
+import { errnoOf } from './errno.js';
 import type { FilesfsOperations, FuseStat } from './operations.js';
 import { toFuseStat, toFuseStatfs } from './stat.js';
 
@@ -56,7 +57,6 @@ const EPERM = errnoOf('EPERM');
 export function createOperations(fs: Filesystem, options: AdapterOptions = {}): FilesfsOperations {
   const logger = options.logger ?? silentLogger;
   const tracing = logger.enabled('trace');
-  const failures = new FailureLog(logger);
 
   /**
    * Runs one operation: `work` calls the filesystem, `reply` answers a
@@ -77,10 +77,10 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
         if (tracing) logger.trace('%s %s → ok (%s ms)', op, JSON.stringify(path), (performance.now() - started).toFixed(1));
       })
       .catch((err: unknown) => {
-        const decision = decideErrno(err);
-        if (tracing) logger.trace('%s %s → %s (%s ms)', op, JSON.stringify(path), decision.code, (performance.now() - started).toFixed(1));
-        failures.report(op, path, err, decision);
-        fail(decision.errno);
+        const code = err instanceof FsError ? err.code : 'EIO';
+        if (tracing) logger.trace('%s %s → %s (%s ms)', op, JSON.stringify(path), code, (performance.now() - started).toFixed(1));
+        if (!(err instanceof FsError)) logger.warn('%s %s: the filesystem rejected with something other than an FsError (a bug): %s', op, JSON.stringify(path), err instanceof Error ? err.stack ?? err.message : String(err));
+        fail(errnoOf(code));
       });
   }
 
@@ -94,14 +94,20 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     cb(errno);
   }
 
+  /** A result the filesystem should never give (a bug): logged here, answered with EIO. */
+  function malformed(message: string): FsError {
+    logger.warn('%s', message);
+    return new FsError('EIO', message);
+  }
+
   function handle(op: string, fh: unknown, allowZero: boolean): number {
     if (typeof fh === 'number' && Number.isInteger(fh) && fh <= MAX_HANDLE && (fh > 0 || (allowZero && fh === 0))) return fh;
-    throw new FsError('EIO', `${op}: the filesystem returned an invalid handle ${String(fh)}`);
+    throw malformed(`${op}: the filesystem returned an invalid handle ${String(fh)}`);
   }
 
   function byteCount(op: string, n: unknown, length: number): number {
     if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= length) return n;
-    throw new FsError('EIO', `${op}: the filesystem returned ${String(n)} bytes for a ${length}-byte request`);
+    throw malformed(`${op}: the filesystem returned ${String(n)} bytes for a ${length}-byte request`);
   }
 
   return {

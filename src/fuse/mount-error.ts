@@ -1,7 +1,7 @@
 // Why a mount or unmount could not happen, as a message meant to be shown as
 // is (it says what to do). A ConfigError, so the CLI prints it as one line;
 // `reason` lets callers and tests tell the cases apart.
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../options/config-error.js';
 
 export type MountErrorReason =
   | 'fuse-unavailable'

@@ -25,7 +25,7 @@
 // The kernel caps one FUSE request at 32 pages (128 KiB) for the protocol
 // libfuse 2.9 speaks; raising that needs FUSE_MAX_PAGES (protocol 7.28,
 // libfuse 3). So max_write/max_read above 131072 would change nothing.
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../options/config-error.js';
 
 export const MAX_WRITE = 128 * 1024;
 export const MAX_READ = 128 * 1024;

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, fchmodSync, fstatSync, openSync, readSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { preparePrivateDir } from '../config/cache-dir.js';
+import { preparePrivateDir } from '../options/private-dir.js';
 
 export const LOG_FILE_NAME = 'filesfs.log';
 /** The log is moved to filesfs.log.1 at a start when it is larger than this. */

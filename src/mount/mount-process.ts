@@ -20,10 +20,10 @@
 // failures reject (ConfigError/MountError: the user's to fix; others: one
 // line, status 1).
 import { HttpFilesClient } from '../client/http-files-client.js';
-import type { ClientCredentials } from '../config/client-options.js';
-import { preparePrivateDir } from '../config/cache-dir.js';
-import { resolveCredentials, type Credentials } from '../config/credentials.js';
-import type { MountConfig } from '../config/mount-config.js';
+import type { ClientCredentials } from '../client/options.js';
+import { preparePrivateDir } from '../options/private-dir.js';
+import { resolveCredentials, type Credentials } from './credentials.js';
+import type { MountConfig } from './mount-config.js';
 import { ControlServer } from '../control/server.js';
 import type { MountInfo } from '../control/protocol.js';
 import { registerMount } from '../control/registry.js';

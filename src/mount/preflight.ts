@@ -6,7 +6,7 @@
 // folder's spelling on the server.
 import type { FilesClient } from '../client/files-client.js';
 import { isFilesError, TlsVerificationError, type FilesError } from '../client/errors.js';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../options/config-error.js';
 
 export interface PreflightTarget {
   baseUrl: string;

@@ -2,8 +2,8 @@
 // (src/vfs): one async method per operation, plain arguments and plain
 // results, no fuse-native types. Paths are the kernel's paths below the
 // mountpoint ('/', '/a/b.txt'); the filesystem layer maps them to remote paths
-// (applying the mount's remote root). Methods reject with FsError or with a
-// FilesError from the client; the adapter maps either to an errno.
+// (applying the mount's remote root). Methods reject only with FsError, whose
+// errno the filesystem layer chose (errno.ts); the adapter encodes it.
 //
 // File handles are positive integers (fuse-native treats 0 as "no handle").
 

@@ -2,17 +2,19 @@
 // calls, by delegating. Kernel paths are mapped to remote paths (PathMapper),
 // "what is at this path" is decided by Lookup, namespace changes by
 // Namespace, reads by the read path (ContentRegistry + FileReader), and
-// everything that writes content by the WriteLayer (ReadOnlyWrites until
-// write-back lands). This class owns the handle tables; failures go on to
-// the adapter, which maps them to errno and warns about unexpected ones.
+// everything that writes content by the WriteLayer (ReadOnlyWrites on a
+// mount without write-back). This class owns the handle tables, and turns
+// every failure into the FsError the errno table chooses (errno.ts), so the
+// adapter only encodes it.
 import { constants } from 'node:fs';
 import type { FilesClient, RemoteEntry } from '../client/files-client.js';
-import { isFilesError } from '../client/errors.js';
 import type { Logger } from '../log/logger.js';
 import { LRUCache } from 'lru-cache';
 import { baseName, joinPath, parentPath } from '../path/index.js';
 import { toAttributes } from './attributes.js';
 import type { DirectoryEntry, FileAttributes, Filesystem, FilesystemStats } from './filesystem-api.js';
+import { toFsError } from './errno.js';
+import { FailureLog } from './failure-log.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
 import { HandleTable } from './handles/handle-table.js';
@@ -63,9 +65,6 @@ const STATFS: FilesystemStats = Object.freeze({
   maxNameLength: 255,
 });
 
-/** Server refusals that are the normal outcome of an operation, not worth a warning. */
-const EXPECTED_KINDS = new Set(['not-found', 'destination-exists', 'folder-not-empty', 'parent-missing']);
-
 const WARNED_NAMES_MAX = 10_000;
 
 export class FilesFilesystem implements Filesystem {
@@ -78,11 +77,13 @@ export class FilesFilesystem implements Filesystem {
   readonly folderReadAhead: FolderReadAhead;
   private readonly warnedNames = new LRUCache<string, true>({ max: WARNED_NAMES_MAX });
   private readonly log: Logger;
+  private readonly failures: FailureLog;
 
   constructor(client: FilesClient, options: FilesystemOptions = {}, extensions: FilesFilesystemExtensions = {}) {
     const resolved = resolveOptions(options);
     const logger = resolved.logger.child('vfs');
     this.log = logger;
+    this.failures = new FailureLog(logger);
     const paths = new PathMapper(resolved.remoteRoot);
     const contents = new ContentRegistry(client, { perFileBytes: resolved.readCachePerFileBytes, totalBytes: resolved.readCacheTotalBytes }, logger);
     const metadata = new MetadataCache({
@@ -331,17 +332,17 @@ export class FilesFilesystem implements Filesystem {
   }
 
   /**
-   * Runs an operation. A failure is logged here at debug only: it goes on to
-   * the adapter, whose failure log (src/fuse/failure-log.ts) warns once per
-   * distinct unexpected failure; a warning here too would say it twice.
+   * Runs an operation. Whatever it rejects with leaves as an FsError chosen
+   * by the one errno table (errno.ts), logged by the failure log: ordinary
+   * outcomes at debug, unexpected ones as one warning per distinct failure.
    */
   private async run<T>(op: string, path: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
-      const ordinary = err instanceof FsError || (isFilesError(err) && EXPECTED_KINDS.has(err.kind));
-      if (this.log.enabled('debug')) this.log.debug('%s %s failed: %s', op, path, ordinary ? (err as Error).message : describe(err));
-      throw err;
+      const failure = toFsError(err);
+      this.failures.report(op, path, failure);
+      throw failure;
     }
   }
 }
@@ -352,11 +353,6 @@ const O_ACCMODE = 3;
 /** open(2) flags that need write access to the content. */
 export function writeIntent(flags: number): boolean {
   return (flags & O_ACCMODE) !== constants.O_RDONLY || (flags & constants.O_TRUNC) !== 0;
-}
-
-function describe(err: unknown): string {
-  if (isFilesError(err)) return JSON.stringify(err.toJSON());
-  return err instanceof Error ? err.stack ?? err.message : String(err);
 }
 
 export function createFilesystem(client: FilesClient, options?: FilesystemOptions, extensions?: FilesFilesystemExtensions): FilesFilesystem {

@@ -3,7 +3,7 @@
 // and the write layer told at once (read-your-writes). Checks that can be made
 // from what is known fail locally, before any request (EEXIST, ENOTDIR,
 // EISDIR, ENOTEMPTY, EINVAL, EROFS); the server's own refusals pass through as
-// FilesErrors (the adapter's errno table maps them).
+// FilesErrors (the errno table, errno.ts, maps them on the way out).
 //
 // Errors come in the order Linux reports them: a missing path (ENOENT) or an
 // existing target (EEXIST) before a read-only mount (EROFS).

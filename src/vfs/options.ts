@@ -3,8 +3,8 @@
 // reads plain numbers. The CLI maps its flags (--attr-ttl, --dir-ttl, --uid,
 // --gid, --umask, --read-only, --root) onto FilesystemOptions; tests inject a
 // clock and small sizes.
-import { checkInteger as integer } from '../config/check.js';
-import { ConfigError } from '../config/config-error.js';
+import { checkInteger as integer } from '../options/check.js';
+import { ConfigError } from '../options/config-error.js';
 import { silentLogger, type Logger } from '../log/logger.js';
 import { normalize } from '../path/index.js';
 

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/options/config-error.js';
 import { ControlRequestError, ControlServer, ControlUnavailableError, controlRequest, findMount, listMounts, registerMount, registryDir, type MountInfo } from '../../src/control/index.js';
 import { scratch } from '../support/mount.js';
 

@@ -1,7 +1,7 @@
 // `--help` of the commands this area owns: exit 0, the usage line, and (for
 // mount) every flag the parser accepts, with its default where it has one.
 import { describe, expect, test } from 'vitest';
-import { MOUNT_FLAGS } from '../../src/config/mount-config.js';
+import { MOUNT_FLAGS } from '../../src/mount/mount-config.js';
 import { cliEnv, runCli } from '../support/mount.js';
 
 describe('--help', () => {

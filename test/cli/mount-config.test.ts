@@ -2,10 +2,10 @@
 // absolute paths, and one-line refusals that name the flag.
 import { describe, expect, test } from 'vitest';
 import { parseCommandLine } from '../../src/cli/args.js';
-import { CLIENT_DEFAULTS } from '../../src/config/client-options.js';
-import { ConfigError } from '../../src/config/config-error.js';
-import { defaultCacheDir } from '../../src/config/cache-dir.js';
-import { MOUNT_DEFAULTS, MOUNT_FLAGS, parseMountConfig } from '../../src/config/mount-config.js';
+import { CLIENT_DEFAULTS } from '../../src/client/options.js';
+import { ConfigError } from '../../src/options/config-error.js';
+import { defaultCacheDir } from '../../src/mount/cache-dir.js';
+import { MOUNT_DEFAULTS, MOUNT_FLAGS, parseMountConfig } from '../../src/mount/mount-config.js';
 import { DEFAULTS as VFS_DEFAULTS, resolveOptions } from '../../src/vfs/options.js';
 
 const MiB = 1024 * 1024;

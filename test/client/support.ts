@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll } from 'vitest';
-import type { ClientOptions } from '../../src/config/client-options.js';
+import type { ClientOptions } from '../../src/client/options.js';
 import type { LogLevel } from '../../src/log/logger.js';
 import { HttpFilesClient } from '../../src/client/http-files-client.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';

@@ -31,7 +31,16 @@ describe('replies', () => {
     expect(stat).toMatchObject({ mode: constants.S_IFREG | 0o644, size: 3 });
     expect(await call((cb) => ops.getattr('/b', cb))).toEqual([-E.ENOENT!]);
     expect(lines.some((l) => /TRACE getattr "\/a" → ok/.test(l))).toBe(true);
-    expect(lines.some((l) => /DEBUG getattr "\/b": ENOENT/.test(l))).toBe(true);
+    expect(lines.some((l) => /TRACE getattr "\/b" → ENOENT/.test(l))).toBe(true);
+    // The filesystem layer logs its failures; the adapter only encodes them.
+    expect(lines.some((l) => /WARN|DEBUG/.test(l))).toBe(false);
+  });
+
+  test('a rejection that is not an FsError breaks the contract: EIO and a warning naming it', async () => {
+    const { ops, lines } = adapter({ getattr: async () => { throw new TypeError('x is undefined'); } });
+    expect(await call((cb) => ops.getattr('/a', cb))).toEqual([-E.EIO!]);
+    expect(lines.filter((l) => l.includes('WARN'))).toHaveLength(1);
+    expect(lines.find((l) => l.includes('WARN'))).toMatch(/getattr "\/a": the filesystem rejected with something other than an FsError \(a bug\): TypeError: x is undefined/);
   });
 
   test('a method that throws synchronously is answered like a rejection', async () => {

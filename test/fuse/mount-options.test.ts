@@ -1,7 +1,7 @@
 // The libfuse option list: what we always set, what -o may add or override,
 // and what it may not.
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/options/config-error.js';
 import { buildMountOptions, optionsArgument, parseExtraOptions, sanitizeSourceName } from '../../src/fuse/mount-options.js';
 
 describe('buildMountOptions', () => {

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/options/config-error.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Mount } from '../../src/fuse/mount.js';
 import { MountError, isMountpoint, lazyUnmount, mountFilesystem } from '../../src/fuse/mount.js';

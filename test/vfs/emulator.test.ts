@@ -126,7 +126,7 @@ describe('vfs on the emulator', () => {
     }
     await c.upload('ns/a/b/f.txt', { buffer: Buffer.from('deep') });
     fs.invalidate('ns/a/b');
-    await expectErrno(fs.rmdir('/ns/a'), 'folder-not-empty');
+    await expectErrno(fs.rmdir('/ns/a'), 'ENOTEMPTY');
     await fs.rename('/ns/a', '/ns/moved');
     expect((await readAll(fs, '/ns/moved/b/f.txt')).toString()).toBe('deep');
     await expectErrno(fs.getattr('/ns/a'), 'ENOENT');

@@ -23,7 +23,7 @@ describe('mkdir', () => {
     // Created elsewhere after we cached "missing": the server's refusal passes through.
     await expectErrno(fs.getattr('/y'), 'ENOENT');
     client.serverMkdirs('Y');
-    await expectErrno(fs.mkdir('/y', 0o755), 'destination-exists');
+    await expectErrno(fs.mkdir('/y', 0o755), 'EEXIST');
     expect((await fs.getattr('/y')).kind).toBe('directory'); // and the cache learnt it
   });
 
@@ -65,7 +65,8 @@ describe('rmdir', () => {
     expect(await fs.readdir('/full')).toEqual([]);
     client.serverPut('full/late', '1');
     const err = await fs.rmdir('/full').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(FolderNotEmptyError);
+    expect(err).toMatchObject({ code: 'ENOTEMPTY' });
+    expect((err as Error).cause).toBeInstanceOf(FolderNotEmptyError);
     expect((await fs.readdir('/full')).map((e) => e.name)).toEqual(['late']);
   });
 
@@ -296,8 +297,8 @@ describe('remote root', () => {
   });
 });
 
-describe('errors from the client pass through', () => {
-  it('a FilesError from the server reaches the caller unchanged (the adapter warns; the layer logs at debug)', async () => {
+describe('errors from the client become the errno the table chooses', () => {
+  it('a FilesError from the server leaves the layer as an FsError with its errno and the FilesError as cause, logged once', async () => {
     const { fs, client, logs } = setup();
     client.serverPut('f', '1');
     client.serverPut('g', '1');
@@ -306,8 +307,12 @@ describe('errors from the client pass through', () => {
     expect(await fs.unlink('/f').catch((e: unknown) => e)).toMatchObject({ code: 'ENOENT' });
     const err = new NetworkError({ message: 'socket hang up', operation: 'PATCH /files/g' });
     client.failNext('setMtime', err);
-    expect(await fs.utimens('/g', null, new Date()).catch((e: unknown) => e)).toBe(err);
+    const failure = await fs.utimens('/g', null, new Date()).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'EIO', unexpected: true });
+    expect((failure as Error).cause).toBe(err);
+    // The unexpected failure is one warning with the client's details; the ordinary ENOENT is a debug line.
     expect(logs.filter((l) => l.includes('socket hang up'))).toHaveLength(1);
-    expect(logs.filter((l) => l.includes('WARN'))).toEqual([]);
+    expect(logs.filter((l) => l.includes('WARN'))).toHaveLength(1);
+    expect(logs.filter((l) => l.includes('WARN'))[0]).toMatch(/utimens "\/g": EIO failed: socket hang up \[kind network, PATCH \/files\/g\]/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/config-error.js';
+import { ConfigError } from '../../src/options/config-error.js';
 import { DEFAULTS, resolveOptions } from '../../src/vfs/options.js';
 import { MiB } from './helpers.js';
 

@@ -291,7 +291,9 @@ describe('failures', () => {
     const fh = await fs.open('/f', O_RDONLY);
     const err = new NetworkError({ message: 'connection reset' });
     client.failNext('readRange', err, 2); // the read-ahead the read joined, then the read's own request
-    expect(await readAt(fs, '/f', fh, 0, 16).catch((e: unknown) => e)).toBe(err);
+    const failure = await readAt(fs, '/f', fh, 0, 16).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'EIO' });
+    expect((failure as Error).cause).toBe(err);
     expect((await readAt(fs, '/f', fh, 0, 16)).equals(data.subarray(0, 16))).toBe(true);
     expect(fs.context.contents.blocks.stats().inflightBytes).toBe(0);
   });

@@ -1,8 +1,8 @@
 // `filesfs emulator`: runs the local Files.com API emulator in the foreground.
 // The first line on stdout is the base URL and nothing else goes to stdout
 // (scripts read it); logs go to stderr. SIGINT/SIGTERM stop it cleanly.
-import { ConfigError } from '../../config/config-error.js';
-import { parseBytes, parseChoice, parseInteger, parseNumber, parseSeconds } from '../../config/parse.js';
+import { ConfigError } from '../../options/config-error.js';
+import { parseBytes, parseChoice, parseInteger, parseNumber, parseSeconds } from '../../options/parse.js';
 import { createLogger, isLogLevel, LOG_LEVELS, registerSecret, type LogLevel } from '../../log/logger.js';
 import { FAULT_KINDS, isFaultKind, type FaultKind } from '../../emulator/faults.js';
 import { startEmulator, type EmulatorOptions } from '../../emulator/index.js';

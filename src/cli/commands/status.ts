@@ -8,7 +8,7 @@
 // pendingBytes, uploading, failedUploads, files[] with path, size, state,
 // uploadedBytes, error, stagingFile, …). Exit status: 0 with an answer, 1
 // when no running filesfs mount is there (or it cannot answer), 2 for usage.
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlRequestError, ControlUnavailableError } from '../../control/client.js';
 import { findMount } from '../../control/registry.js';
 import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/mountinfo.js';

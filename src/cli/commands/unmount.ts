@@ -5,7 +5,7 @@
 // command waits for both. Anything else mounted there (a stale mount left by
 // a killed process, a FUSE mount of another program) is unmounted with
 // `fusermount -u`, lazily (`-uz`) when busy, with a note saying so.
-import { ConfigError } from '../../config/config-error.js';
+import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlTimeoutError, ControlUnavailableError } from '../../control/client.js';
 import { findMount, processAlive } from '../../control/registry.js';
 import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/mountinfo.js';

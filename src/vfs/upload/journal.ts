@@ -9,8 +9,9 @@
 // after the staging data is fsync'd; it removes the record (durably) only once
 // the server confirmed that generation, and only then deletes the staging
 // file. At mount, load() returns every record; those are the uploads to resume.
-import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir } from '../../options/private-dir.js';
 import { commitTemp, DirSync, removeDurably, writeFileDurably, writeTemp } from './durable.js';
 
 export const JOURNAL_DIR = 'journal';
@@ -68,9 +69,7 @@ export class Journal {
 
   static async open(cacheDir: string): Promise<Journal> {
     const dir = join(cacheDir, JOURNAL_DIR);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const st = await stat(dir);
-    if ((st.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+    await ensurePrivateDir(dir);
     return new Journal(dir);
   }
 

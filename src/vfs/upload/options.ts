@@ -4,8 +4,8 @@
 // src/vfs/upload reads plain numbers. The CLI maps --cache-dir,
 // --upload-delay and --upload-concurrency onto these; tests shorten the
 // delays.
-import { checkInteger as integer } from '../../config/check.js';
-import { ConfigError } from '../../config/config-error.js';
+import { checkInteger as integer } from '../../options/check.js';
+import { ConfigError } from '../../options/config-error.js';
 
 export interface WriteBackOptions {
   /** The mount's private cache dir (0700); staging/ and journal/ are created inside. */

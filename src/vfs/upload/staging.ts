@@ -7,8 +7,9 @@
 // FUSE adapter answers the writer with that errno.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, chmod, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir } from '../../options/private-dir.js';
 import { DirSync, unlinkIfPresent } from './durable.js';
 
 export const STAGING_DIR = 'staging';
@@ -25,9 +26,7 @@ export class StagingArea {
   /** Creates `<cacheDir>/staging` (0700) if needed. */
   static async open(cacheDir: string): Promise<StagingArea> {
     const dir = join(cacheDir, STAGING_DIR);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const st = await stat(dir);
-    if ((st.mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+    await ensurePrivateDir(dir);
     return new StagingArea(dir);
   }
 

@@ -15,7 +15,7 @@
 // for resume(), so mounting is not slowed by them.
 import type { Logger } from '../../log/logger.js';
 import { silentLogger } from '../../log/logger.js';
-import { preparePrivateDir } from '../../config/cache-dir.js';
+import { preparePrivateDir } from '../../options/private-dir.js';
 import type { VfsContext } from '../filesystem.js';
 import { FsError } from '../fs-error.js';
 import type { WriteLayer } from '../writes.js';

@@ -8,13 +8,17 @@
 //   /forbidden.txt   open → FilesError not-authorized (EACCES)
 //   /ghost.txt       stat works, open → FilesError not-found (ENOENT)
 //   /flaky.txt       read → FilesError service-unavailable (EIO)
-//   /buggy.txt       read → a plain Error (EIO, logged as a warning)
+//   /buggy.txt       read → a plain Error (a broken contract: EIO, and the
+//                    adapter warns)
 //   /locked.txt      unlink → FilesError processing-failure/file-locked (EBUSY)
 //   /huge.bin        5 GiB, sparse: each 8-byte word holds its own offset (big-endian)
 //   names > 255 bytes → FsError ENAMETOOLONG; rmdir of a non-empty folder →
 //   FilesError folder-not-empty.
+// Like the real filesystem layer, it rejects with FsError: a server's
+// FilesError goes through the one errno table (src/vfs/errno.ts) first.
 import { constants } from 'node:fs';
 import type { DirectoryEntry, FileAttributes, Filesystem, FilesystemStats } from '../../../src/vfs/filesystem-api.js';
+import { toFsError } from '../../../src/vfs/errno.js';
 import { FsError } from '../../../src/vfs/fs-error.js';
 import {
   FolderNotEmptyError, NotAuthorizedError, NotFoundError, ProcessingFailureError, ServiceUnavailableError,
@@ -60,7 +64,7 @@ function fillHuge(position: number, target: Buffer): void {
 }
 
 const err = {
-  notFound: (path: string) => new NotFoundError({ message: `Not Found: ${path}`, status: 404, type: 'not-found/file-not-found' }),
+  notFound: (path: string) => toFsError(new NotFoundError({ message: `Not Found: ${path}`, status: 404, type: 'not-found/file-not-found' })),
 };
 
 export class MemoryFilesystem implements Filesystem {
@@ -195,7 +199,7 @@ export class MemoryFilesystem implements Filesystem {
   async open(path: string, flags: number): Promise<number> {
     this.#record('open', path, { flags });
     const node = this.#lookup(path);
-    if (path === '/forbidden.txt') throw new NotAuthorizedError({ message: 'Not authorized to read', status: 403, type: 'not-authorized/read-permission-required' });
+    if (path === '/forbidden.txt') throw toFsError(new NotAuthorizedError({ message: 'Not authorized to read', status: 403, type: 'not-authorized/read-permission-required' }));
     if (path === '/ghost.txt') throw err.notFound(path);
     if (node.kind === 'directory') throw new FsError('EISDIR');
     if ((flags & O_ACCMODE) !== constants.O_RDONLY || flags & constants.O_TRUNC) this.#checkWritable(path);
@@ -220,7 +224,7 @@ export class MemoryFilesystem implements Filesystem {
 
   async read(path: string, fh: number, buffer: Buffer, position: number): Promise<number> {
     this.#record('read', path, { fh, position, length: buffer.length });
-    if (path === '/flaky.txt') throw new ServiceUnavailableError({ message: 'Service Unavailable', status: 503, type: 'service-unavailable' });
+    if (path === '/flaky.txt') throw toFsError(new ServiceUnavailableError({ message: 'Service Unavailable', status: 503, type: 'service-unavailable' }));
     if (path === '/buggy.txt') throw new Error('boom: the memory filesystem failed on purpose');
     const node = this.#handle(fh).node;
     if (node.kind !== 'file') throw new FsError('EISDIR');
@@ -301,14 +305,14 @@ export class MemoryFilesystem implements Filesystem {
     this.#checkWritable(path);
     const node = this.#lookup(path);
     if (node.kind !== 'directory') throw new FsError('ENOTDIR');
-    if (this.#children(path).length > 0) throw new FolderNotEmptyError({ message: 'Folder not empty', status: 422, type: 'processing-failure/folder-not-empty' });
+    if (this.#children(path).length > 0) throw toFsError(new FolderNotEmptyError({ message: 'Folder not empty', status: 422, type: 'processing-failure/folder-not-empty' }));
     this.nodes.delete(path);
   }
 
   async unlink(path: string): Promise<void> {
     this.#record('unlink', path);
     this.#checkWritable(path);
-    if (path === '/locked.txt') throw new ProcessingFailureError({ message: 'File is locked', status: 422, type: 'processing-failure/file-locked' });
+    if (path === '/locked.txt') throw toFsError(new ProcessingFailureError({ message: 'File is locked', status: 422, type: 'processing-failure/file-locked' }));
     const node = this.#lookup(path);
     if (node.kind === 'directory') throw new FsError('EISDIR');
     this.nodes.delete(path);

@@ -2,9 +2,10 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveCredentials } from '../../../src/config/credentials.js';
-import { findNetrcEntry } from '../../../src/config/netrc.js';
-import { defaultCacheDir, preparePrivateDir } from '../../../src/config/cache-dir.js';
+import { resolveCredentials } from '../../../src/mount/credentials.js';
+import { findNetrcEntry } from '../../../src/mount/netrc.js';
+import { defaultCacheDir } from '../../../src/mount/cache-dir.js';
+import { preparePrivateDir } from '../../../src/options/private-dir.js';
 import { createLogger } from '../../../src/log/logger.js';
 import { statSync } from 'node:fs';
 

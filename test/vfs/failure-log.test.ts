@@ -2,8 +2,8 @@
 // per distinct failure and window, with the server's details.
 import { describe, expect, test } from 'vitest';
 import { ServiceUnavailableError } from '../../src/client/errors.js';
-import { decideErrno } from '../../src/fuse/errno.js';
-import { FailureLog, describeError } from '../../src/fuse/failure-log.js';
+import { toFsError } from '../../src/vfs/errno.js';
+import { FailureLog, describeError } from '../../src/vfs/failure-log.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FsError } from '../../src/vfs/fs-error.js';
 
@@ -11,7 +11,7 @@ function setup() {
   const lines: string[] = [];
   let now = 0;
   const log = new FailureLog(createLogger({ level: 'debug', sink: (l) => lines.push(l) }), { windowMs: 60_000, now: () => now });
-  const report = (err: unknown, op = 'read', path = '/a'): void => log.report(op, path, err, decideErrno(err));
+  const report = (err: unknown, op = 'read', path = '/a'): void => log.report(op, path, toFsError(err));
   return { lines, report, advance: (ms: number) => { now += ms; } };
 }
 

@@ -1,14 +1,13 @@
-// How the adapter logs a failed operation. Ordinary outcomes (ENOENT from a
-// shell probing for a file, EEXIST, ENOTEMPTY, ...) are debug lines. An
+// How the filesystem layer logs a failed operation. Ordinary outcomes (ENOENT
+// from a shell probing for a file, EEXIST, ENOTEMPTY, ...) are debug lines. An
 // unexpected one (errno.ts decides: EIO-class, unknown types, refused
 // credentials) is a warning carrying the error's full description, logged
 // once per distinct failure and window: when the server is down, `ls -lR`
 // would otherwise print the same line thousands of times. Repeats inside the
 // window go to debug and are counted in the next warning.
+import { isFilesError } from '../client/errors.js';
 import type { Logger } from '../log/logger.js';
-import { FsError } from '../vfs/fs-error.js';
-import type { ErrnoDecision } from './errno.js';
-import { isFilesErrorLike } from './errno.js';
+import { FsError } from './fs-error.js';
 
 /** A repeated warning is shown again after this long. */
 export const WARNING_WINDOW_MS = 60_000;
@@ -32,14 +31,14 @@ export class FailureLog {
     this.#now = options.now ?? Date.now;
   }
 
-  report(op: string, path: string, err: unknown, decision: ErrnoDecision): void {
-    const what = `${op} ${JSON.stringify(path)}: ${decision.code}`;
+  report(op: string, path: string, err: FsError): void {
+    const what = `${op} ${JSON.stringify(path)}: ${err.code}`;
     const description = describeError(err);
-    if (!decision.unexpected) {
+    if (!err.unexpected) {
       this.#logger.debug('%s (%s)', what, description);
       return;
     }
-    const key = `${decision.code}\u0000${description}`;
+    const key = `${err.code}\u0000${description}`;
     const now = this.#now();
     const seen = this.#seen.get(key);
     if (seen && now - seen.at < this.#windowMs) {
@@ -52,14 +51,16 @@ export class FailureLog {
     this.#seen.set(key, { at: now, suppressed: 0 });
     if (this.#seen.size > MAX_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
     this.#logger.warn('%s failed: %s%s', what, description, repeats);
-    if (!isFilesErrorLike(err) && err instanceof Error && err.stack && !('code' in err)) this.#logger.debug('%s', err.stack);
+    const cause = err.cause;
+    if (cause instanceof Error && !isFilesError(cause) && cause.stack && !('code' in cause)) this.#logger.debug('%s', cause.stack);
   }
 }
 
-/** One line: the message and what the server said, never more. */
+/** One line: the message and what the server said, never more (an FsError is described by its cause). */
 export function describeError(err: unknown): string {
-  if (isFilesErrorLike(err)) {
-    const e = err as Error & { kind: string; type?: string; status?: number; instance?: string; operation?: string };
+  if (err instanceof FsError && err.cause !== undefined) return describeError(err.cause);
+  if (isFilesError(err)) {
+    const e = err;
     const details = [
       e.type ? `type ${e.type}` : `kind ${e.kind}`,
       e.status !== undefined ? `HTTP ${e.status}` : '',

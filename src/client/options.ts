@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { createLogger, isLogLevel, registerSecret, type Logger, type LogLevel } from '../log/logger.js';
 import { USER_AGENT } from '../version.js';
-import { checkInteger } from './check.js';
-import { ConfigError } from './config-error.js';
-import { parseBaseUrl } from './parse.js';
+import { checkInteger } from '../options/check.js';
+import { ConfigError } from '../options/config-error.js';
+import { parseBaseUrl } from '../options/parse.js';
 
 /** An API key, or a username and password for a session (POST /sessions). */
 export type ClientCredentials = { apiKey: string } | { username: string; password: string };

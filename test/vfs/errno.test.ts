@@ -1,5 +1,5 @@
-// The errno table: every error kind the adapter can meet, and which ones are
-// worth a warning.
+// The errno table: every error kind the filesystem layer can meet, the errno
+// a program then gets, and which ones are worth a warning.
 import { constants } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import {
@@ -7,8 +7,17 @@ import {
   NotAuthorizedError, NotFoundError, ParentMissingError, ProcessingFailureError, RateLimitedError, ServerError,
   ServiceUnavailableError, TimeoutError, errorFromResponse,
 } from '../../src/client/errors.js';
-import { decideErrno, errnoOf, isUnexpectedFailure, toErrno } from '../../src/fuse/errno.js';
+import { errnoOf } from '../../src/fuse/errno.js';
+import { toFsError } from '../../src/vfs/errno.js';
 import { FsError } from '../../src/vfs/fs-error.js';
+
+/** What a program sees for a rejection: the FsError the table chooses, encoded as the adapter does. */
+function decideErrno(err: unknown): { errno: number; code: string; unexpected: boolean } {
+  const failure = toFsError(err);
+  return { errno: errnoOf(failure.code), code: failure.code, unexpected: failure.unexpected };
+}
+const toErrno = (err: unknown): number => decideErrno(err).errno;
+const isUnexpectedFailure = (err: unknown): boolean => decideErrno(err).unexpected;
 
 const E = constants.errno;
 const d = { message: 'm' };

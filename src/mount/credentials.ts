@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { registerSecret, type Logger } from '../log/logger.js';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../options/config-error.js';
 import { findNetrcEntry } from './netrc.js';
 
 export type Credentials =
