@@ -16,7 +16,7 @@ import { parseBaseUrl, parseBytes, parseChoice, parseInteger, parseOctal, parseS
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { normalize } from '../path/index.js';
 import { DEFAULTS as VFS_DEFAULTS, MAX_PREFETCH_FILES, type FilesystemOptions } from '../vfs/options.js';
-import { WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/upload/options.js';
+import { WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/write-back/options.js';
 import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/mount-options.js';
 import type { CredentialSources } from './credentials.js';
 

@@ -10,9 +10,9 @@ export type { FilesystemOptions, ResolvedOptions, Clock } from './options.js';
 export type { WriteLayer } from './writes.js';
 export { ReadOnlyWrites } from './writes.js';
 export type { FileHandle } from './handles/file-handle.js';
-// Write-back (src/vfs/upload): staging, journal, upload queue, drain, status.
-export { WriteBack, formatBytes } from './upload/write-back.js';
-export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './upload/options.js';
-export type { WriteBackOptions, ResolvedWriteBackOptions } from './upload/options.js';
-export type { DrainOptions, DrainProgress, DrainResult } from './upload/drain.js';
-export type { WriteBackStatus, UploadStatusEntry, UploadState } from './upload/status.js';
+// Write-back (src/vfs/write-back): staging, journal, upload queue, drain, status.
+export { WriteBack, formatBytes } from './write-back/write-back.js';
+export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './write-back/options.js';
+export type { WriteBackOptions, ResolvedWriteBackOptions } from './write-back/options.js';
+export type { DrainOptions, DrainProgress, DrainResult } from './write-back/drain.js';
+export type { WriteBackStatus, UploadStatusEntry, UploadState } from './write-back/status.js';

@@ -4,7 +4,7 @@
 // the answer: totals, then each file (uploading with progress, failed with
 // the server's reason and where its content is kept, retrying, pending,
 // still open), then the write-size histogram. --json prints the mount's
-// answer as is (WriteBackStatus, src/vfs/upload/status.ts: pendingUploads,
+// answer as is (WriteBackStatus, src/vfs/write-back/status.ts: pendingUploads,
 // pendingBytes, uploading, failedUploads, files[] with path, size, state,
 // uploadedBytes, error, stagingFile, …). Exit status: 0 with an answer, 1
 // when no running filesfs mount is there (or it cannot answer), 2 for usage.

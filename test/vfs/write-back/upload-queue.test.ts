@@ -6,10 +6,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { BadRequestError, ServiceUnavailableError } from '../../src/client/errors.js';
-import { decode, Journal } from '../../src/vfs/upload/journal.js';
-import type { DrainProgress } from '../../src/vfs/upload/drain.js';
-import { expectErrno, pattern } from '../vfs/helpers.js';
+import { BadRequestError, ServiceUnavailableError } from '../../../src/client/errors.js';
+import { decode, Journal } from '../../../src/vfs/write-back/journal.js';
+import type { DrainProgress } from '../../../src/vfs/write-back/drain.js';
+import { expectErrno, pattern } from '../helpers.js';
 import { mockSetup, O_CREAT, O_RDWR, O_WRONLY, until, writeFile } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

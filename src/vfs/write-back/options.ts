@@ -1,7 +1,7 @@
 // Options of the write-back layer: where staging files and the journal live,
 // when and how many uploads run, and how failures are retried. Typed, with
 // documented defaults, checked once (resolveWriteBackOptions) so the rest of
-// src/vfs/upload reads plain numbers. The CLI maps --cache-dir,
+// src/vfs/write-back reads plain numbers. The CLI maps --cache-dir,
 // --upload-delay and --upload-concurrency onto these; tests shorten the
 // delays.
 import { checkInteger as integer } from '../../options/check.js';

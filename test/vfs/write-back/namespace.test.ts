@@ -6,9 +6,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decode } from '../../src/vfs/upload/journal.js';
-import type { MockFilesClient } from '../support/mock-files-client.js';
-import { expectErrno, readAll } from '../vfs/helpers.js';
+import { decode } from '../../../src/vfs/write-back/journal.js';
+import type { MockFilesClient } from '../../support/mock-files-client.js';
+import { expectErrno, readAll } from '../helpers.js';
 import { mockSetup, O_RDWR, until, writeFile } from './helpers.js';
 
 const uploadsTo = (client: MockFilesClient): string[] => client.calls.filter((c) => c.method === 'upload').map((c) => c.path);

@@ -6,10 +6,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BadRequestError } from '../../src/client/errors.js';
-import { decode, encode, type JournalRecord } from '../../src/vfs/upload/journal.js';
-import { MockFilesClient } from '../support/mock-files-client.js';
-import { readAll } from '../vfs/helpers.js';
+import { BadRequestError } from '../../../src/client/errors.js';
+import { decode, encode, type JournalRecord } from '../../../src/vfs/write-back/journal.js';
+import { MockFilesClient } from '../../support/mock-files-client.js';
+import { readAll } from '../helpers.js';
 import { cacheDirFor, mockSetup, O_CREAT, O_WRONLY, until, writeFile } from './helpers.js';
 
 const records = (cacheDir: string): JournalRecord[] =>

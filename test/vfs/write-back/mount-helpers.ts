@@ -4,9 +4,9 @@
 // what the emulator holds.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FilesClient } from '../../src/client/files-client.js';
-import type { WriteBackStatus } from '../../src/vfs/upload/status.js';
-import { runCli, type MountProcess } from '../support/mount.js';
+import type { FilesClient } from '../../../src/client/files-client.js';
+import type { WriteBackStatus } from '../../../src/vfs/write-back/status.js';
+import { runCli, type MountProcess } from '../../support/mount.js';
 import { sha256Of, type SetFile } from './file-set.js';
 
 export async function statusOf(m: MountProcess): Promise<WriteBackStatus> {

@@ -8,9 +8,9 @@
 // keeps the data.
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HttpFilesClient } from '../../src/client/http-files-client.js';
-import { useEmulator } from '../support/emulator.js';
-import { expectErrno } from '../vfs/helpers.js';
+import { HttpFilesClient } from '../../../src/client/http-files-client.js';
+import { useEmulator } from '../../support/emulator.js';
+import { expectErrno } from '../helpers.js';
 import { chunkOf, fileSet, folders, sha256Of, totalBytes, type SetFile } from './file-set.js';
 import { O_CREAT, O_TRUNC, O_WRONLY, writeBackFs } from './helpers.js';
 

@@ -5,7 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { expectErrno, pattern, readAll } from '../vfs/helpers.js';
+import { expectErrno, pattern, readAll } from '../helpers.js';
 import { mockSetup, O_APPEND, O_CREAT, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, until, writeFile } from './helpers.js';
 
 describe('staging', () => {

@@ -13,9 +13,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { HttpFilesClient } from '../../src/client/http-files-client.js';
-import { useEmulator } from '../support/emulator.js';
-import { q, runCli, runProgram, scratch, sh, startMount, stopMounts, type MountProcess } from '../support/mount.js';
+import { HttpFilesClient } from '../../../src/client/http-files-client.js';
+import { useEmulator } from '../../support/emulator.js';
+import { q, runCli, runProgram, scratch, sh, startMount, stopMounts, type MountProcess } from '../../support/mount.js';
 import { statusOf, waitDrained } from './mount-helpers.js';
 
 const API_KEY = 'writeBackToolsKey42';

@@ -1,11 +1,11 @@
-// DirSync (src/vfs/upload/durable.ts): a directory fsync'd again and again
+// DirSync (src/vfs/write-back/durable.ts): a directory fsync'd again and again
 // (the staging and journal dirs, two or three times per small file closed)
 // is opened once and kept open until close(), not opened per fsync.
 import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DirSync } from '../../src/vfs/upload/durable.js';
+import { DirSync } from '../../../src/vfs/write-back/durable.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dirsync-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

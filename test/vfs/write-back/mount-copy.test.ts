@@ -6,9 +6,9 @@
 // for the upload. The emulator runs in this process; the mounts are the built
 // CLI in child processes.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { HttpFilesClient } from '../../src/client/http-files-client.js';
-import { useEmulator } from '../support/emulator.js';
-import { q, runCli, scratch, sh, startMount, stopMounts, waitUnmounted } from '../support/mount.js';
+import { HttpFilesClient } from '../../../src/client/http-files-client.js';
+import { useEmulator } from '../../support/emulator.js';
+import { q, runCli, scratch, sh, startMount, stopMounts, waitUnmounted } from '../../support/mount.js';
 import { fileSet, sha256Of, writeSet, type SetFile } from './file-set.js';
 import { until } from './helpers.js';
 import { mismatches, serverSha256, statusOf, waitDrained } from './mount-helpers.js';
