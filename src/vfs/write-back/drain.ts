@@ -9,7 +9,7 @@
 // next mount on the same cache dir.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PendingFile } from './pending-file.js';
-import type { WriteBackLayer } from './write-back-layer.js';
+import type { WriteBackLayer } from './write-layer.js';
 
 export interface DrainProgress {
   /** Files not on the server yet, and their bytes (minus what is acknowledged in flight). */
@@ -62,19 +62,19 @@ export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile
   const interval = options.progressIntervalMs ?? DEFAULT_PROGRESS_MS;
   const pending = (): PendingFile[] => [...layer.files.values()].filter((f) => f.needsUpload);
   // A failure that happened before this instant does not end a file's part in the drain.
-  const refusedNow = (f: PendingFile): boolean => !!f.failure?.permanent && f.failure.at.getTime() >= started && !f.upload && !f.queued;
+  const refusedNow = (f: PendingFile): boolean => f.phase === 'failed' && f.failure!.at.getTime() >= started;
 
   // Open files first become durable as they are now.
-  await Promise.all(pending().map((f) => layer.persist(f).catch((err: unknown) => layer.log.warn('%s: could not journal before draining: %s', f.path, String(err)))));
-  layer.queue.startDraining(pending());
+  await Promise.all(pending().map((f) => layer.records.persist(f).catch((err: unknown) => layer.log.warn('%s: could not journal before draining: %s', f.path, String(err)))));
+  layer.uploads.startDraining(pending());
 
   const progress = (): DrainProgress => {
     const left = pending();
-    const inFlight = left.filter((f) => f.upload);
-    const acknowledged = inFlight.reduce((n, f) => n + (f.upload?.uploadedBytes ?? 0), 0);
+    const inFlight = left.filter((f) => f.attempt);
+    const acknowledged = inFlight.reduce((n, f) => n + (f.attempt?.uploadedBytes ?? 0), 0);
     const bytesDone = layer.totals.uploadedBytes - startBytes + acknowledged;
     const elapsedMs = Date.now() - started;
-    const retrying = left.filter((f) => f.failure && !f.failure.permanent);
+    const retrying = left.filter((f) => f.phase === 'retrying');
     return {
       filesLeft: left.length,
       bytesLeft: Math.max(0, left.reduce((n, f) => n + f.size, 0) - acknowledged),
@@ -106,7 +106,7 @@ export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile
       await sleep(POLL_MS, undefined, { ref: true });
     }
   } finally {
-    layer.queue.stopDraining();
+    layer.uploads.stopDraining();
   }
   const end = progress();
   options.onProgress?.(end);
@@ -118,7 +118,7 @@ export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile
     bytesDone: layer.totals.uploadedBytes - startBytes,
     filesLeft: left.length,
     bytesLeft: left.reduce((n, f) => n + f.size, 0),
-    refused: left.filter((f) => f.failure?.permanent).map((f) => ({ path: mountPath(f), error: f.failure!.message, stagingFile: f.stagingPath })),
+    refused: left.filter((f) => f.phase === 'failed').map((f) => ({ path: mountPath(f), error: f.failure!.message, stagingFile: f.stagingPath })),
     elapsedMs: Date.now() - started,
   };
 }

@@ -64,10 +64,11 @@ export async function recover(staging: StagingArea, journal: Journal, log: Logge
       journaled: record.generation,
       onServer: record.remote,
       stagingDurable: true,
+      // Waits for resume(), which starts every recovered upload at once.
+      ...(record.state === 'failed'
+        ? { phase: 'failed' as const, failure: { message: record.reason ?? 'refused by the server', permanent: true, attempts: 1, at: record.updatedAt } }
+        : { phase: 'delayed' as const }),
     });
-    if (record.state === 'failed') {
-      file.failure = { message: record.reason ?? 'refused by the server', permanent: true, attempts: 1, at: record.updatedAt };
-    }
     files.push(file);
   }
 

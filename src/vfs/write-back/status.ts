@@ -68,12 +68,18 @@ export const MAX_LISTED_FILES = 10_000;
 
 const ORDER: Record<UploadState, number> = { uploading: 0, failed: 1, retrying: 2, pending: 3, open: 4 };
 
+/** The one state status shows for a file, from its phase. */
 export function stateOf(file: PendingFile): UploadState {
-  if (file.upload) return 'uploading';
-  if (file.failure?.permanent) return 'failed';
-  if (file.failure) return 'retrying';
-  if (file.writers > 0) return 'open';
-  return 'pending';
+  switch (file.phase) {
+    case 'uploading':
+    case 'failed':
+    case 'retrying':
+    case 'open':
+      return file.phase;
+    default:
+      // delayed, queued, held, staging: waiting for something before uploading.
+      return file.writers > 0 ? 'open' : 'pending';
+  }
 }
 
 export function entryOf(file: PendingFile, mountPath: string): UploadStatusEntry {
@@ -85,7 +91,7 @@ export function entryOf(file: PendingFile, mountPath: string): UploadStatusEntry
     size: file.size,
     mtime: file.mtime.toISOString(),
     state,
-    uploadedBytes: file.upload?.uploadedBytes ?? 0,
+    uploadedBytes: file.attempt?.uploadedBytes ?? 0,
     error: failure?.message ?? null,
     attempts: failure?.attempts ?? 0,
     nextAttemptAt: state !== 'uploading' && failure?.nextAttemptAt ? new Date(failure.nextAttemptAt).toISOString() : null,

@@ -23,11 +23,11 @@ import { drain, type DrainOptions, type DrainResult } from './drain.js';
 import { Journal } from './journal.js';
 import { resolveWriteBackOptions, type ResolvedWriteBackOptions, type WriteBackOptions } from './options.js';
 import type { PendingFile } from './pending-file.js';
-import { PendingFiles } from './pending-files.js';
+import { PendingFiles } from './registry.js';
 import { recover, type Recovery } from './recovery.js';
 import { StagingArea } from './staging.js';
 import { entryOf, MAX_LISTED_FILES, sortEntries, type WriteBackStatus } from './status.js';
-import { WriteBackLayer } from './write-back-layer.js';
+import { WriteBackLayer } from './write-layer.js';
 
 export class WriteBack {
   private attached: WriteBackLayer | null = null;
@@ -77,7 +77,7 @@ export class WriteBack {
     const bytes = recovered.reduce((n, f) => n + f.size, 0);
     const failed = recovered.filter((f) => f.failure?.permanent).length;
     layer.log.info('resuming %d pending upload%s (%s) from the journal in %s%s', recovered.length, recovered.length === 1 ? '' : 's', formatBytes(bytes), this.options.cacheDir, failed ? `; ${failed} refused before, trying again` : '');
-    for (const file of recovered) layer.queue.now(file);
+    for (const file of recovered) layer.uploads.now(file);
   }
 
   /** Uploads everything pending now; see drain.ts. */
@@ -87,7 +87,7 @@ export class WriteBack {
 
   status(): WriteBackStatus {
     const layer = this.attached;
-    const all = [...this.files.values()].filter((f) => f.needsUpload || f.upload);
+    const all = [...this.files.values()].filter((f) => f.needsUpload || f.attempt);
     const entries = sortEntries(all.map((f) => entryOf(f, this.mountPath(f))));
     const listed = entries.slice(0, MAX_LISTED_FILES);
     return {
@@ -124,8 +124,7 @@ export class WriteBack {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.attached) await this.attached.queue.close(this.files.values());
-    else for (const file of this.files.values()) file.clearTimers();
+    if (this.attached) await this.attached.uploads.close();
     for (const file of this.files.values()) file.failWaiters(Number.MAX_SAFE_INTEGER, new FsError('EIO', `${file.path}: the mount is closing before the upload finished; it stays in the journal`));
     // Files still open (the kernel sends no release once unmounted) hold descriptors.
     await Promise.all([...this.files.values()].map((f) => f.file.forceClose().catch(() => undefined)));
