@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { findMount, fusermount, waitForMount } from '../fuse/mountinfo.js';
+import { findMount, fusermount, waitForMount } from '../fuse/index.js';
 import { FILESFS_BIN } from './emulator.js';
 import type { Janitor } from './procs.js';
 import { run, startChild, stopChild, type Child } from './procs.js';

@@ -11,7 +11,7 @@ import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMounts } from '../fuse/mountinfo.js';
+import { readMounts } from '../fuse/index.js';
 import { layout, type Bench, type RcloneSide, type Scale } from './context.js';
 import { BenchEmulator } from './emulator.js';
 import { FilesfsMount, mountUnavailable, peakRssMiB, writesUnavailable } from './filesfs.js';

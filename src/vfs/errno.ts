@@ -28,7 +28,7 @@
 //   - read-only-session → EROFS; HTTP 507 and any quota type → ENOSPC.
 //   - an AbortError (an operation cancelled, e.g. at unmount) → EINTR.
 import { constants } from 'node:os';
-import { isFilesError, type FilesError, type FilesErrorKind } from '../client/errors.js';
+import { isFilesError, type FilesError, type FilesErrorKind } from '../client/index.js';
 import { FsError, type ErrnoCode } from './fs-error.js';
 
 const ERRNO = constants.errno as Readonly<Record<string, number | undefined>>;

@@ -1,11 +1,13 @@
-// The filesystem layer's public surface: what src/cli wires up and what the
-// write-back layer builds on.
+// The filesystem layer's public face: every import from outside src/vfs goes
+// through here. The Filesystem contract the FUSE adapter calls, its
+// implementation on a FilesClient, the one error it rejects with, its
+// options, and write-back (staging, journal, uploads, drain, status).
 export { FilesFilesystem, createFilesystem, writeIntent } from './filesystem.js';
 export type { VfsContext, FilesFilesystemExtensions } from './filesystem.js';
 export type { Filesystem, FileAttributes, DirectoryEntry, FilesystemStats } from './filesystem-api.js';
 export { FsError, isFsError } from './fs-error.js';
 export type { ErrnoCode } from './fs-error.js';
-export { resolveOptions, DEFAULTS } from './options.js';
+export { resolveOptions, DEFAULTS, MAX_PREFETCH_FILES } from './options.js';
 export type { FilesystemOptions, ResolvedOptions, Clock } from './options.js';
 export type { WriteLayer } from './writes.js';
 export { ReadOnlyWrites } from './writes.js';

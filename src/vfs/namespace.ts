@@ -8,8 +8,7 @@
 // Errors come in the order Linux reports them: a missing path (ENOENT) or an
 // existing target (EEXIST) before a read-only mount (EROFS).
 import { randomBytes } from 'node:crypto';
-import type { FilesClient, RemoteEntry } from '../client/files-client.js';
-import { BadRequestError, DestinationExistsError, FolderNotEmptyError, NotFoundError } from '../client/errors.js';
+import { type FilesClient, type RemoteEntry, BadRequestError, DestinationExistsError, FolderNotEmptyError, NotFoundError } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { baseName, isSame, joinPath, parentPath } from '../path/index.js';
 import { FsError } from './fs-error.js';

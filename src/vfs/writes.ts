@@ -16,7 +16,7 @@
 //     (renameFailed() when the move failed).
 //   - When an upload lands, the write layer calls
 //     FilesFilesystem.remoteChanged(entry) so caches and read versions follow.
-import type { RemoteEntry } from '../client/files-client.js';
+import type { RemoteEntry } from '../client/index.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
 

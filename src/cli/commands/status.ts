@@ -9,9 +9,8 @@
 // uploadedBytes, error, stagingFile, …). Exit status: 0 with an answer, 1
 // when no running filesfs mount is there (or it cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { controlRequest, ControlRequestError, ControlUnavailableError } from '../../control/client.js';
-import { findMount } from '../../control/registry.js';
-import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/mountinfo.js';
+import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
+import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/index.js';
 import { formatBytes, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';

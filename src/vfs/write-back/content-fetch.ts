@@ -5,8 +5,7 @@
 // client's ContentChangedError), the fetch starts over once with the new
 // version. Returns the number of bytes staged.
 import type { FileHandle } from 'node:fs/promises';
-import { ContentChangedError } from '../../client/errors.js';
-import type { FilesClient } from '../../client/files-client.js';
+import { ContentChangedError, type FilesClient } from '../../client/index.js';
 
 /** Fresh starts after the content changed during a fetch. */
 const CHANGED_RESTARTS = 1;

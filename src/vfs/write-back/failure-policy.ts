@@ -10,7 +10,7 @@
 // Nothing is ever dropped on failure: both kinds keep the journal record and
 // the staging file. An unknown error is treated as transient (it is most
 // likely ours, and retrying costs little), and logged in full.
-import { FilesError, isFilesError } from '../../client/errors.js';
+import { FilesError, isFilesError } from '../../client/index.js';
 import { redact } from '../../log/logger.js';
 
 export type FailureKind = 'cancelled' | 'transient' | 'permanent';

@@ -33,7 +33,7 @@
 // aborts a running upload and waits until it is over, so the server never
 // receives a mix of two versions. Journal writes for the file are serialized
 // by `records`, so the newest record always wins.
-import type { RemoteEntry } from '../../client/files-client.js';
+import type { RemoteEntry } from '../../client/index.js';
 import { baseName } from '../../path/index.js';
 import { keyOf } from '../path-mapper.js';
 import { Mutex } from './mutex.js';

@@ -17,8 +17,7 @@
 // free as soon as the attempt's requests are over: the port's bookkeeping
 // after that (a journal record removed, a directory fsync) does not hold it.
 import PQueue from 'p-queue';
-import { MIN_PART_SIZE } from '../../client/part-size.js';
-import { SMALL_FILE_BYTES } from '../../client/upload-source.js';
+import { MIN_PART_SIZE, SMALL_FILE_BYTES } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 
 /** One attempt the port started: its requests, then whatever the port records. */

@@ -24,8 +24,7 @@
 // `after(file)` is the one place that takes a file's next step once
 // something changed (a close, an outcome, a rename's end): a timer, a slot,
 // or leaving the pending set.
-import type { FilesClient, RemoteEntry } from '../../client/files-client.js';
-import { RetryPolicy } from '../../client/retry.js';
+import { type FilesClient, type RemoteEntry, RetryPolicy } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
 import { classifyFailure, describeFailure, UploadCancelled } from './failure-policy.js';

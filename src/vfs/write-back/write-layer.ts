@@ -21,7 +21,7 @@
 // rename holds to the registry, the journal to Records, when and how uploads
 // run to Uploads.
 import { constants } from 'node:fs';
-import type { RemoteEntry } from '../../client/files-client.js';
+import type { RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { joinPath } from '../../path/index.js';
 import type { FileAttributes } from '../filesystem-api.js';
