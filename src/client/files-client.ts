@@ -9,7 +9,7 @@
 // been retried by the client according to its retry policy when they surface.
 import type { Readable } from 'node:stream';
 
-/** One file or folder as the server describes it (files-api.md §2). */
+/** One file or folder as the server describes it (docs/files-api.md §2). */
 export interface RemoteEntry {
   /** The server's full path, in the server's case, e.g. "Reports/Q1.pdf". */
   path: string;

@@ -1,4 +1,4 @@
-// Who is calling the API (files-api.md §1). With API keys or users
+// Who is calling the API (docs/files-api.md §1). With API keys or users
 // configured, every API request needs `X-FilesAPI-Key: <key>` or
 // `X-FilesAPI-Auth: <session id>`; POST /sessions logs a user in (201 with the
 // session id) and DELETE /sessions logs out. Each key belongs to one user, so

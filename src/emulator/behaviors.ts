@@ -1,4 +1,4 @@
-// Folder behaviors ("Folder Settings", files-api.md §13): records under
+// Folder behaviors ("Folder Settings", docs/files-api.md §13): records under
 // /api/rest/v1/behaviors with the SDKs' Behavior model (`id, path, behavior,
 // value, name, description, recursive, disable_parent_folder_behavior,
 // attachment_url`). Every behavior belongs to a folder; `value` holds the

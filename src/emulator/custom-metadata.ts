@@ -1,4 +1,4 @@
-// custom_metadata (files-api.md §13): an object of string keys and values on
+// custom_metadata (docs/files-api.md §13): an object of string keys and values on
 // every file and folder, at most 32 keys, 256 characters per key and 1,024
 // per value (SDK model docs), values stored as text (Files.com docs: "instead
 // of a Boolean false, you would store the text string \"false\"").

@@ -1,4 +1,4 @@
-// A file or folder as the API shows it (files-api.md §2): the fields of the
+// A file or folder as the API shows it (docs/files-api.md §2): the fields of the
 // 2024 recordings and of the SDKs' File model, with the real quirks kept —
 // `subfolders_locked?` (the key ends with a question mark) on folders only,
 // `size` null for folders, `mime_type`/`region` on files only, `crc32` in

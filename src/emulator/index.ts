@@ -1,6 +1,6 @@
 // The local Files.com API emulator: a stateful stand-in for the parts of the
 // Files.com REST API filesfs uses, faithful to the wire formats of
-// shared/files-api.md, stored on disk, with injectable latency, bandwidth
+// docs/files-api.md, stored on disk, with injectable latency, bandwidth
 // limits and faults. `startEmulator` is the programmatic entry (tests,
 // benchmarks, the demo); `filesfs emulator` wraps it. See README.md here for
 // what it emulates, the choices it makes, and its limits.

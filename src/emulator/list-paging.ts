@@ -1,5 +1,5 @@
 // Paging for the small lists other than folder listings (locks, behaviors):
-// the same conventions as folders (files-api.md §2) — `per_page` (default
+// the same conventions as folders (docs/files-api.md §2) — `per_page` (default
 // 1,000, at most 10,000), `cursor` from the previous page's `X-Files-Cursor`
 // (also sent as `X-Files-Cursor-Next`), no cursor header on the last page.
 // The cursor names the sort key of the last row sent, so rows added or

@@ -1,4 +1,4 @@
-// Locks (files-api.md §6, §13): `POST /locks/{path}` takes a lock for the
+// Locks (docs/files-api.md §6, §13): `POST /locks/{path}` takes a lock for the
 // calling user, `GET /locks/{path}` lists them, `DELETE /locks/{path}?token=`
 // releases one. Facts (SDK Lock models, files-mock-server, fsmount): create
 // parameters are `timeout` (seconds), `exclusive`, `recursive`,

@@ -1,4 +1,4 @@
-// The emulator's own rules for names of new files and folders (files-api.md
+// The emulator's own rules for names of new files and folders (docs/files-api.md
 // §8), written from the API facts and deliberately not shared with the
 // client's validator (src/path/validate.ts): if both used one module, a wrong
 // rule could never show up as a disagreement between filesfs and "the

@@ -1,4 +1,4 @@
-// Request parameters, read the way the Files.com API reads them (files-api.md
+// Request parameters, read the way the Files.com API reads them (docs/files-api.md
 // §1): from the query string, a JSON body and a form body alike, merged (body
 // over query). Keys may carry Rails brackets, in any source: `sort_by[path]=asc`,
 // `etags[][etag]=…` (Ruby), `etags[0][part]` (an old Go SDK sent those inside

@@ -439,7 +439,7 @@ export class Store {
     if (node.children) for (const c of node.children.values()) this.forget(c);
   }
 
-  /** A folder's mtime moves when its contents change (files-api.md §2). */
+  /** A folder's mtime moves when its contents change (docs/files-api.md §2). */
   private touch(dir: Node, entries: JournalEntry[]): void {
     dir.mtime = nowSeconds();
     if (dir.parent) dir.parent.sortCache = null;

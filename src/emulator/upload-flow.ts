@@ -1,4 +1,4 @@
-// The API side of an upload (files-api.md §5), shared by begin_upload, the JS
+// The API side of an upload (docs/files-api.md §5), shared by begin_upload, the JS
 // SDK's `POST /files/{path}` action "put", action "end", and the demo seed:
 // opening an upload, describing part slots with their presigned PUT URLs, and
 // completing it, which makes the new content visible in one step. Opening and

@@ -9,7 +9,7 @@
 // warning naming the bug.
 //
 // Operations the product does not support answer here, per POSIX and
-// design.md:
+// docs/semantics.md:
 //   - symlink, link → EPERM: symlink(2) and link(2) name EPERM for "the
 //     filesystem does not support" symbolic/hard links (vfat does the same);
 //   - mknod → a regular file (S_IFREG) is created like create+release; FIFOs,

@@ -35,7 +35,7 @@ const ERRNO = constants.errno as Readonly<Record<string, number | undefined>>;
 
 /**
  * Specific server types (the part after the group's slash) with their own
- * errno, whatever group they arrive in (files-api.md §7 lists
+ * errno, whatever group they arrive in (docs/files-api.md §7 lists
  * filename-too-long under processing-failure; a server might move it).
  */
 const BY_SPECIFIC_TYPE: Readonly<Record<string, ErrnoCode>> = {

@@ -1,4 +1,4 @@
-// Namespace operations with the semantics of design.md: mkdir, rmdir, unlink,
+// Namespace operations with the semantics of docs/semantics.md: mkdir, rmdir, unlink,
 // rename and utimens on the server, with the metadata cache, the read versions
 // and the write layer told at once (read-your-writes). Checks that can be made
 // from what is known fail locally, before any request (EEXIST, ENOTDIR,

@@ -1,4 +1,4 @@
-// Case- and accent-insensitive, case-preserving paths (design.md "Paths").
+// Case- and accent-insensitive, case-preserving paths (docs/semantics.md, "Paths and names").
 import { describe, expect, it } from 'vitest';
 import { expectErrno, O_RDONLY, readAll, setup } from './helpers.js';
 

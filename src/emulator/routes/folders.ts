@@ -1,9 +1,9 @@
 // /api/rest/v1/folders/{path}: GET lists a folder one page at a time (bare
-// JSON array, cursor headers exactly as files-api.md §2 describes), POST
+// JSON array, cursor headers exactly as docs/files-api.md §2 describes), POST
 // creates a folder (201, or 422 destination-exists; refused where someone
 // else's lock covers the path).
 //
-// Listing filters (files-api.md §2, §13): `type` = `folder` or `file`;
+// Listing filters (docs/files-api.md §2, §13): `type` = `folder` or `file`;
 // `modified_at_datetime` keeps entries modified after that time (the server's
 // `mtime`, strictly later) and is accepted only together with `type`; `search`
 // matches names (text before its last `/` ignored), or with

@@ -594,7 +594,7 @@ export class PendingFile {
 }
 
 /**
- * The server keeps whole seconds (files-api.md §1): a pending file shows the
+ * The server keeps whole seconds (docs/files-api.md §1): a pending file shows the
  * time it will have once uploaded, so its mtime does not change when it lands
  * (make, rsync and the kernel's page cache all watch mtimes).
  */

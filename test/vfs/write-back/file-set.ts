@@ -1,4 +1,4 @@
-// The file set of the write-back acceptance tests (issue 6, part 8): 500
+// The file set of the write-back acceptance tests: 500
 // files in 10 folders, sizes 0, 1 B and 4 KiB for most, plus the part-size
 // edges (5 MiB − 1, 5 MiB, 5 MiB + 1) and one 64 MiB file. Contents are
 // deterministic and distinct per file and position (a random block read at

@@ -1,4 +1,4 @@
-// Write-back through real mounts (issue 6, part 8): `cp -r` of the 500-file
+// Write-back through real mounts: `cp -r` of the 500-file
 // acceptance set lands sha256-equal, with and without 10 % faulted requests
 // (429, 500, 503, resets; no stalls: one holds 5 minutes); kill -9 right
 // after `cp` returns loses nothing (the next mount on the same cache dir

@@ -1,4 +1,4 @@
-// Write-back through real mounts with the tools people use (issue 6, part 8):
+// Write-back through real mounts with the tools people use:
 // fsync returns only once the emulator has the file, and EIO when the
 // emulator refuses it; editors' saves (vim, the write-temp-then-rename
 // pattern, sed -i) and renames/deletes of pending files upload each file once
