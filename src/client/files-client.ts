@@ -51,7 +51,8 @@ export interface StreamOptions {
 
 /** What to upload: a local file, a stream, or bytes in memory. */
 export type UploadSource =
-  | { file: string }
+  /** A local file: its first `size` bytes (all of it when absent; a file shorter than `size` fails). */
+  | { file: string; size?: number }
   | { stream: Readable; size?: number }
   | { buffer: Uint8Array };
 

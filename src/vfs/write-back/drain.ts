@@ -65,7 +65,7 @@ export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile
   const refusedNow = (f: PendingFile): boolean => f.phase === 'failed' && f.failure!.at.getTime() >= started;
 
   // Open files first become durable as they are now.
-  await Promise.all(pending().map((f) => layer.records.persist(f).catch((err: unknown) => layer.log.warn('%s: could not journal before draining: %s', f.path, String(err)))));
+  await Promise.all([...layer.files.values()].filter((f) => f.needsCommit).map((f) => layer.commit(f).catch(() => undefined)));
   layer.uploads.startDraining(pending());
 
   const progress = (): DrainProgress => {

@@ -20,24 +20,50 @@
 // an active phase ends: `settle()` picks them. Reference counts (open
 // handles, writers, rename holds) are facts, not flags: they count.
 //
+// Versions: only a version somebody closed is ever published. The *working*
+// version is what handles read and write (its staging file, size, mtime);
+// `commit()` (close, fsync, a drain) makes it the *closed* version, durable in
+// the journal. Uploads send the closed version only, so a crash, a failed
+// write or a full disk can never publish bytes nobody closed. The closed
+// version's bytes are never changed in place: a change below its size first
+// copies the working content to a new staging file (write-layer.ts), while
+// appends may share its staging file (the closed version is then a prefix,
+// and the journal records its size).
+//
 // Generations: every change that must reach the server (a write, a truncate,
 // a new mtime) bumps `generation`; `contentGeneration` is the generation of
-// the last change to the bytes. `journaled` is the generation the journal
-// record describes (-1: no record), `landed` the newest generation the server
+// the last change to the bytes. The closed version carries the generations it
+// was committed at; `journaled` is the generation the journal record
+// describes (-1: no record), `landed` the newest generation the server
 // confirmed (-1: none of ours; 0: the server's content a remote file was
-// staged from). The file needs an upload while generation > landed, and a
-// journal write while generation > journaled as well.
+// staged from). The file needs an upload while its closed version is newer
+// than what landed, and a commit while the working version is newer still.
 //
-// Changes to the staging file and the start of an upload are serialized by
-// `mutations`: an upload starts only between changes, and a change first
-// aborts a running upload and waits until it is over, so the server never
-// receives a mix of two versions. Journal writes for the file are serialized
-// by `records`, so the newest record always wins.
+// Changes to the working version and commits are serialized by `mutations`,
+// so a commit takes a consistent snapshot. Journal writes for the file are
+// serialized by `records`, so the newest record always wins.
 import type { RemoteEntry } from '../../client/index.js';
 import { baseName } from '../../path/index.js';
 import { keyOf } from '../path-mapper.js';
 import { Mutex } from './mutex.js';
 import type { SharedFd } from './shared-fd.js';
+
+/** One staging file: its name in the staging folder, its path, and its shared descriptor. */
+export interface StagingFile {
+  readonly name: string;
+  readonly path: string;
+  readonly fd: SharedFd;
+}
+
+/** A version somebody closed: what the journal records and uploads send. */
+export interface ClosedVersion {
+  readonly staging: StagingFile;
+  /** Its bytes: the first `size` bytes of the staging file. */
+  readonly size: number;
+  readonly mtime: Date;
+  readonly generation: number;
+  readonly contentGeneration: number;
+}
 
 export type Phase =
   /** Being created or fetched into staging; `ready` settles when done. */
@@ -68,6 +94,8 @@ export interface UploadAttempt {
   /** 'content' uploads the staging file; 'mtime' only sets provided_mtime (the bytes are there). */
   readonly kind: 'content' | 'mtime';
   readonly path: string;
+  /** The staging file holding the closed version sent, and its size. */
+  readonly stagingPath: string;
   readonly size: number;
   readonly mtime: Date;
   readonly startedAt: number;
@@ -99,9 +127,10 @@ interface Waiter {
 export interface PendingFileInit {
   id: string;
   path: string;
-  stagingName: string;
-  stagingPath: string;
-  file: SharedFd;
+  /** The staging file of the working version. */
+  staging: StagingFile;
+  /** The closed version (a file recovered from the journal), if any. */
+  closed?: ClosedVersion;
   size: number;
   mtime: Date;
   createdAt: Date | null;
@@ -134,10 +163,6 @@ export const invariantChecks = { enabled: process.env.FILESFS_CHECK_INVARIANTS =
 
 export class PendingFile {
   readonly id: string;
-  readonly stagingName: string;
-  readonly stagingPath: string;
-  /** The staging file's descriptor, shared by every user of it. */
-  readonly file: SharedFd;
   readonly createdAt: Date | null;
   /** Serializes changes to the staging file with the start of an upload (see the module comment). */
   readonly mutations = new Mutex();
@@ -148,6 +173,10 @@ export class PendingFile {
 
   #phase: Phase;
   #path: string;
+  #working: StagingFile;
+  #closed: ClosedVersion | null;
+  /** Why the working version cannot be committed (a write or a commit failed); null when it can. */
+  #damage: Error | null = null;
   #size: number;
   #mtime: Date;
   #generation: number;
@@ -170,9 +199,8 @@ export class PendingFile {
   constructor(init: PendingFileInit) {
     this.id = init.id;
     this.#path = init.path;
-    this.stagingName = init.stagingName;
-    this.stagingPath = init.stagingPath;
-    this.file = init.file;
+    this.#working = init.staging;
+    this.#closed = init.closed ?? null;
     this.#size = init.size;
     this.#mtime = wholeSeconds(init.mtime);
     this.createdAt = init.createdAt;
@@ -215,6 +243,22 @@ export class PendingFile {
   get journaled(): number {
     return this.#journaled;
   }
+  /** The staging file handles read and write now. */
+  get working(): StagingFile {
+    return this.#working;
+  }
+  /** The last version somebody closed (null: none yet, or only the server's). */
+  get closedVersion(): ClosedVersion | null {
+    return this.#closed;
+  }
+  /** Where the content to upload is kept (for status and logs). */
+  get stagingPath(): string {
+    return (this.#closed?.staging ?? this.#working).path;
+  }
+  /** Why the working version cannot be committed, or null. */
+  get damage(): Error | null {
+    return this.#damage;
+  }
   get landed(): number {
     return this.#landed;
   }
@@ -254,19 +298,34 @@ export class PendingFile {
     return this.#waiters.length > 0;
   }
 
-  /** Something of this file is not on the server yet. */
+  /** A closed version is not on the server yet. */
   get needsUpload(): boolean {
-    return this.#generation > this.#landed;
+    return this.#closed !== null && this.#closed.generation > this.#landed;
   }
 
-  /** Closed changes the journal does not describe yet. */
-  get needsRecord(): boolean {
-    return !this.removed && this.#generation > this.#landed && this.#generation > this.#journaled;
+  /** The working version has changes that no commit holds yet. */
+  get needsCommit(): boolean {
+    return !this.removed && this.#generation > this.#landed && this.#generation > (this.#closed?.generation ?? -1);
+  }
+
+  /** Something of this file, closed or not, is not on the server yet. */
+  get hasChanges(): boolean {
+    return this.#generation > this.#landed;
   }
 
   /** The next attempt uploads the bytes (else only the mtime changed since they landed). */
   get sendsContent(): boolean {
-    return !(this.#onServer && this.#landedContent >= this.#contentGeneration);
+    return !(this.#onServer && this.#closed !== null && this.#landedContent >= this.#closed.contentGeneration);
+  }
+
+  /**
+   * A change of the working bytes from `offset` on would alter the closed
+   * version's bytes in place (they share a staging file and the change starts
+   * below its size): the working content must first move to a staging file
+   * of its own (copied()).
+   */
+  mustCopyBeforeChangeAt(offset: number): boolean {
+    return this.#closed !== null && this.#closed.staging === this.#working && offset < this.#closed.size;
   }
 
   /** May an attempt start now (between changes; the caller holds `mutations`)? */
@@ -274,9 +333,9 @@ export class PendingFile {
     return this.#phase === 'queued' && this.needsUpload && (this.#writers === 0 || this.#forced || this.hasWaiters);
   }
 
-  /** Nothing to upload, nobody has it open, no rename holds it, no record left: it may leave the pending set. */
+  /** Nothing to upload or commit, nobody has it open, no rename holds it, no record left: it may leave the pending set. */
   get idle(): boolean {
-    return this.#phase === 'landed' && this.#handles === 0 && this.#journaled === -1;
+    return this.#phase === 'landed' && !this.hasChanges && this.#handles === 0 && this.#journaled === -1;
   }
 
   /** What getattr and readdir show while the file is pending. */
@@ -333,7 +392,7 @@ export class PendingFile {
 
   /** A change to the bytes (write, truncate) at `now`, leaving the file `size` bytes long. */
   changedContent(size: number, now: Date): void {
-    this.#expectChangeable('a write');
+    // Allowed while an upload is in flight: it sends the closed version, which a change never touches.
     this.#size = size;
     this.#mtime = wholeSeconds(now);
     this.#generation++;
@@ -360,16 +419,70 @@ export class PendingFile {
 
   // ---- the journal --------------------------------------------------------------------
 
-  /** The staging file's directory entry is durable (fsync'd once; it never moves). */
-  stagingSynced(): void {
-    this.#stagingDurable = true;
+  /** The working version as it is now, to commit (the caller holds `mutations`). */
+  snapshot(): ClosedVersion {
+    return { staging: this.#working, size: this.#size, mtime: this.#mtime, generation: this.#generation, contentGeneration: this.#contentGeneration };
   }
 
-  /** The journal record now describes `generation`. */
-  journaledAt(generation: number): void {
-    if (generation > this.#generation || generation < 0) throw new IllegalTransition(`${this.#path}: journaled generation ${generation} of ${this.#generation}`);
-    this.#journaled = generation;
+  /**
+   * `version` (a snapshot of the working version) is closed: its bytes are
+   * durable and the journal record describes it. Returns the staging file of
+   * the closed version it replaces when that file is no longer used.
+   */
+  committed(version: ClosedVersion): StagingFile | null {
+    if (version.generation > this.#generation || version.generation < (this.#closed?.generation ?? -1)) {
+      throw new IllegalTransition(`${this.#path}: committed generation ${version.generation} (working ${this.#generation}, closed ${this.#closed?.generation ?? 'none'})`);
+    }
+    const previous = this.#closed?.staging ?? null;
+    this.#closed = version;
+    this.#journaled = version.generation;
+    this.#stagingDurable = true;
+    if (this.#phase === 'landed') this.#settle();
     this.#check();
+    return previous && previous !== version.staging && previous !== this.#working ? previous : null;
+  }
+
+  /** The journal record now describes the closed version again (a refusal recorded after the record was gone). */
+  journaledAgain(): void {
+    if (!this.#closed) throw new IllegalTransition(`${this.#path}: no closed version to record`);
+    this.#journaled = this.#closed.generation;
+    this.#check();
+  }
+
+  /** The working content now lives in a staging file of its own (copied from the shared one before a change). */
+  copied(staging: StagingFile): void {
+    if (staging === this.#working) throw new IllegalTransition(`${this.#path}: copied onto itself`);
+    this.#working = staging;
+    this.#stagingDurable = false;
+    this.#check();
+  }
+
+  /** A write or a commit of the working version failed: it is never committed (the first reason is kept). */
+  damaged(reason: Error): void {
+    this.#damage ??= reason;
+    this.#check();
+  }
+
+  /**
+   * The damaged or uncommitted working version is dropped: the file is its
+   * closed version again. Returns the staging file the working version used
+   * when it was its own (the caller deletes it), or null when it shared the
+   * closed version's (the caller truncates that back to the closed size).
+   */
+  rolledBack(): StagingFile | null {
+    const closed = this.#closed;
+    if (!closed) throw new IllegalTransition(`${this.#path}: nothing closed to go back to`);
+    const dropped = this.#working !== closed.staging ? this.#working : null;
+    this.#working = closed.staging;
+    this.#size = closed.size;
+    this.#mtime = closed.mtime;
+    this.#generation = closed.generation;
+    this.#contentGeneration = closed.contentGeneration;
+    this.#damage = null;
+    this.#stagingDurable = true;
+    if (this.#phase === 'open' && this.#writers === 0) this.#settle();
+    this.#check();
+    return dropped;
   }
 
   /** The journal record is gone (landed, or discarded). */
@@ -397,14 +510,16 @@ export class PendingFile {
 
   /** An attempt starts now, with what the staging file holds (the caller holds `mutations`). */
   startUpload(controller: AbortController, done: Promise<void>): UploadAttempt {
-    if (!this.mayStart) throw new IllegalTransition(`${this.#path}: an upload cannot start in phase ${this.#phase}`);
+    if (!this.mayStart || !this.#closed) throw new IllegalTransition(`${this.#path}: an upload cannot start in phase ${this.#phase}`);
+    const closed = this.#closed;
     const attempt: UploadAttempt = {
-      generation: this.#generation,
-      contentGeneration: this.#contentGeneration,
+      generation: closed.generation,
+      contentGeneration: closed.contentGeneration,
       kind: this.sendsContent ? 'content' : 'mtime',
       path: this.#path,
-      size: this.#size,
-      mtime: this.#mtime,
+      stagingPath: closed.staging.path,
+      size: closed.size,
+      mtime: closed.mtime,
       startedAt: Date.now(),
       uploadedBytes: 0,
       controller,
@@ -531,8 +646,16 @@ export class PendingFile {
     if ((p === 'delayed' || p === 'queued') && !this.needsUpload) fail('waiting to upload with nothing to upload');
     if (this.#writers > 0 && (p === 'delayed' || p === 'landed')) fail('resting while open for writing');
     if (this.#journaled > this.#generation || this.#landed > this.#generation) fail('journaled or landed beyond the generation');
+    const closed = this.#closed;
+    if (closed) {
+      if (closed.generation > this.#generation) fail('a closed version newer than the working one');
+      if (this.#journaled !== -1 && this.#journaled !== closed.generation) fail('a journal record of another version than the closed one');
+      if (closed.staging === this.#working && closed.size > this.#size && this.#damage === null) fail('the working version shares the closed version\'s staging file but is shorter');
+    } else if (this.#journaled !== -1) {
+      fail('a journal record without a closed version');
+    }
+    if (this.#attempt && closed && this.#attempt.generation > closed.generation) fail('an attempt of a version never closed');
     if (this.#landedContent > this.#contentGeneration || this.#contentGeneration > this.#generation) fail('content generations out of order');
-    if (this.#attempt && this.#attempt.generation > this.#generation) fail('an attempt of a future generation');
     if (p === 'removed' && this.#waiters.length > 0) fail('waiters on a removed file');
     if (this.#size < 0) fail('a negative size');
   }
@@ -563,10 +686,6 @@ export class PendingFile {
 
   #expectAttempt(attempt: UploadAttempt): void {
     if (this.#attempt !== attempt) throw new IllegalTransition(`${this.#path}: an attempt settled that is not the one in flight`);
-  }
-
-  #expectChangeable(what: string): void {
-    if (this.#phase === 'uploading') throw new IllegalTransition(`${this.#path}: ${what} while an upload is in flight (abort it first)`);
   }
 
   #resolveWaiters(): void {

@@ -1,10 +1,13 @@
 // The journal side of write-back: what the journal says about each pending
 // file, kept in step with it. It builds the records (journal.ts stores them)
 // and writes them at the moments durability needs:
-//   - persist: on close(2) of a changed file (and before fsync and a drain),
-//     the staging data is fsync'd (and, for a new staging file, its
-//     directory), then the record is written atomically and durably; only
-//     then does close return;
+//   - commit: on close(2) of a changed file (and before fsync and a drain),
+//     the working version becomes the closed one: its staging data is fsync'd
+//     (and, for a new staging file, its directory), then the record naming
+//     that staging file and size is written atomically and durably; only then
+//     does close return. A commit that fails leaves the previous closed
+//     version (and its record) as they were, and marks the working version
+//     damaged so it is never published;
 //   - rewrite: after a rename, the record names the new path before the
 //     rename returns, so a crash cannot resurrect the old name;
 //   - refused: a refusal is recorded (state failed, with the server's reason),
@@ -16,36 +19,48 @@
 // One file's journal writes are serialized by its `records` mutex, so the
 // newest record always wins.
 import type { Journal, JournalRecord } from './journal.js';
-import type { PendingFile } from './pending-file.js';
+import type { ClosedVersion, PendingFile, StagingFile } from './pending-file.js';
 import type { StagingArea } from './staging.js';
 
 export class Records {
   constructor(private readonly journal: Journal, private readonly staging: StagingArea) {}
 
-  /** Makes the file's current content durable in the journal (no-op when nothing changed). */
-  persist(file: PendingFile): Promise<void> {
-    return file.records.run(async () => {
-      if (!file.needsRecord) return;
-      const generation = file.generation;
-      // Crash-safe order: the data and the staging file's name are durable
-      // before the record that points to them is (the rename). The record's
-      // temp file is written meanwhile: three fsyncs at once, not in a row.
-      const record = this.record(file, generation);
-      await Promise.all([
-        file.file.with((fd) => fd.datasync()),
-        file.stagingDurable ? undefined : this.staging.dirSync.sync(),
-        this.journal.prepare(record),
-      ]);
-      file.stagingSynced();
-      await this.journal.commit(record.id);
-      file.journaledAt(generation);
-    });
+  /**
+   * Closes the working version (no-op when it has no change a commit lacks).
+   * Returns the staging file of the closed version it replaced when nothing
+   * uses that file any more (the caller deletes it once no upload reads it).
+   * Rejects with the reason when the working version is damaged, or when
+   * making it durable fails (it is damaged then).
+   */
+  commit(file: PendingFile): Promise<StagingFile | null> {
+    return file.mutations.run(() => file.records.run(async () => {
+      if (!file.needsCommit) return null;
+      if (file.damage) throw file.damage;
+      const version = file.snapshot();
+      const record = this.record(file, version);
+      try {
+        // Crash-safe order: the data and the staging file's name are durable
+        // before the record that points to them is (the rename). The record's
+        // temp file is written meanwhile: three fsyncs at once, not in a row.
+        await Promise.all([
+          version.staging.fd.with((fd) => fd.datasync()),
+          file.stagingDurable ? undefined : this.staging.dirSync.sync(),
+          this.journal.prepare(record),
+        ]);
+        await this.journal.commit(record.id);
+      } catch (err) {
+        file.damaged(err as Error);
+        throw err;
+      }
+      return file.committed(version);
+    }));
   }
 
   /** After a retarget: the record names the new path (if there is a record). */
   rewrite(file: PendingFile): Promise<void> {
     return file.records.run(async () => {
-      if (file.journaled !== -1 && !file.removed) await this.journal.write(this.record(file, file.journaled));
+      const closed = file.closedVersion;
+      if (file.journaled !== -1 && closed && !file.removed) await this.journal.write(this.record(file, closed));
     });
   }
 
@@ -53,9 +68,10 @@ export class Records {
   refused(file: PendingFile): Promise<void> {
     return file.records.run(async () => {
       if (file.removed) return;
-      const generation = file.journaled === -1 ? file.generation : file.journaled;
-      await this.journal.write(this.record(file, generation));
-      if (file.journaled === -1) file.journaledAt(generation);
+      const closed = file.closedVersion;
+      if (!closed) return;
+      await this.journal.write(this.record(file, closed));
+      if (file.journaled === -1) file.journaledAgain();
     });
   }
 
@@ -79,15 +95,15 @@ export class Records {
     });
   }
 
-  private record(file: PendingFile, generation: number): JournalRecord {
+  private record(file: PendingFile, version: ClosedVersion): JournalRecord {
     const failed = file.failure?.permanent === true;
     return {
       id: file.id,
       path: file.path,
-      staging: file.stagingName,
-      size: file.size,
-      mtime: file.mtime,
-      generation,
+      staging: version.staging.name,
+      size: version.size,
+      mtime: version.mtime,
+      generation: version.generation,
       remote: file.onServer,
       state: failed ? 'failed' : 'pending',
       ...(failed ? { reason: file.failure!.message } : {}),

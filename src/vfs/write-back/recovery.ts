@@ -1,11 +1,14 @@
-// Replaying the journal at mount: every record becomes a pending file again
-// (shown with its local size and mtime at once, uploaded in the background
-// once the mount runs). Leftovers of a crash are tidied: staging files no
-// record names (a file written but never closed, or uploaded and not yet
-// deleted), temp files, and — when a crash came between the two steps of a
-// rename onto a pending file — an older record for the same path (the newest
-// record wins; the older one had been replaced). A record whose staging file
-// is gone cannot be uploaded; that is logged as an error and the record
+// Replaying the journal at mount: every record becomes a pending file again,
+// as the version it records, the last one somebody closed (shown with its
+// size and mtime at once, uploaded in the background once the mount runs).
+// Leftovers of a crash are tidied: staging files no record names (a file
+// written but never closed, a copy a reopened file was being written in, or
+// one uploaded and not yet deleted), bytes appended after the recorded size
+// (written to a reopened file and never closed), temp files, and — when a
+// crash came between the two steps of a rename onto a pending file — an older
+// record for the same path (the newest record wins; the older one had been
+// replaced). A record whose staging file is gone, or shorter than the version
+// it records, cannot be uploaded; that is logged as an error and the record
 // removed, so it is not reported on every mount.
 import type { Logger } from '../../log/logger.js';
 import { keyOf } from '../path-mapper.js';
@@ -41,22 +44,26 @@ export async function recover(staging: StagingArea, journal: Journal, log: Logge
       continue;
     }
     const size = await staging.sizeOf(record.staging);
-    if (size === null) {
-      const problem = `the staging file ${staging.pathOf(record.staging)} of pending upload ${record.path} is missing; that upload cannot be resumed`;
+    if (size === null || size < record.size) {
+      const problem = size === null
+        ? `the staging file ${staging.pathOf(record.staging)} of pending upload ${record.path} is missing; that upload cannot be resumed`
+        : `the staging file ${staging.pathOf(record.staging)} of pending upload ${record.path} holds ${size} bytes, fewer than the ${record.size} closed; that upload cannot be resumed`;
       problems.push(problem);
       log.error('%s', problem);
       await journal.remove(record.id);
       continue;
     }
+    // Bytes appended after the recorded version were never closed.
+    if (size > record.size) await staging.truncate(record.staging, record.size);
     byPath.set(key, record);
     named.add(record.staging);
+    const stagingFile = { name: record.staging, path: staging.pathOf(record.staging), fd: new SharedFd(() => staging.openExisting(record.staging)) };
     const file = new PendingFile({
       id: record.id,
       path: record.path,
-      stagingName: record.staging,
-      stagingPath: staging.pathOf(record.staging),
-      file: new SharedFd(() => staging.openExisting(record.staging)),
-      size,
+      staging: stagingFile,
+      closed: { staging: stagingFile, size: record.size, mtime: record.mtime, generation: record.generation, contentGeneration: record.generation },
+      size: record.size,
       mtime: record.mtime,
       createdAt: null,
       generation: record.generation,

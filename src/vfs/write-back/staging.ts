@@ -1,13 +1,15 @@
-// The staging area: <cacheDir>/staging (0700), one private file (0600) per
-// pending file, holding its local content until the server has it. Names are
-// random (`<id>.data`), never derived from the remote path, so nothing about
-// the site's names leaks into the local disk and renames never touch staging.
+// The staging area: <cacheDir>/staging (0700), private files (0600) holding
+// pending files' local content until the server has it: `<id>.data` for a
+// file's first version, `<id>.<n>.data` for the copies a change of a closed
+// version makes. Names are random, never derived from the remote path, so
+// nothing about the site's names leaks into the local disk and renames never
+// touch staging.
 // Files are sparse: truncate extends without writing zeros. Errors from the
 // disk (ENOSPC on a full disk, EDQUOT, EIO) pass through unchanged, so the
 // FUSE adapter answers the writer with that errno.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../options/private-dir.js';
 import { DirSync, unlinkIfPresent } from './durable.js';
@@ -35,8 +37,34 @@ export class StagingArea {
     return randomBytes(12).toString('hex');
   }
 
-  nameFor(id: string): string {
-    return `${id}${SUFFIX}`;
+  /** The staging file name of a pending file's first version (copy 0) or of its n-th copy. */
+  nameFor(id: string, copy = 0): string {
+    return copy === 0 ? `${id}${SUFFIX}` : `${id}.${copy}${SUFFIX}`;
+  }
+
+  /**
+   * A new staging file `name` holding the first `bytes` bytes of `from`
+   * (a cheap clone where the filesystem can, a copy otherwise), opened for
+   * reading and writing. ENOSPC and the like pass through; nothing is left
+   * behind on failure.
+   */
+  async copy(from: string, name: string, bytes: number): Promise<FileHandle> {
+    const to = this.pathOf(name);
+    try {
+      if (bytes === 0) return await this.create(name);
+      await copyFile(from, to, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      const handle = await open(to, constants.O_RDWR);
+      try {
+        await handle.truncate(bytes);
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+      return handle;
+    } catch (err) {
+      await unlinkIfPresent(to).catch(() => undefined);
+      throw err;
+    }
   }
 
   pathOf(name: string): string {
@@ -60,6 +88,17 @@ export class StagingArea {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
+    }
+  }
+
+  /** Cuts a staging file to `size` bytes, durably (recovery drops bytes nobody closed). */
+  async truncate(name: string, size: number): Promise<void> {
+    const handle = await open(this.pathOf(name), constants.O_RDWR);
+    try {
+      await handle.truncate(size);
+      await handle.datasync();
+    } finally {
+      await handle.close();
     }
   }
 

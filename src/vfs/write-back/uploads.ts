@@ -4,14 +4,14 @@
 // A file's upload is due after its last close plus the upload delay (a
 // change within the delay restarts it, so an editor's burst of saves uploads
 // once); fsync, drain and recovery make it due at once. Due files wait in the
-// queue for a slot; `begin` then snapshots the generation, size and mtime the
-// staging file holds (between changes: PendingFile.mutations) and the client
-// sends it. One attempt per file at a time, so uploads of one file land in
-// the order of their generations and the server never ends with an older
-// version than the last close; a change aborts the attempt in flight (the
-// emulator and Files.com publish nothing before `end`) and the newer
-// generation uploads after it. When only the mtime changed since the bytes
-// landed, the attempt sets provided_mtime alone.
+// queue for a slot; `begin` then takes the file's closed version (the last
+// one somebody closed: its staging file, size, mtime and generation) and the
+// client sends exactly those bytes. One attempt per file at a time, so
+// uploads of one file land in the order of their generations and the server
+// never ends with an older version than the last close; a newer commit
+// aborts the attempt in flight (the emulator and Files.com publish nothing
+// before `end`) and the newer version uploads after it. When only the mtime
+// changed since the bytes landed, the attempt sets provided_mtime alone.
 //
 // Outcomes (failure-policy.ts): landed (the journal record goes, caches show
 // the server's entry); transient failures retry with capped exponential
@@ -183,7 +183,7 @@ export class Uploads implements UploadPort<PendingFile> {
       const done = new Promise<void>((resolve) => (finish = resolve));
       const attempt = file.startUpload(new AbortController(), done);
       this.attempts.add(attempt);
-      return { attempt, finish, bytes: attempt.kind === 'content' ? attempt.size : 0, send: () => this.send(file, attempt) };
+      return { attempt, finish, bytes: attempt.kind === 'content' ? attempt.size : 0, send: () => this.send(attempt) };
     });
   }
 
@@ -201,10 +201,10 @@ export class Uploads implements UploadPort<PendingFile> {
 
   // ---- helpers ------------------------------------------------------------------------
 
-  private send(file: PendingFile, attempt: UploadAttempt): Promise<RemoteEntry> {
+  private send(attempt: UploadAttempt): Promise<RemoteEntry> {
     const signal = attempt.controller.signal;
     if (attempt.kind === 'mtime') return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
-    return this.host.client.upload(attempt.path, { file: file.stagingPath }, {
+    return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
       mtime: attempt.mtime,
       mkdirParents: true,
       signal,

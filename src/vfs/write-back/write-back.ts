@@ -27,7 +27,7 @@ import { PendingFiles } from './registry.js';
 import { recover, type Recovery } from './recovery.js';
 import { StagingArea } from './staging.js';
 import { entryOf, MAX_LISTED_FILES, sortEntries, type WriteBackStatus } from './status.js';
-import { WriteBackLayer } from './write-layer.js';
+import { stagingFilesOf, WriteBackLayer } from './write-layer.js';
 
 export class WriteBack {
   private attached: WriteBackLayer | null = null;
@@ -127,7 +127,7 @@ export class WriteBack {
     if (this.attached) await this.attached.uploads.close();
     for (const file of this.files.values()) file.failWaiters(Number.MAX_SAFE_INTEGER, new FsError('EIO', `${file.path}: the mount is closing before the upload finished; it stays in the journal`));
     // Files still open (the kernel sends no release once unmounted) hold descriptors.
-    await Promise.all([...this.files.values()].map((f) => f.file.forceClose().catch(() => undefined)));
+    await Promise.all([...this.files.values()].flatMap(stagingFilesOf).map((s) => s.fd.forceClose().catch(() => undefined)));
     await Promise.all([this.staging.close(), this.journal.close()]);
   }
 

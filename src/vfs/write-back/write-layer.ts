@@ -7,7 +7,20 @@
 // What it owns: opening (a new file, or a remote file staged for writing:
 // empty with O_TRUNC, else its bytes fetched), the handles' writes, truncates,
 // flushes, fsyncs and closes, and the namespace while files are pending
-// (editors save by write-temp-then-rename):
+// (editors save by write-temp-then-rename).
+//
+// Only closed versions are published (docs/semantics.md, "Writing files"):
+//   - close(2) commits the working version (records.ts); uploads send the
+//     closed version only, and a newer commit aborts the upload of an older
+//     one (the newest uploads after it);
+//   - a change below the closed version's size first copies the working
+//     content to a staging file of its own, so the closed bytes stay intact
+//     until the next commit, whatever happens (a crash, a full disk);
+//   - a write or commit that fails damages the working version: flush and
+//     fsync report the error, and the last close drops it, so the file is its
+//     last closed version again (or, never closed, the server's or nothing).
+//
+// Namespace while files are pending:
 //   - rename of a file that exists only locally retargets it (no server
 //     call, no upload of the temporary name); the record is rewritten before
 //     rename returns, so a crash cannot resurrect the old name;
@@ -34,7 +47,7 @@ import { fetchInto } from './content-fetch.js';
 import { describeFailure } from './failure-policy.js';
 import type { Journal } from './journal.js';
 import type { ResolvedWriteBackOptions } from './options.js';
-import { PendingFile, type UploadAttempt } from './pending-file.js';
+import { PendingFile, type StagingFile, type UploadAttempt } from './pending-file.js';
 import type { PendingFiles } from './registry.js';
 import { Records } from './records.js';
 import { SharedFd } from './shared-fd.js';
@@ -49,13 +62,33 @@ export interface WriteBackTotals {
   uploadedBytes: number;
 }
 
+/** A version that could not be kept: a write or a commit failed (a full disk, an I/O error). */
+export interface WriteProblem {
+  path: string;
+  /** The error, e.g. "ENOSPC: no space left on device, write". */
+  error: string;
+  /** What happened to the file: which version it is now. */
+  outcome: string;
+  at: Date;
+}
+
+/** Problems kept for status (the newest); the count covers all. */
+const MAX_PROBLEMS = 100;
+
 export class WriteBackLayer implements WriteLayer, StagingOps {
   readonly uploads: Uploads;
   readonly records: Records;
   /** Sizes of every write request this mount received. */
   readonly writeSizes = new WriteHistogram();
   readonly totals: WriteBackTotals = { uploadedFiles: 0, uploadedBytes: 0 };
+  /** Versions dropped because a write or a commit failed, newest last; and how many in all. */
+  readonly problems: WriteProblem[] = [];
+  problemCount = 0;
   readonly log: Logger;
+  /** Staging copies made (their names' sequence). */
+  private copies = 0;
+  /** Files whose damaged working version was already logged. */
+  private readonly reported = new WeakSet<PendingFile>();
 
   constructor(
     private readonly ctx: VfsContext,
@@ -210,7 +243,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     if (!file) return false;
     file.changedMtime(mtime);
     if (file.writers === 0) {
-      await this.records.persist(file);
+      await this.commit(file);
       this.uploads.schedule(file);
     }
     return true;
@@ -223,43 +256,54 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   write(handle: StagingHandle, buffer: Buffer, position: number): Promise<number> {
-    const { file, fd } = handle;
+    const file = handle.file;
     return file.mutations.run(async () => {
-      await this.uploads.abort(file, 'the file changed');
       const at = handle.append ? file.size : position;
-      // The kernel's buffer is only valid until this promise settles: written, not kept.
-      const { bytesWritten } = await fd.write(buffer, 0, buffer.length, at);
-      file.changedContent(Math.max(file.size, at + bytesWritten), this.now());
-      handle.writeSizes.record(buffer.length);
-      this.writeSizes.record(buffer.length);
-      return bytesWritten;
+      await this.changing(file, at);
+      try {
+        // The kernel's buffer is only valid until this promise settles: written, not kept.
+        const { bytesWritten } = await (await handle.current()).write(buffer, 0, buffer.length, at);
+        file.changedContent(Math.max(file.size, at + bytesWritten), this.now());
+        handle.writeSizes.record(buffer.length);
+        this.writeSizes.record(buffer.length);
+        return bytesWritten;
+      } catch (err) {
+        file.damaged(err as Error);
+        throw err;
+      }
     });
   }
 
   async resize(handle: StagingHandle, size: number): Promise<void> {
     // Not open for writing (the kernel normally refuses ftruncate then): as truncate by path.
     if (!handle.writable) return this.truncate(handle.file.entry(), size);
-    const { file, fd } = handle;
+    const file = handle.file;
     await file.mutations.run(async () => {
-      await this.uploads.abort(file, 'the file changed');
-      // Sparse: extending writes no zeros.
-      await fd.truncate(size);
-      file.changedContent(size, this.now());
+      await this.changing(file, Math.min(size, file.size), size);
+      try {
+        // Sparse: extending writes no zeros.
+        await (await handle.current()).truncate(size);
+        file.changedContent(size, this.now());
+      } catch (err) {
+        file.damaged(err as Error);
+        throw err;
+      }
     });
   }
 
   async flush(handle: StagingHandle): Promise<void> {
-    await this.records.persist(handle.file);
+    await this.commit(handle.file);
   }
 
   async fsync(handle: StagingHandle): Promise<void> {
     const file = handle.file;
     if (file.removed) {
-      await handle.fd.datasync();
+      await (await handle.current()).datasync();
       return;
     }
-    await this.records.persist(file);
-    await this.waitForServer(file, file.generation);
+    await this.commit(file);
+    const closed = file.closedVersion;
+    if (closed) await this.waitForServer(file, closed.generation);
   }
 
   async release(handle: StagingHandle): Promise<void> {
@@ -270,11 +314,12 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
         this.log.debug('closed %s: %d bytes in %d writes (sizes %s)', file.path, handle.writeSizes.totalBytes, handle.writeSizes.totalWrites, handle.writeSizes.describe());
       }
       // Changes after the last flush (a write through mmap, or a dup'd descriptor).
-      if (lastWriter && file.needsRecord) await this.records.persist(file);
-    } catch (err) {
-      this.log.error('%s: could not record the file for upload after its last close (%s); it is uploaded while the mount runs, but would not survive a crash', file.path, describeFailure(err));
+      if (lastWriter && file.needsCommit) await this.commit(file);
+    } catch {
+      // The version is damaged (commit() says why once): the rollback below drops it.
     } finally {
-      await file.file.release().catch((err: unknown) => this.log.warn('%s: closing its staging file failed: %s', file.path, describeFailure(err)));
+      await handle.releaseDescriptor().catch((err: unknown) => this.log.warn('%s: closing its staging file failed: %s', file.path, describeFailure(err)));
+      if (lastWriter && file.needsCommit && !file.removed) await this.dropWorking(file);
       // The last close starts the upload delay again; any close may leave the file idle.
       if (lastWriter) this.uploads.schedule(file);
       else this.uploads.after(file);
@@ -295,6 +340,91 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return waiting;
   }
 
+  /**
+   * Commits the file's working version (close, fsync, utimens, a drain); a
+   * newer closed content aborts the upload of an older one, and the staging
+   * file of a replaced closed version goes once no upload reads it. A failure
+   * is logged once and recorded for status; the caller gets it.
+   */
+  async commit(file: PendingFile): Promise<void> {
+    let replaced: StagingFile | null;
+    try {
+      replaced = await this.records.commit(file);
+    } catch (err) {
+      if (err === file.damage && !this.reported.has(file)) {
+        this.reported.add(file);
+        this.log.error('%s: %s; this version is not kept (the file stays as it was last closed), and %s', file.path, describeFailure(err), this.dropOutcome(file));
+      }
+      throw err;
+    }
+    const closed = file.closedVersion;
+    const attempt = file.attempt;
+    // Bytes newer than those in flight make that upload obsolete (a new time alone follows it).
+    if (closed && attempt && attempt.contentGeneration < closed.contentGeneration) await this.uploads.abort(file, 'a newer version was closed');
+    if (replaced) await this.removeStaging(replaced);
+  }
+
+  /**
+   * Before a change of the working version from byte `offset` on (to `size`
+   * bytes, for a truncate): when that would alter the closed version's bytes
+   * in place, the working content first moves to a copy of its own (the
+   * caller holds `mutations`).
+   */
+  private async changing(file: PendingFile, offset: number, size?: number): Promise<void> {
+    if (file.damage) throw file.damage;
+    if (file.removed || !file.mustCopyBeforeChangeAt(offset)) return;
+    const from = file.working;
+    const bytes = size === undefined ? file.size : Math.min(size, file.size);
+    const name = this.staging.nameFor(file.id, ++this.copies);
+    let handle;
+    try {
+      handle = await this.staging.copy(from.path, name, bytes);
+    } catch (err) {
+      file.damaged(err as Error);
+      throw err;
+    }
+    const fd = new SharedFd(() => this.staging.openExisting(name));
+    fd.adopt(handle);
+    file.copied({ name, path: this.staging.pathOf(name), fd });
+    // Nobody holds the new descriptor yet: handles move to it at their next operation.
+    void fd.closeIfUnused().catch(() => undefined);
+  }
+
+  /**
+   * The last writer closed a working version that could not be committed: it
+   * is dropped. The file goes back to its closed version, or, never closed,
+   * leaves the pending set (the server's version shows again, if there is one).
+   */
+  private async dropWorking(file: PendingFile): Promise<void> {
+    const reason = file.damage ? describeFailure(file.damage) : 'its changes could not be recorded';
+    const outcome = this.dropOutcome(file);
+    this.problemCount++;
+    this.problems.push({ path: file.path, error: reason, outcome, at: new Date() });
+    if (this.problems.length > MAX_PROBLEMS) this.problems.shift();
+    this.reported.delete(file);
+    this.log.warn('%s: the changes since it was last closed are dropped (%s): %s', file.path, reason, outcome);
+    const closed = file.closedVersion;
+    if (!closed) {
+      await this.discard(file, 'its only version could not be kept');
+      return;
+    }
+    await file.mutations.run(async () => {
+      const dropped = file.rolledBack();
+      if (dropped) await this.removeStaging(dropped);
+      else await closed.staging.fd.with((fd) => fd.truncate(closed.size));
+    });
+  }
+
+  private dropOutcome(file: PendingFile): string {
+    if (file.closedVersion) return 'it keeps the version last closed';
+    return file.onServer ? 'the server\'s version stays' : 'it is not created';
+  }
+
+  /** Deletes a staging file nothing refers to any more (open descriptors keep working). */
+  private async removeStaging(staging: StagingFile): Promise<void> {
+    await this.staging.remove(staging.name).catch((err: unknown) => this.log.warn('could not delete staging file %s: %s', staging.path, describeFailure(err)));
+  }
+
   // ---- what the uploads report ---------------------------------------------------------
 
   private landed(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void {
@@ -303,11 +433,11 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     this.ctx.remoteChanged(entry);
   }
 
-  /** Nothing to upload and nobody uses the file: it leaves the pending set, and its staging file goes. */
+  /** Nothing to upload and nobody uses the file: it leaves the pending set, and its staging files go. */
   private idle(file: PendingFile): void {
     if (!file.idle || !this.files.delete(file)) return;
     file.remove('uploaded');
-    this.staging.remove(file.stagingName).catch((err: unknown) => this.log.warn('could not delete staging file %s: %s', file.stagingPath, describeFailure(err)));
+    for (const staging of stagingFilesOf(file)) void this.removeStaging(staging);
   }
 
   // ---- helpers ---------------------------------------------------------------------------
@@ -325,6 +455,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     const id = StagingArea.newId();
     const stagingName = this.staging.nameFor(id);
     const fd = new SharedFd(() => this.staging.openExisting(stagingName));
+    const staging = { name: stagingName, path: this.staging.pathOf(stagingName), fd };
     const staged = (async (): Promise<number | undefined> => {
       fd.adopt(await this.staging.create(stagingName));
       return stage === 'create' ? undefined : fd.with((handle) => fetchInto(this.ctx.client, stage.fetch, handle));
@@ -334,7 +465,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       file.staged(size);
       this.uploads.after(file);
     });
-    file = new PendingFile({ id, path, stagingName, stagingPath: this.staging.pathOf(stagingName), file: fd, journaled: -1, phase: 'staging', ready, ...init });
+    file = new PendingFile({ id, path, staging, journaled: -1, phase: 'staging', ready, ...init });
     ready.catch(async (err: unknown) => {
       // Never pending: forget it (the opener reports the error).
       this.log.debug('staging %s failed: %s', path, describeFailure(err));
@@ -362,8 +493,9 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     if (writable) this.uploads.reopened(file);
     try {
       await file.ready;
-      const fd = await file.file.acquire();
-      return new StagingHandle(this, file, fd, writable, writable && (flags & constants.O_APPEND) !== 0);
+      const source = file.working.fd;
+      const fd = await source.acquire();
+      return new StagingHandle(this, file, source, fd, writable, writable && (flags & constants.O_APPEND) !== 0);
     } catch (err) {
       file.closed(writable);
       this.uploads.after(file);
@@ -392,7 +524,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     this.uploads.after(file);
     this.log.debug('%s: pending upload cancelled (%s)', file.path, why);
     await this.records.discard(file);
-    await this.staging.remove(file.stagingName);
+    for (const staging of stagingFilesOf(file)) await this.staging.remove(staging.name);
   }
 
   /** Holds files (no upload starts) and aborts their uploads in flight. */
@@ -408,4 +540,10 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       this.uploads.after(file);
     }
   }
+}
+
+/** The staging files a pending file uses: its working version's and, when it differs, its closed version's. */
+export function stagingFilesOf(file: PendingFile): StagingFile[] {
+  const closed = file.closedVersion?.staging;
+  return closed && closed !== file.working ? [file.working, closed] : [file.working];
 }

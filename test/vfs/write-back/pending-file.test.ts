@@ -2,25 +2,29 @@
 // facts call for, illegal moves are refused, and the invariants hold after
 // every step (the test setup turns the checks on for every transition).
 import { describe, expect, it } from 'vitest';
-import { IllegalTransition, invariantChecks, PendingFile, type PendingFileInit, type UploadFailure } from '../../../src/vfs/write-back/pending-file.js';
+import { IllegalTransition, invariantChecks, PendingFile, type PendingFileInit, type StagingFile, type UploadFailure } from '../../../src/vfs/write-back/pending-file.js';
 import { SharedFd } from '../../../src/vfs/write-back/shared-fd.js';
+
+function stagingFile(name: string): StagingFile {
+  return { name, path: `/nowhere/${name}`, fd: new SharedFd(async () => { throw new Error('no staging file in this test'); }) };
+}
 
 function file(init: Partial<PendingFileInit> = {}): PendingFile {
   const f = new PendingFile({
-    id: 'a1b2c3d4', path: 'docs/a.txt', stagingName: 'a1b2c3d4.data', stagingPath: '/nowhere/a1b2c3d4.data',
-    file: new SharedFd(async () => { throw new Error('no staging file in this test'); }),
+    id: 'a1b2c3d4', path: 'docs/a.txt', staging: stagingFile('a1b2c3d4.data'),
     size: 0, mtime: new Date(0), createdAt: null, generation: 1, landed: -1, journaled: -1, onServer: false, phase: 'staging',
     ...init,
   });
   return f;
 }
 
-/** A new file, written and closed: waiting for its upload delay. */
+/** A new file, written, committed and closed: waiting for its upload delay. */
 function closedNewFile(): PendingFile {
   const f = file();
   f.opened(true);
   f.staged();
   f.changedContent(5, new Date(1_000));
+  f.committed(f.snapshot());
   f.closed(true);
   return f;
 }
@@ -45,6 +49,9 @@ describe('PendingFile lifecycle', () => {
     expect(f.phase).toBe('open');
     f.changedContent(5, new Date(1_500));
     expect(f.mtime.getTime()).toBe(1_000); // whole seconds, as the server keeps them
+    expect(f.needsCommit).toBe(true);
+    expect(f.needsUpload).toBe(false); // nothing closed yet
+    f.committed(f.snapshot());
     expect(f.closed(true)).toBe(true);
     expect(f.phase).toBe('delayed');
     f.due();
@@ -57,6 +64,8 @@ describe('PendingFile lifecycle', () => {
     expect(f.needsUpload).toBe(false);
     f.attemptOver(attempt);
     expect(f.phase).toBe('landed');
+    expect(f.idle).toBe(false); // its journal record is still there
+    f.unjournaled();
     expect(f.idle).toBe(true);
   });
 
@@ -88,15 +97,37 @@ describe('PendingFile lifecycle', () => {
     expect(f.failure?.message).toBe('invalid name'); // still shown until an attempt lands
   });
 
-  it('a cancelled attempt rests the file again; a change while uploading is refused (abort first)', () => {
+  it('uploads send the closed version; changes while uploading go to the working one; a cancelled attempt rests the file', () => {
     const f = closedNewFile();
     f.due();
     const attempt = start(f);
-    expect(() => f.changedContent(9, new Date())).toThrow(IllegalTransition);
-    f.changedMtime(new Date(5_000)); // a new time may arrive while uploading: it uploads after
+    expect(attempt).toMatchObject({ generation: 2, size: 5 });
+    f.opened(true);
+    expect(f.mustCopyBeforeChangeAt(3)).toBe(true); // the closed bytes are never changed in place
+    expect(f.mustCopyBeforeChangeAt(5)).toBe(false); // an append may share the staging file
+    f.changedContent(9, new Date(6_000));
+    f.changedMtime(new Date(5_000));
+    expect(f.closedVersion).toMatchObject({ generation: 2, size: 5 });
     f.uploadCancelled(attempt);
-    expect(f.phase).toBe('delayed');
-    expect(f.generation).toBe(3);
+    expect(f.phase).toBe('open');
+    expect(f.needsCommit).toBe(true);
+    const replaced = f.committed(f.snapshot());
+    expect(replaced).toBeNull(); // the same staging file: the new version is the old one plus its append
+    expect(f.closedVersion).toMatchObject({ generation: 4, size: 9 });
+  });
+
+  it('a damaged working version rolls back to the closed one', () => {
+    const f = closedNewFile();
+    f.opened(true);
+    const copy = stagingFile('a1b2c3d4.1.data');
+    f.copied(copy);
+    f.changedContent(2, new Date(7_000));
+    f.damaged(Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }));
+    expect(f.damage?.message).toBe('no space left on device');
+    f.closed(true);
+    expect(f.rolledBack()).toBe(copy); // the caller deletes the copy
+    expect(f).toMatchObject({ size: 5, generation: 2, damage: null, phase: 'delayed' });
+    expect(f.working).toBe(f.closedVersion?.staging);
   });
 
   it('a rename holds it: nothing starts until released, and an upload in flight finishes as held', () => {
@@ -137,12 +168,14 @@ describe('PendingFile lifecycle', () => {
     const attempt = start(f);
     const other = { ...attempt };
     expect(() => f.uploadLanded(other)).toThrow(IllegalTransition);
-    expect(() => f.journaledAt(f.generation + 1)).toThrow(IllegalTransition);
+    expect(() => f.committed({ ...f.snapshot(), generation: f.generation + 1 })).toThrow(IllegalTransition);
   });
 
   it('a file recovered as failed must carry its refusal', () => {
     expect(() => file({ phase: 'failed' })).toThrow(IllegalTransition);
-    expect(file({ phase: 'failed', failure: refusal, journaled: 1 }).phase).toBe('failed');
+    const staging = stagingFile('x.data');
+    const closed = { staging, size: 0, mtime: new Date(0), generation: 1, contentGeneration: 1 };
+    expect(file({ phase: 'failed', failure: refusal, journaled: 1, staging, closed }).phase).toBe('failed');
     expect(() => file({ phase: 'delayed', failure: refusal })).toThrow(IllegalTransition);
   });
 
