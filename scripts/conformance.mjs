@@ -373,6 +373,12 @@ async function main() {
     if (interrupted) return;
     parser.finish();
     if (parser.files.length === 0) problems.push(`prove ran no test (exit ${code}):\n${tail(proveErrors)}`);
+    else if (problems.length === 0) {
+      const expected = groups.reduce((n, g) => n + readdirSync(join(testsDir, g)).filter((f) => f.endsWith('.t')).length, 0);
+      const missing = expected - parser.files.length;
+      const why = parser.bailedOut ? `${parser.bailedOut.file} bailed out (${parser.bailedOut.reason}), which stops prove` : `prove exited (${code}) after ${parser.files.at(-1)?.file}`;
+      if (missing > 0) problems.push(`${missing} of ${expected} test files did not run: ${why}`);
+    }
   } catch (err) {
     if (!interrupted) problems.push(err instanceof Error ? err.message : String(err));
   }

@@ -10,8 +10,11 @@
 /** Left out of the headline figure: filesfs has no hard links (EPERM by design). */
 export const EXCLUDED_GROUP = 'link';
 
-/** "4-8, 10, 14-18" */
-export function ranges(numbers) {
+/** A failing file's subtests in the printed list; --json has them all. */
+const MAX_RANGES_CHARS = 160;
+
+/** "4-8, 10, 14-18"; past `maxChars`, cut at a comma with "… (N more)". */
+export function ranges(numbers, maxChars = Infinity) {
   const sorted = [...numbers].sort((a, b) => a - b);
   const parts = [];
   for (let i = 0; i < sorted.length; ) {
@@ -20,7 +23,12 @@ export function ranges(numbers) {
     parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
     i = j + 1;
   }
-  return parts.join(', ');
+  const text = parts.join(', ');
+  if (text.length <= maxChars) return text;
+  const cut = text.lastIndexOf(', ', maxChars);
+  const shown = text.slice(0, cut);
+  const more = sorted.length - shown.split(', ').reduce((s, p) => s + (p.includes('-') ? Number(p.split('-')[1]) - Number(p.split('-')[0]) + 1 : 1), 0);
+  return `${shown} … (${more} more)`;
 }
 
 const percent = (passed, total) => (total ? ((100 * passed) / total).toFixed(1) : '-');
@@ -70,11 +78,11 @@ export function formatReport(summary, files) {
   lines.push('');
   if (failing.length === 0) lines.push('No failing test file.');
   else {
-    lines.push(`Failing test files (${failing.length}), with their failing subtests:`);
+    lines.push(`Failing test files (${failing.length}), with their failing subtests (--json has each one's message):`);
     const width = Math.max(...failing.map((f) => f.file.length));
     for (const f of failing) {
       const stopped = f.complete ? '' : ' (incomplete)';
-      lines.push(`  ${f.file.padEnd(width)}  ${String(f.failed.length).padStart(3)}/${String(f.total).padEnd(3)} ${ranges(f.failed.map((x) => x.n))}${stopped}`);
+      lines.push(`  ${f.file.padEnd(width)}  ${String(f.failed.length).padStart(4)}/${String(f.total).padEnd(4)} ${ranges(f.failed.map((x) => x.n), MAX_RANGES_CHARS)}${stopped}`);
     }
   }
   return lines.join('\n');

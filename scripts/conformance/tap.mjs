@@ -4,13 +4,15 @@
 // summary is not used: it lists only the failing files and loses the
 // messages. A subtest counts the way prove counts it: "ok" passes, a TODO or
 // SKIP directive passes, "not ok" fails, and a planned subtest that never
-// reported (the test died) fails.
+// reported (the test died, or bailed out: "Bail out!", which also stops
+// prove) fails.
 
 /** `/…/tests/chmod/00.t ..` (prove pads the name with dots; verbose mode ends the line there). */
 const HEADER = /^(.*\.t) \.+ ?$/;
 const PLAN = /^1\.\.(\d+)/;
 const RESULT = /^(not )?ok (\d+)\b(?: - )?(.*)$/;
 const DIRECTIVE = /#\s*(TODO|SKIP)\b/i;
+const BAIL_OUT = /^Bail out!/;
 
 /**
  * One test file's outcome.
@@ -31,8 +33,10 @@ export class ProveOutput {
     this.prefix = testsDir.replace(/\/+$/, '') + '/';
     /** @type {FileResult[]} */
     this.files = [];
-    /** @type {{file: string, group: string, planned?: number, seen: Map<number, {ok: boolean, directive: boolean, message: string}>} | undefined} */
+    /** @type {{file: string, group: string, planned?: number, seen: Map<number, {ok: boolean, directive: boolean, message: string}>, note?: string, bailOut?: string} | undefined} */
     this.current = undefined;
+    /** The file that bailed out (prove runs nothing after it) and why, if one did. */
+    this.bailedOut = undefined;
   }
 
   /** The file prove is running now, e.g. "chmod/00.t". */
@@ -62,13 +66,20 @@ export class ProveOutput {
       c.planned = Number(plan[1]);
       return undefined;
     }
-    const result = RESULT.exec(line);
-    if (result) {
-      const n = Number(result[2]);
-      const rest = result[3];
-      const directive = DIRECTIVE.test(rest);
-      c.seen.set(n, { ok: !result[1] || directive, directive, message: rest.replace(/\s*#\s*(TODO|SKIP)\b.*$/i, '').trim() });
+    if (BAIL_OUT.test(line)) {
+      // pjdfstest prints its reason on the line before "Bail out!".
+      c.bailOut = c.note ? `${c.note} ${line}` : line;
+      this.bailedOut = { file: c.file, reason: c.bailOut };
+      return undefined;
     }
+    const result = RESULT.exec(line);
+    if (!result) {
+      if (line.trim() && !/^(ok|Failed \d+\/\d+ subtests|Dubious|All \d+ subtests|No subtests run|Bailout called)/.test(line)) c.note = line.trim();
+      return undefined;
+    }
+    const rest = result[3];
+    const directive = DIRECTIVE.test(rest);
+    c.seen.set(Number(result[2]), { ok: !result[1] || directive, directive, message: rest.replace(/\s*#\s*(TODO|SKIP)\b.*$/i, '').trim() });
     return undefined;
   }
 
@@ -88,7 +99,7 @@ export class ProveOutput {
     let todo = 0;
     for (let n = 1; n <= total; n++) {
       const r = c.seen.get(n);
-      if (!r) failed.push({ n, message: 'no result (the test stopped before this subtest)' });
+      if (!r) failed.push({ n, message: c.bailOut ? `no result (the test bailed out: ${c.bailOut})` : 'no result (the test stopped before this subtest)' });
       else if (!r.ok) failed.push({ n, message: r.message });
       else if (r.directive) todo++;
     }

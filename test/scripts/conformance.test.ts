@@ -96,6 +96,7 @@ interface FileResult {
   complete: boolean;
 }
 interface ProveOutput {
+  bailedOut: { file: string; reason: string } | undefined;
   line(line: string): FileResult | undefined;
   finish(): FileResult | undefined;
   files: FileResult[];
@@ -109,7 +110,7 @@ const tap = (await import(pathToFileURL(join(REPO, 'scripts', 'conformance', 'ta
 const report = (await import(pathToFileURL(join(REPO, 'scripts', 'conformance', 'report.mjs')).href)) as {
   summarize(groups: string[], files: FileResult[]): Summary;
   formatReport(summary: Summary, files: FileResult[]): string;
-  ranges(numbers: number[]): string;
+  ranges(numbers: number[], maxChars?: number): string;
 };
 
 // What `prove --formatter TAP::Formatter::Console -r -v` prints over pjdfstest (shortened).
@@ -180,5 +181,25 @@ describe('reading prove -v output', () => {
     expect(text).toMatch(/^ +chmod\/00\.t +2\/6 +2-3$/m);
     expect(text).toMatch(/^ +link\/00\.t +3\/4 +2-4 \(incomplete\)$/m);
     expect(report.ranges([10, 4, 5, 6, 8, 1])).toBe('1, 4-6, 8, 10');
+    expect(report.ranges([1, 2, 3, 5, 7, 9, 11], 10)).toBe('1-3, 5, 7 … (2 more)');
+  });
+
+  test('a test that bails out: its unreported subtests fail with the reason pjdfstest printed, and the parser says which file stopped prove', () => {
+    const out = new tap.ProveOutput('/p/tests');
+    const text = `/p/tests/utimensat/09.t .. 
+1..3
+ok 1
+Could not determine if file system has 32-bit or 64-bit st_* fields (probe_atime='5')
+Bailout called.  Further testing stopped:  
+Bail out!
+Dubious, test returned 1 (wstat 256, 0x100)
+Failed 2/3 subtests 
+`;
+    for (const line of text.split('\n')) out.line(line);
+    out.finish();
+    const reason = "Could not determine if file system has 32-bit or 64-bit st_* fields (probe_atime='5') Bail out!";
+    expect(out.files[0]).toMatchObject({ file: 'utimensat/09.t', total: 3, passed: 1, complete: false });
+    expect(out.files[0]!.failed).toEqual([2, 3].map((n) => ({ n, message: `no result (the test bailed out: ${reason})` })));
+    expect(out.bailedOut).toEqual({ file: 'utimensat/09.t', reason });
   });
 });
