@@ -32,6 +32,8 @@ Options:
   -h, --help            show this help`;
 
 const DEFAULT_TIMEOUT_S = 10;
+/** Below this much free space in the cache dir, status warns (a large copy would not fit). */
+const LOW_DISK_BYTES = 64 * 1024 * 1024;
 
 const fail = (line: string): number => {
   process.stderr.write(`filesfs: ${line}\n`);
@@ -74,6 +76,14 @@ export const command: Command = {
 /** The human-readable report. */
 export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.now()): string {
   const lines: string[] = [];
+  // Loud first: changes that could not be kept, and a cache disk that is (nearly) full.
+  if (s.writeProblems > 0) {
+    lines.push(`WARNING: ${s.writeProblems} change${s.writeProblems === 1 ? '' : 's'} could not be kept (writing or recording ${s.writeProblems === 1 ? 'it' : 'them'} failed); the programs got the error:`);
+    for (const p of s.problems.slice(-10)) lines.push(`  ${p.at}  ${p.path}: ${p.error}; ${p.outcome}`);
+  }
+  if (s.cacheDisk && s.cacheDisk.freeBytes < LOW_DISK_BYTES) {
+    lines.push(`WARNING: the cache dir ${s.cacheDir} has ${formatBytes(s.cacheDisk.freeBytes)} free of ${formatBytes(s.cacheDisk.totalBytes)}: new writes fail with "No space left on device" until space is freed`);
+  }
   const since = `${s.uploadedFiles} file${s.uploadedFiles === 1 ? '' : 's'} (${formatBytes(s.uploadedBytes)}) uploaded since the mount started`;
   if (s.pendingUploads === 0) {
     lines.push(`${mountpoint}: nothing pending; ${since}`);

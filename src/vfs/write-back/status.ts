@@ -37,6 +37,22 @@ export interface UploadStatusEntry {
   stagingFile: string;
 }
 
+/** A version that could not be kept because writing it or recording it failed. */
+export interface WriteProblemEntry {
+  /** Path inside the mount. */
+  path: string;
+  error: string;
+  /** What the file is now, e.g. "it keeps the version last closed". */
+  outcome: string;
+  at: string;
+}
+
+/** The cache dir's filesystem, as seen when status was asked. */
+export interface CacheDiskStatus {
+  freeBytes: number;
+  totalBytes: number;
+}
+
 export interface WriteBackStatus {
   /** Files whose latest content is not on the server yet (including uploading and failed ones). */
   pendingUploads: number;
@@ -61,6 +77,12 @@ export interface WriteBackStatus {
   files: UploadStatusEntry[];
   /** Files not listed in `files` (the list is capped). */
   filesNotListed: number;
+  /** Changes dropped since the mount started because a write or its record failed (a full disk, an I/O error). */
+  writeProblems: number;
+  /** The newest of them (at most 100). */
+  problems: WriteProblemEntry[];
+  /** Free space where staging files and the journal live (null when it cannot be read). */
+  cacheDisk: CacheDiskStatus | null;
 }
 
 /** Entries listed at most; the totals always count every file. */

@@ -13,6 +13,7 @@
 // The journal is replayed before the filesystem serves anything, so recovered
 // files show their local content from the first request; their uploads wait
 // for resume(), so mounting is not slowed by them.
+import { statfsSync } from 'node:fs';
 import type { Logger } from '../../log/logger.js';
 import { silentLogger } from '../../log/logger.js';
 import { preparePrivateDir } from '../../options/private-dir.js';
@@ -26,7 +27,7 @@ import type { PendingFile } from './pending-file.js';
 import { PendingFiles } from './registry.js';
 import { recover, type Recovery } from './recovery.js';
 import { StagingArea } from './staging.js';
-import { entryOf, MAX_LISTED_FILES, sortEntries, type WriteBackStatus } from './status.js';
+import { entryOf, MAX_LISTED_FILES, sortEntries, type CacheDiskStatus, type WriteBackStatus } from './status.js';
 import { stagingFilesOf, WriteBackLayer } from './write-layer.js';
 
 export class WriteBack {
@@ -106,6 +107,9 @@ export class WriteBack {
       writtenBytes: layer?.writeSizes.totalBytes ?? 0,
       files: listed,
       filesNotListed: entries.length - listed.length,
+      writeProblems: layer?.problemCount ?? 0,
+      problems: (layer?.problems ?? []).map((p) => ({ path: this.mountPathOf(p.path), error: p.error, outcome: p.outcome, at: p.at.toISOString() })),
+      cacheDisk: cacheDisk(this.options.cacheDir),
     };
   }
 
@@ -132,8 +136,12 @@ export class WriteBack {
   }
 
   private mountPath(file: PendingFile): string {
+    return this.mountPathOf(file.path);
+  }
+
+  private mountPathOf(remotePath: string): string {
     const root = this.attached?.rootPath ?? '';
-    const rest = root === '' ? file.path : file.path.split('/').slice(root.split('/').length).join('/');
+    const rest = root === '' ? remotePath : remotePath.split('/').slice(root.split('/').length).join('/');
     return '/' + rest;
   }
 }
@@ -147,4 +155,14 @@ export function formatBytes(n: number): string {
     unit++;
   }
   return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** Free and total bytes of the filesystem holding the cache dir. */
+function cacheDisk(dir: string): CacheDiskStatus | null {
+  try {
+    const st = statfsSync(dir);
+    return { freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize };
+  } catch {
+    return null;
+  }
 }
