@@ -125,4 +125,14 @@ describe('names the server refuses fail locally, before any request', () => {
     await expectErrno(fs.create('/x ', 0o644, 0o100 | 1), 'EINVAL');
     expect(client.requests).toBe(0);
   });
+
+  it('names that were not valid UTF-8 (the binding hands them over with U+FFFD) are refused, so two never merge', async () => {
+    const { fs, client } = setup();
+    client.serverPut('a', 'x');
+    // open(b'bad\xff.txt') and open(b'bad\xfe.txt') both arrive as "bad\uFFFD.txt".
+    await expectErrno(fs.create('/bad\uFFFD.txt', 0o644, 0o100 | 1), 'EINVAL');
+    await expectErrno(fs.mkdir('/dir\uFFFD', 0o755), 'EINVAL');
+    await expectErrno(fs.rename('/a', '/b\uFFFD'), 'EINVAL');
+    expect(client.requests).toBe(0);
+  });
 });
