@@ -18,6 +18,7 @@
 //   - discard: an unlinked or replaced file's record goes at once.
 // One file's journal writes are serialized by its `records` mutex, so the
 // newest record always wins.
+import { crashPoint } from './crash-points.js';
 import type { Journal, JournalRecord } from './journal.js';
 import type { ClosedVersion, PendingFile, StagingFile } from './pending-file.js';
 import type { StagingArea } from './staging.js';
@@ -38,6 +39,7 @@ export class Records {
       if (file.damage) throw file.damage;
       const version = file.snapshot();
       const record = this.record(file, version);
+      crashPoint('commit-start');
       try {
         // Crash-safe order: the data and the staging file's name are durable
         // before the record that points to them is (the rename). The record's
@@ -47,7 +49,9 @@ export class Records {
           file.stagingDurable ? undefined : this.staging.dirSync.sync(),
           this.journal.prepare(record),
         ]);
+        crashPoint('commit-prepared');
         await this.journal.commit(record.id);
+        crashPoint('commit-done');
       } catch (err) {
         file.damaged(err as Error);
         throw err;
@@ -80,6 +84,7 @@ export class Records {
     return file.records.run(async () => {
       if (file.journaled !== -1 && file.journaled <= generation) {
         await this.journal.remove(file.id);
+        crashPoint('record-removed');
         file.unjournaled();
       }
     });

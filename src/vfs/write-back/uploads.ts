@@ -27,6 +27,7 @@
 import { type FilesClient, type RemoteEntry, RetryPolicy } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
+import { crashPoint } from './crash-points.js';
 import { classifyFailure, describeFailure, UploadCancelled } from './failure-policy.js';
 import type { ResolvedWriteBackOptions } from './options.js';
 import type { PendingFile, UploadAttempt, UploadFailure } from './pending-file.js';
@@ -202,6 +203,7 @@ export class Uploads implements UploadPort<PendingFile> {
   // ---- helpers ------------------------------------------------------------------------
 
   private send(attempt: UploadAttempt): Promise<RemoteEntry> {
+    crashPoint('upload-start');
     const signal = attempt.controller.signal;
     if (attempt.kind === 'mtime') return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
     return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
@@ -220,6 +222,7 @@ export class Uploads implements UploadPort<PendingFile> {
    * the file until then.
    */
   private async succeeded(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): Promise<void> {
+    crashPoint('upload-landed');
     file.uploadLanded(attempt);
     if (!file.removed) this.host.landed(file, attempt, entry);
     if (this.host.log.enabled('debug')) {

@@ -44,6 +44,7 @@ import type { FileHandle } from '../handles/file-handle.js';
 import { keyOf } from '../path-mapper.js';
 import type { WriteLayer } from '../writes.js';
 import { fetchInto } from './content-fetch.js';
+import { crashPoint } from './crash-points.js';
 import { describeFailure } from './failure-policy.js';
 import type { Journal } from './journal.js';
 import type { ResolvedWriteBackOptions } from './options.js';
@@ -204,9 +205,15 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       return false;
     }
     try {
-      if (replaced) await this.discard(replaced, `replaced by ${file.path}`);
+      // Crash-safe order: the moved file's record names the target before the
+      // replaced file's record goes (after a crash in between, two records
+      // name the target and the newer one, the moved file's, wins).
+      if (replaced) await this.forget(replaced, `replaced by ${file.path}`);
       this.files.move(file, to);
+      crashPoint('rename-moved');
       await this.records.rewrite(file);
+      crashPoint('rename-recorded');
+      if (replaced) await this.erase(replaced);
     } finally {
       this.releaseHeld(held);
     }
@@ -218,17 +225,19 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     try {
       const fromKey = keyOf(from);
       const moving = this.files.atOrBelow(from);
-      if (keyOf(to) !== fromKey) {
-        // What was at the target was replaced by the move (POSIX rename).
-        const movingSet = new Set(moving);
-        for (const replaced of this.files.atOrBelow(to)) if (!movingSet.has(replaced)) await this.discard(replaced, `replaced by ${from}`);
-      }
+      // What was at the target was replaced by the move (POSIX rename). As in
+      // rename(): the moved records name their new paths before the replaced
+      // ones go.
+      const movingSet = new Set(moving);
+      const replaced = keyOf(to) === fromKey ? [] : this.files.atOrBelow(to).filter((f) => !movingSet.has(f));
+      for (const file of replaced) await this.forget(file, `replaced by ${from}`);
       const depth = from.split('/').length;
       for (const file of moving) {
         const rest = file.path.split('/').slice(depth);
         this.files.move(file, rest.length ? joinPath(to, rest.join('/')) : to);
         await this.records.rewrite(file);
       }
+      for (const file of replaced) await this.erase(file);
     } finally {
       this.releaseHeld(held);
     }
@@ -263,6 +272,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       try {
         // The kernel's buffer is only valid until this promise settles: written, not kept.
         const { bytesWritten } = await (await handle.current()).write(buffer, 0, buffer.length, at);
+        crashPoint('write');
         file.changedContent(Math.max(file.size, at + bytesWritten), this.now());
         handle.writeSizes.record(buffer.length);
         this.writeSizes.record(buffer.length);
@@ -385,6 +395,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     }
     const fd = new SharedFd(() => this.staging.openExisting(name));
     fd.adopt(handle);
+    crashPoint('copy');
     file.copied({ name, path: this.staging.pathOf(name), fd });
     // Nobody holds the new descriptor yet: handles move to it at their next operation.
     void fd.closeIfUnused().catch(() => undefined);
@@ -518,11 +529,21 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   /** Cancels a pending file for good: record, then staging (open handles keep their descriptor). */
   private async discard(file: PendingFile, why: string): Promise<void> {
     if (file.removed) return;
+    await this.forget(file, why);
+    await this.erase(file);
+  }
+
+  /** The first half of discard: the file leaves the pending set and its upload stops (nothing on disk changes). */
+  private async forget(file: PendingFile, why: string): Promise<void> {
     this.files.delete(file);
     file.remove(why);
     await this.uploads.abort(file, why);
     this.uploads.after(file);
     this.log.debug('%s: pending upload cancelled (%s)', file.path, why);
+  }
+
+  /** The second half: its record, then its staging files, go. */
+  private async erase(file: PendingFile): Promise<void> {
     await this.records.discard(file);
     for (const staging of stagingFilesOf(file)) await this.staging.remove(staging.name);
   }

@@ -67,7 +67,8 @@ describe('nothing closed is lost', () => {
   test('kill -9 right after cp returns: the next mount on the same cache dir uploads every file', async () => {
     const small = files.filter((f) => f.size < 6 * 2 ** 20).slice(0, 120);
     await writeSet(`${source}/small`, small);
-    const first = await startMount({ url: emu().url, apiKey: API_KEY, args: ['--upload-delay', '5000'] });
+    // A delay no copy outlasts, however loaded the machine: nothing is uploaded before the kill.
+    const first = await startMount({ url: emu().url, apiKey: API_KEY, args: ['--upload-delay', '120000'] });
     await client.mkdir('killed');
     const cp = await sh(`cp -r ${q(`${source}/small`)} ${q(`${first.mountpoint}/killed/`)} && kill -9 ${first.pid}`, { timeoutMs: 120_000 });
     expect(cp.code, cp.stderr).toBe(0);
