@@ -1,0 +1,35 @@
+// `filesfs status` as people read it: changes that could not be kept and a
+// cache disk running out of space come first, as warnings.
+import { describe, expect, it } from 'vitest';
+import { formatStatus } from '../../src/cli/commands/status.js';
+import type { WriteBackStatus } from '../../src/vfs/index.js';
+
+const MiB = 1024 * 1024;
+const base: WriteBackStatus = {
+  pendingUploads: 0, pendingBytes: 0, uploading: 0, failedUploads: 0, retryingUploads: 0, uploadedFiles: 3, uploadedBytes: 30,
+  cacheDir: '/c', uploadDelayMs: 1000, uploadConcurrency: 8, writeSizes: {}, writes: 0, writtenBytes: 0, files: [], filesNotListed: 0,
+  writeProblems: 0, problems: [], cacheDisk: { freeBytes: 10_000 * MiB, totalBytes: 20_000 * MiB },
+};
+
+describe('status output', () => {
+  it('nothing to warn about: one line', () => {
+    expect(formatStatus('/mnt', base)).toBe('/mnt: nothing pending; 3 files (30 B) uploaded since the mount started\n');
+  });
+
+  it('dropped changes and a nearly full cache disk are warnings at the top', () => {
+    const out = formatStatus('/mnt', {
+      ...base,
+      writeProblems: 2,
+      problems: [
+        { path: '/big.bin', error: 'ENOSPC: no space left on device, write (ENOSPC)', outcome: 'it is not created', at: '2026-12-07T01:00:00.000Z' },
+        { path: '/good.bin', error: 'ENOSPC: no space left on device, write (ENOSPC)', outcome: "the server's version stays", at: '2026-12-07T01:00:01.000Z' },
+      ],
+      cacheDisk: { freeBytes: 1 * MiB, totalBytes: 50 * MiB },
+    }).split('\n');
+    expect(out[0]).toBe('WARNING: 2 changes could not be kept (writing or recording them failed); the programs got the error:');
+    expect(out[1]).toBe('  2026-12-07T01:00:00.000Z  /big.bin: ENOSPC: no space left on device, write (ENOSPC); it is not created');
+    expect(out[2]).toMatch(/\/good.bin: .*; the server's version stays$/);
+    expect(out[3]).toBe('WARNING: the cache dir /c has 1.0 MiB free of 50.0 MiB: new writes fail with "No space left on device" until space is freed');
+    expect(out[4]).toMatch(/^\/mnt: nothing pending/);
+  });
+});
