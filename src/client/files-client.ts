@@ -63,6 +63,14 @@ export interface UploadOptions {
   mkdirParents?: boolean;
   /** Called as bytes are acknowledged by the server (parts done, in bytes). */
   onProgress?: (uploadedBytes: number, totalBytes: number | undefined) => void;
+  /**
+   * Called once every part is sent, right before the call that publishes the
+   * upload (`end`), with whether the server said something exists at the
+   * target when the upload began. Rejecting abandons the upload: nothing is
+   * published, and the rejection is the upload's. The last moment to check
+   * that the target is still what the caller expects.
+   */
+  beforePublish?: (target: { exists: boolean }) => Promise<void>;
   signal?: AbortSignal;
 }
 

@@ -25,6 +25,8 @@ export interface UploadSettings {
   parallelParts: boolean;
   /** false → a failed part restarts the whole upload. */
   retryParts: boolean;
+  /** The server said something exists at the target (`ask_about_overwrites`, docs/files-api.md §5). */
+  targetExists: boolean;
 }
 
 /** The upload the server no longer knows (`ref` gone): it must start over. */
@@ -32,7 +34,7 @@ export function isUploadGone(err: unknown): boolean {
   return hasType(err, 'not-found/file-upload-not-found');
 }
 
-function parseSlot(raw: WireUploadPart, label: string): PartSlot & { ref?: string; parallel?: boolean; retry?: boolean } {
+function parseSlot(raw: WireUploadPart, label: string): PartSlot & { ref?: string; parallel?: boolean; retry?: boolean; exists?: boolean } {
   const bad = (what: string) => new ServerError({ message: `${label}: begin_upload answer ${what}`, operation: label });
   if (!raw || typeof raw !== 'object') throw bad('has a part that is not an object');
   if (typeof raw.upload_uri !== 'string' || raw.upload_uri === '') throw bad('has no upload_uri');
@@ -60,6 +62,7 @@ function parseSlot(raw: WireUploadPart, label: string): PartSlot & { ref?: strin
     ...(typeof raw.ref === 'string' && raw.ref !== '' ? { ref: raw.ref } : {}),
     ...(typeof raw.parallel_parts === 'boolean' ? { parallel: raw.parallel_parts } : {}),
     ...(typeof raw.retry_parts === 'boolean' ? { retry: raw.retry_parts } : {}),
+    ...(raw.ask_about_overwrites === true ? { exists: true } : {}),
   };
 }
 
@@ -148,7 +151,7 @@ export class PartUrls {
       const slot = parseSlot(raw as WireUploadPart, label);
       if (!this.settings) {
         if (!slot.ref) throw new ServerError({ message: `${label}: begin_upload answer has no ref`, operation: label });
-        this.settings = { ref: slot.ref, parallelParts: slot.parallel !== false, retryParts: slot.retry !== false };
+        this.settings = { ref: slot.ref, parallelParts: slot.parallel !== false, retryParts: slot.retry !== false, targetExists: slot.exists === true };
       }
       this.slots.set(slot.partNumber, { partNumber: slot.partNumber, url: slot.url, method: slot.method, headers: slot.headers });
     }

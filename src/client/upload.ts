@@ -155,6 +155,8 @@ async function uploadOnce(deps: UploadDeps, path: string, source: PartSource, op
     if (knownSize !== undefined && total !== knownSize) {
       throw new RangeError(`upload ${path}: the source gave ${total} bytes, ${knownSize} were declared`);
     }
+    await options.beforePublish?.({ exists: settings.targetExists });
+    if (options.signal?.aborted) throw abortError(options.signal);
     return await finish(deps, path, settings.ref, etags, total, options, mkdirParents);
   } catch (err) {
     // A thrown error (not a part failure): stop the parts still running.

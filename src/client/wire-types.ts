@@ -31,6 +31,8 @@ export interface WireUploadPart {
   partsize?: unknown;
   parallel_parts?: unknown;
   retry_parts?: unknown;
+  /** True when something exists at the target path already. */
+  ask_about_overwrites?: unknown;
   ref?: unknown;
   expires?: unknown;
   available_parts?: unknown;

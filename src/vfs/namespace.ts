@@ -114,7 +114,7 @@ export class Namespace {
     this.writable(from);
 
     const writes = this.deps.writes();
-    if (await writes.rename(src, target)) {
+    if (await writes.rename(src, target, dst)) {
       // Only local content existed: the write layer retargeted it.
       this.afterMove(src, target, dst);
       return;
@@ -157,7 +157,7 @@ export class Namespace {
   /** A case-only rename (a.txt → A.txt): the same path for the server. */
   private async renameCase(src: RemoteEntry, target: string): Promise<void> {
     const writes = this.deps.writes();
-    if (await writes.rename(src, target)) {
+    if (await writes.rename(src, target, null)) {
       this.afterMove(src, target, null);
       return;
     }

@@ -46,9 +46,10 @@ export interface WriteLayer {
    * existed only locally and was retargeted (no server move follows). When
    * false, the server move follows, then exactly one of renamed() or
    * renameFailed() with the same paths (so the layer may hold uploads at or
-   * below `from` and `to` while the move runs).
+   * below `from` and `to` while the move runs). `replacing` is what the
+   * move replaces at `to` (null: nothing), as the filesystem knows it.
    */
-  rename(from: RemoteEntry, to: string): Promise<boolean>;
+  rename(from: RemoteEntry, to: string, replacing: RemoteEntry | null): Promise<boolean>;
   /** After a server move (file or folder): retarget pending state at or below `from`; what was at `to` was replaced. */
   renamed(from: string, to: string): Promise<void> | void;
   /** The server move announced by rename() failed. */

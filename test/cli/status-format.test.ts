@@ -8,7 +8,7 @@ const MiB = 1024 * 1024;
 const base: WriteBackStatus = {
   pendingUploads: 0, pendingBytes: 0, uploading: 0, failedUploads: 0, retryingUploads: 0, uploadedFiles: 3, uploadedBytes: 30,
   cacheDir: '/c', uploadDelayMs: 1000, uploadConcurrency: 8, writeSizes: {}, writes: 0, writtenBytes: 0, files: [], filesNotListed: 0,
-  writeProblems: 0, problems: [], cacheDisk: { freeBytes: 10_000 * MiB, totalBytes: 20_000 * MiB },
+  writeProblems: 0, problems: [], cacheDisk: { freeBytes: 10_000 * MiB, totalBytes: 20_000 * MiB }, conflictCount: 0, conflicts: [],
 };
 
 describe('status output', () => {
@@ -31,5 +31,15 @@ describe('status output', () => {
     expect(out[2]).toMatch(/\/good.bin: .*; the server's version stays$/);
     expect(out[3]).toBe('WARNING: the cache dir /c has 1.0 MiB free of 50.0 MiB: new writes fail with "No space left on device" until space is freed');
     expect(out[4]).toMatch(/^\/mnt: nothing pending/);
+  });
+
+  it('conflicts are listed with where this mount\'s version went', () => {
+    const out = formatStatus('/mnt', {
+      ...base,
+      conflictCount: 1,
+      conflicts: [{ path: '/report.docx', copy: '/report (conflict 2026-12-07 010203 host).docx', reason: 'report.docx changed on the server meanwhile', at: '2026-12-07T01:02:03.000Z' }],
+    }).split('\n');
+    expect(out[0]).toBe('1 conflict: changed on the server while this mount changed it:');
+    expect(out[1]).toBe("  2026-12-07T01:02:03.000Z  /report.docx: this mount's version is /report (conflict 2026-12-07 010203 host).docx (report.docx changed on the server meanwhile)");
   });
 });

@@ -238,7 +238,10 @@ export class MockFilesClient implements FilesClient {
   async upload(path: string, source: UploadSource, options: UploadOptions = {}): Promise<RemoteEntry> {
     // Like the real client, an aborted upload stops at once and publishes nothing.
     await abortable(this.enter('upload', path, [options]), options.signal);
+    const existed = this.nodes.has(key(path));
     const data = 'buffer' in source ? Buffer.from(source.buffer) : 'file' in source ? await readFileSource(source) : await collect(source.stream);
+    options.signal?.throwIfAborted();
+    await options.beforePublish?.({ exists: existed });
     options.signal?.throwIfAborted();
     if (options.mkdirParents === false && !this.nodes.get(key(parentPath(path)))) throw this.parentMissing(path);
     return this.serverPut(path, data, options.mtime ? { mtime: options.mtime } : {});

@@ -81,6 +81,10 @@ export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.
     lines.push(`WARNING: ${s.writeProblems} change${s.writeProblems === 1 ? '' : 's'} could not be kept (writing or recording ${s.writeProblems === 1 ? 'it' : 'them'} failed); the programs got the error:`);
     for (const p of s.problems.slice(-10)) lines.push(`  ${p.at}  ${p.path}: ${p.error}; ${p.outcome}`);
   }
+  if (s.conflictCount > 0) {
+    lines.push(`${s.conflictCount} conflict${s.conflictCount === 1 ? '' : 's'}: changed on the server while this mount changed ${s.conflictCount === 1 ? 'it' : 'them'}:`);
+    for (const c of s.conflicts.slice(-10)) lines.push(`  ${c.at}  ${c.path}: ${c.copy ? `this mount's version is ${c.copy}` : "this mount's change was dropped"} (${c.reason})`);
+  }
   if (s.cacheDisk && s.cacheDisk.freeBytes < LOW_DISK_BYTES) {
     lines.push(`WARNING: the cache dir ${s.cacheDir} has ${formatBytes(s.cacheDisk.freeBytes)} free of ${formatBytes(s.cacheDisk.totalBytes)}: new writes fail with "No space left on device" until space is freed`);
   }

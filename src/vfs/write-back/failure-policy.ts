@@ -1,6 +1,8 @@
 // What a failed upload attempt means for the file:
 //   - cancelled: we aborted it (the file changed, was renamed or deleted, or
 //     the mount is going away); whoever aborted decides what follows;
+//   - conflict: the server's file changed since the local change began
+//     (conflict.ts): nothing was published, the write layer decides;
 //   - transient: the server or the network may do better later (5xx, 429,
 //     resets, timeouts, a staging file that changed under the reader):
 //     retried with capped exponential backoff, without limit in time;
@@ -12,14 +14,16 @@
 // likely ours, and retrying costs little), and logged in full.
 import { FilesError, isFilesError } from '../../client/index.js';
 import { redact } from '../../log/logger.js';
+import { RemoteChangedError } from './conflict.js';
 
-export type FailureKind = 'cancelled' | 'transient' | 'permanent';
+export type FailureKind = 'cancelled' | 'conflict' | 'transient' | 'permanent';
 
 /** Local errors that may go away on their own (descriptor or memory pressure). */
 const TRANSIENT_CODES = new Set(['EMFILE', 'ENFILE', 'EAGAIN', 'ENOMEM', 'EBUSY', 'EINTR', 'ESHRUNK']);
 
 export function classifyFailure(err: unknown, signal: AbortSignal): FailureKind {
   if (signal.aborted) return 'cancelled';
+  if (err instanceof RemoteChangedError) return 'conflict';
   if (isFilesError(err)) return err.transient ? 'transient' : 'permanent';
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string') return TRANSIENT_CODES.has(code) ? 'transient' : 'permanent';

@@ -13,6 +13,7 @@ import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../options/private-dir.js';
 import { commitTemp, DirSync, removeDurably, writeFileDurably, writeTemp } from './durable.js';
+import type { BaseVersion } from './pending-file.js';
 
 export const JOURNAL_DIR = 'journal';
 const SUFFIX = '.json';
@@ -36,8 +37,18 @@ export interface JournalRecord {
   state: RecordState;
   /** Why the server refused the upload (state failed). */
   reason?: string;
+  /** The server version the change started from (null: not recorded, a record of an older filesfs). */
+  base: BaseVersion | null;
   /** When the record was written (newest wins if two name one path after a crash). */
   updatedAt: Date;
+}
+
+interface WireBase {
+  exists: boolean;
+  serverMtime?: string | null;
+  size?: number;
+  md5?: string | null;
+  crc32?: string | null;
 }
 
 interface WireRecord {
@@ -51,6 +62,7 @@ interface WireRecord {
   remote: boolean;
   state: RecordState;
   reason?: string;
+  base?: WireBase;
   updatedAt: string;
 }
 
@@ -143,6 +155,7 @@ export function encode(record: JournalRecord): string {
     remote: record.remote,
     state: record.state,
     ...(record.reason !== undefined ? { reason: record.reason } : {}),
+    ...(record.base ? { base: encodeBase(record.base) } : {}),
     updatedAt: record.updatedAt.toISOString(),
   };
   return JSON.stringify(wire) + '\n';
@@ -183,6 +196,22 @@ export function decode(text: string): JournalRecord {
     remote: w.remote,
     state: w.state,
     ...(typeof w.reason === 'string' ? { reason: w.reason } : {}),
+    base: w.base === undefined ? null : decodeBase(w.base),
     updatedAt: date('updatedAt'),
   };
+}
+
+function encodeBase(base: BaseVersion): WireBase {
+  if (!base.exists) return { exists: false };
+  return { exists: true, serverMtime: base.serverMtime?.toISOString() ?? null, size: base.size, md5: base.md5, crc32: base.crc32 };
+}
+
+function decodeBase(w: WireBase): BaseVersion {
+  if (!w || typeof w !== 'object' || typeof w.exists !== 'boolean') throw new Error('field base is not a base version');
+  if (!w.exists) return { exists: false };
+  const mtime = w.serverMtime === null || w.serverMtime === undefined ? null : new Date(w.serverMtime);
+  if (mtime && Number.isNaN(mtime.getTime())) throw new Error('field base.serverMtime is not a date');
+  if (typeof w.size !== 'number' || !Number.isSafeInteger(w.size) || w.size < 0) throw new Error('field base.size is not a size');
+  const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  return { exists: true, serverMtime: mtime, size: w.size, md5: text(w.md5), crc32: text(w.crc32) };
 }

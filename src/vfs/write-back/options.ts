@@ -4,7 +4,9 @@
 // src/vfs/write-back reads plain numbers. The CLI maps --cache-dir,
 // --upload-delay and --upload-concurrency onto these; tests shorten the
 // delays.
+import { hostname } from 'node:os';
 import { checkInteger as integer } from '../../options/check.js';
+import { CONFLICT_POLICIES, type ConflictPolicy } from './conflict.js';
 import { ConfigError } from '../../options/config-error.js';
 
 export interface WriteBackOptions {
@@ -53,6 +55,16 @@ export interface WriteBackOptions {
    * in fsync learns of an outage.
    */
   fsyncTimeoutMs?: number;
+  /**
+   * What happens when a file's upload would replace a server version it did
+   * not start from (someone else changed it meanwhile): 'keep-both' (the
+   * default: the local version lands beside it as a conflict copy),
+   * 'local-wins' (no check: the last upload wins), 'remote-wins' (the local
+   * change is dropped). See conflict.ts.
+   */
+  onConflict?: ConflictPolicy;
+  /** This machine's name in conflict copies' names. Default: os.hostname(). */
+  hostName?: string;
 }
 
 export interface ResolvedWriteBackOptions {
@@ -64,6 +76,8 @@ export interface ResolvedWriteBackOptions {
   readonly retryMaxDelayMs: number;
   readonly failedRetryDelayMs: number;
   readonly fsyncTimeoutMs: number;
+  readonly onConflict: ConflictPolicy;
+  readonly hostName: string;
 }
 
 export const WRITE_BACK_DEFAULTS = {
@@ -74,6 +88,7 @@ export const WRITE_BACK_DEFAULTS = {
   retryMaxDelayMs: 60_000,
   failedRetryDelayMs: 600_000,
   fsyncTimeoutMs: 180_000,
+  onConflict: 'keep-both',
 } as const;
 
 /** More files at once than this only queues in the client's connection pool. */
@@ -96,5 +111,12 @@ export function resolveWriteBackOptions(options: WriteBackOptions): ResolvedWrit
     retryMaxDelayMs,
     failedRetryDelayMs: integer('failedRetryDelayMs', options.failedRetryDelayMs ?? WRITE_BACK_DEFAULTS.failedRetryDelayMs, 1, MAX_TIMER_MS),
     fsyncTimeoutMs: integer('fsyncTimeoutMs', options.fsyncTimeoutMs ?? WRITE_BACK_DEFAULTS.fsyncTimeoutMs, 1, MAX_TIMER_MS),
+    onConflict: conflictPolicy(options.onConflict ?? WRITE_BACK_DEFAULTS.onConflict),
+    hostName: options.hostName ?? hostname(),
   };
+}
+
+function conflictPolicy(value: unknown): ConflictPolicy {
+  if ((CONFLICT_POLICIES as readonly unknown[]).includes(value)) return value as ConflictPolicy;
+  throw new ConfigError(`onConflict: expected one of ${CONFLICT_POLICIES.join(', ')}, got ${JSON.stringify(value)}`);
 }

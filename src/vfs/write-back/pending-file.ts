@@ -48,6 +48,31 @@ import { keyOf } from '../path-mapper.js';
 import { Mutex } from './mutex.js';
 import type { SharedFd } from './shared-fd.js';
 
+/**
+ * The server's version a local change started from: what was there when the
+ * file was staged (or nothing), then each version of ours that landed. An
+ * upload publishes only over this version (docs/semantics.md, "A shared
+ * site"); anything else on the server means someone else changed the file.
+ */
+export type BaseVersion =
+  | { readonly exists: false }
+  | { readonly exists: true; readonly serverMtime: Date | null; readonly size: number; readonly md5: string | null; readonly crc32: string | null };
+
+/** The base of a server entry. */
+export function baseOf(entry: RemoteEntry): BaseVersion {
+  return { exists: true, serverMtime: entry.serverMtime, size: entry.size, md5: entry.md5, crc32: entry.crc32 };
+}
+
+/** The server's entry is still the base version (same time and size, and checksums where both are known). */
+export function isBase(entry: RemoteEntry, base: BaseVersion): boolean {
+  if (!base.exists) return false;
+  if (entry.type !== 'file' || entry.size !== base.size) return false;
+  if ((entry.serverMtime?.getTime() ?? null) !== (base.serverMtime?.getTime() ?? null)) return false;
+  if (entry.md5 && base.md5 && entry.md5 !== base.md5) return false;
+  if (entry.crc32 && base.crc32 && entry.crc32 !== base.crc32) return false;
+  return true;
+}
+
 /** One staging file: its name in the staging folder, its path, and its shared descriptor. */
 export interface StagingFile {
   readonly name: string;
@@ -96,6 +121,8 @@ export interface UploadAttempt {
   readonly path: string;
   /** The staging file holding the closed version sent, and its size. */
   readonly stagingPath: string;
+  /** The server version it may replace (anything else there is someone else's change). */
+  readonly base: BaseVersion | null;
   readonly size: number;
   readonly mtime: Date;
   readonly startedAt: number;
@@ -131,6 +158,8 @@ export interface PendingFileInit {
   staging: StagingFile;
   /** The closed version (a file recovered from the journal), if any. */
   closed?: ClosedVersion;
+  /** The server version the local changes started from. */
+  base: BaseVersion | null;
   size: number;
   mtime: Date;
   createdAt: Date | null;
@@ -175,6 +204,7 @@ export class PendingFile {
   #path: string;
   #working: StagingFile;
   #closed: ClosedVersion | null;
+  #base: BaseVersion | null;
   /** Why the working version cannot be committed (a write or a commit failed); null when it can. */
   #damage: Error | null = null;
   #size: number;
@@ -201,6 +231,7 @@ export class PendingFile {
     this.#path = init.path;
     this.#working = init.staging;
     this.#closed = init.closed ?? null;
+    this.#base = init.base;
     this.#size = init.size;
     this.#mtime = wholeSeconds(init.mtime);
     this.createdAt = init.createdAt;
@@ -250,6 +281,10 @@ export class PendingFile {
   /** The last version somebody closed (null: none yet, or only the server's). */
   get closedVersion(): ClosedVersion | null {
     return this.#closed;
+  }
+  /** The server version the local changes started from. */
+  get base(): BaseVersion | null {
+    return this.#base;
   }
   /** Where the content to upload is kept (for status and logs). */
   get stagingPath(): string {
@@ -411,10 +446,16 @@ export class PendingFile {
     this.#check();
   }
 
-  /** The file now lives at `path` (a rename; the registry re-indexes it). */
-  retarget(path: string): void {
+  /** The file now lives at `path` (a rename; the registry re-indexes it), replacing `base` there. */
+  retarget(path: string, base?: BaseVersion): void {
     this.#path = path;
+    if (base) this.#base = base;
     this.#check();
+  }
+
+  /** The server version at the file's path is `base` now (a move of ours, seen on the server). */
+  rebased(base: BaseVersion): void {
+    this.#base = base;
   }
 
   // ---- the journal --------------------------------------------------------------------
@@ -518,6 +559,7 @@ export class PendingFile {
       kind: this.sendsContent ? 'content' : 'mtime',
       path: this.#path,
       stagingPath: closed.staging.path,
+      base: this.#base,
       size: closed.size,
       mtime: closed.mtime,
       startedAt: Date.now(),
@@ -536,8 +578,10 @@ export class PendingFile {
    * waiters of it return). The attempt stays the file's upload until
    * attemptOver(), once its journal record is gone.
    */
-  uploadLanded(attempt: UploadAttempt): void {
+  uploadLanded(attempt: UploadAttempt, entry: RemoteEntry): void {
     this.#expectAttempt(attempt);
+    // Our version is the server's now: later changes start from it.
+    this.#base = baseOf(entry);
     if (attempt.generation > this.#landed) this.#landed = attempt.generation;
     if (attempt.contentGeneration > this.#landedContent) this.#landedContent = attempt.contentGeneration;
     this.#onServer = true;

@@ -112,6 +112,7 @@ export class Records {
       remote: file.onServer,
       state: failed ? 'failed' : 'pending',
       ...(failed ? { reason: file.failure!.message } : {}),
+      base: file.base,
       updatedAt: new Date(),
     };
   }

@@ -70,6 +70,7 @@ export async function recover(staging: StagingArea, journal: Journal, log: Logge
       landed: -1,
       journaled: record.generation,
       onServer: record.remote,
+      base: record.base,
       stagingDurable: true,
       // Waits for resume(), which starts every recovered upload at once.
       ...(record.state === 'failed'

@@ -16,7 +16,7 @@
 // step); the registry remembers which files a move holds.
 import { parentPath } from '../../path/index.js';
 import { keyOf } from '../path-mapper.js';
-import type { PendingFile } from './pending-file.js';
+import type { BaseVersion, PendingFile } from './pending-file.js';
 
 export class PendingFiles {
   private readonly byKey = new Map<string, PendingFile>();
@@ -49,10 +49,10 @@ export class PendingFiles {
     return true;
   }
 
-  /** Changes a file's path (it must not collide with another pending file). */
-  move(file: PendingFile, to: string): void {
+  /** Changes a file's path (it must not collide with another pending file); `base`: the server version it replaces there. */
+  move(file: PendingFile, to: string, base?: BaseVersion): void {
     this.delete(file);
-    file.retarget(to);
+    file.retarget(to, base);
     this.add(file);
   }
 

@@ -47,6 +47,16 @@ export interface WriteProblemEntry {
   at: string;
 }
 
+/** A local change that met a newer server version. */
+export interface ConflictEntry {
+  /** Path inside the mount. */
+  path: string;
+  /** Where this mount's version went (a conflict copy), or null when it was dropped. */
+  copy: string | null;
+  reason: string;
+  at: string;
+}
+
 /** The cache dir's filesystem, as seen when status was asked. */
 export interface CacheDiskStatus {
   freeBytes: number;
@@ -83,6 +93,10 @@ export interface WriteBackStatus {
   problems: WriteProblemEntry[];
   /** Free space where staging files and the journal live (null when it cannot be read). */
   cacheDisk: CacheDiskStatus | null;
+  /** Conflicts since the mount started: local changes that met a newer server version. */
+  conflictCount: number;
+  /** The newest of them (at most 100). */
+  conflicts: ConflictEntry[];
 }
 
 /** Entries listed at most; the totals always count every file. */

@@ -30,7 +30,8 @@ import { FsError } from '../fs-error.js';
 import { crashPoint } from './crash-points.js';
 import { classifyFailure, describeFailure, UploadCancelled } from './failure-policy.js';
 import type { ResolvedWriteBackOptions } from './options.js';
-import type { PendingFile, UploadAttempt, UploadFailure } from './pending-file.js';
+import { baseOf, isBase, type BaseVersion, type PendingFile, type UploadAttempt, type UploadFailure } from './pending-file.js';
+import { RemoteChangedError } from './conflict.js';
 import type { Records } from './records.js';
 import { UploadQueue, type UploadPort, type UploadTransfer } from './upload-queue.js';
 
@@ -43,6 +44,8 @@ export interface UploadsHost {
   readonly log: Logger;
   /** The server confirmed an attempt (`entry` is its answer); the file was not removed. */
   landed(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void;
+  /** The attempt found the server's file changed by someone else (nothing was published): resolve it. */
+  conflicted(file: PendingFile, attempt: UploadAttempt, conflict: RemoteChangedError): Promise<void>;
   /** The file has nothing left to upload and nobody uses it: it leaves the pending set. */
   idle(file: PendingFile): void;
 }
@@ -202,10 +205,14 @@ export class Uploads implements UploadPort<PendingFile> {
 
   // ---- helpers ------------------------------------------------------------------------
 
-  private send(attempt: UploadAttempt): Promise<RemoteEntry> {
+  private async send(attempt: UploadAttempt): Promise<RemoteEntry> {
     crashPoint('upload-start');
     const signal = attempt.controller.signal;
-    if (attempt.kind === 'mtime') return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
+    const check = this.options.onConflict === 'local-wins' ? undefined : attempt.base;
+    if (attempt.kind === 'mtime') {
+      if (check) await this.stillBase(attempt, check, true);
+      return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
+    }
     return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
       mtime: attempt.mtime,
       mkdirParents: true,
@@ -213,7 +220,30 @@ export class Uploads implements UploadPort<PendingFile> {
       onProgress: (uploaded) => {
         attempt.uploadedBytes = uploaded;
       },
+      ...(check ? { beforePublish: ({ exists }: { exists: boolean }) => this.stillBase(attempt, check, exists) } : {}),
     });
+  }
+
+  /**
+   * Right before an attempt publishes: the server's file must still be the
+   * version the change started from (RemoteChangedError otherwise). A file
+   * gone from the server (deleted or moved elsewhere) is not a conflict: the
+   * local version is uploaded under its name, and the log says so.
+   */
+  private async stillBase(attempt: UploadAttempt, base: BaseVersion, exists: boolean): Promise<void> {
+    if (!base.exists) {
+      if (exists) throw new RemoteChangedError(attempt.path, 'exists');
+      return;
+    }
+    let now: RemoteEntry;
+    try {
+      now = await this.host.client.stat(attempt.path, { signal: attempt.controller.signal });
+    } catch (err) {
+      if ((err as { kind?: string }).kind !== 'not-found') throw err;
+      this.host.log.warn('%s was deleted or moved away on the server since its local change began; the local version is uploaded under its name', attempt.path);
+      return;
+    }
+    if (!isBase(now, base)) throw new RemoteChangedError(attempt.path, now);
   }
 
   /**
@@ -223,7 +253,7 @@ export class Uploads implements UploadPort<PendingFile> {
    */
   private async succeeded(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): Promise<void> {
     crashPoint('upload-landed');
-    file.uploadLanded(attempt);
+    file.uploadLanded(attempt, entry);
     if (!file.removed) this.host.landed(file, attempt, entry);
     if (this.host.log.enabled('debug')) {
       this.host.log.debug('uploaded %s (%d bytes%s) in %d ms', attempt.path, attempt.size, attempt.kind === 'mtime' ? ', mtime only' : '', Date.now() - attempt.startedAt);
@@ -242,6 +272,11 @@ export class Uploads implements UploadPort<PendingFile> {
       log.debug('upload of %s (generation %d) cancelled: %s', attempt.path, attempt.generation, describeFailure(attempt.controller.signal.reason));
       file.uploadCancelled(attempt);
       if (attempt.kind === 'content' && !file.onServer && attempt.uploadedBytes >= attempt.size) await this.checkLanded(file, attempt);
+      return;
+    }
+    if (kind === 'conflict') {
+      file.uploadCancelled(attempt);
+      if (!file.removed) await this.host.conflicted(file, attempt, error as RemoteChangedError);
       return;
     }
     const message = describeFailure(error);
@@ -273,6 +308,8 @@ export class Uploads implements UploadPort<PendingFile> {
       const entry = await this.host.client.stat(attempt.path);
       if (entry.type === 'file') {
         file.foundOnServer();
+        // Ours (its parts were all sent): the next upload replaces it, not someone else's.
+        file.rebased(baseOf(entry));
         this.host.log.debug('upload of %s was aborted during its end call and landed anyway', attempt.path);
       }
     } catch (err) {

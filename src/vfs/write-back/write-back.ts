@@ -110,6 +110,8 @@ export class WriteBack {
       writeProblems: layer?.problemCount ?? 0,
       problems: (layer?.problems ?? []).map((p) => ({ path: this.mountPathOf(p.path), error: p.error, outcome: p.outcome, at: p.at.toISOString() })),
       cacheDisk: cacheDisk(this.options.cacheDir),
+      conflictCount: layer?.conflictCount ?? 0,
+      conflicts: (layer?.conflicts ?? []).map((c) => ({ path: this.mountPathOf(c.path), copy: c.copy === null ? null : this.mountPathOf(c.copy), reason: c.reason, at: c.at.toISOString() })),
     };
   }
 

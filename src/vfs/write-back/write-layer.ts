@@ -44,11 +44,12 @@ import type { FileHandle } from '../handles/file-handle.js';
 import { keyOf } from '../path-mapper.js';
 import type { WriteLayer } from '../writes.js';
 import { fetchInto } from './content-fetch.js';
+import { conflictPath, type RemoteChangedError } from './conflict.js';
 import { crashPoint } from './crash-points.js';
 import { describeFailure } from './failure-policy.js';
 import type { Journal } from './journal.js';
 import type { ResolvedWriteBackOptions } from './options.js';
-import { PendingFile, type StagingFile, type UploadAttempt } from './pending-file.js';
+import { baseOf, PendingFile, type BaseVersion, type StagingFile, type UploadAttempt } from './pending-file.js';
 import type { PendingFiles } from './registry.js';
 import { Records } from './records.js';
 import { SharedFd } from './shared-fd.js';
@@ -73,6 +74,20 @@ export interface WriteProblem {
   at: Date;
 }
 
+/** The base of a file that did not exist on the server. */
+const ABSENT: BaseVersion = { exists: false };
+
+/** A local change that met a newer server version (docs/semantics.md, "A shared site"). */
+export interface ConflictRecord {
+  /** The file's remote path. */
+  path: string;
+  /** Where the local version went (keep-both), or null when it was dropped (remote-wins, or only a new time). */
+  copy: string | null;
+  /** What the server had instead. */
+  reason: string;
+  at: Date;
+}
+
 /** Problems kept for status (the newest); the count covers all. */
 const MAX_PROBLEMS = 100;
 
@@ -85,6 +100,11 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   /** Versions dropped because a write or a commit failed, newest last; and how many in all. */
   readonly problems: WriteProblem[] = [];
   problemCount = 0;
+  /** Conflicts met since the mount started, newest last (at most MAX_PROBLEMS kept), and how many in all. */
+  readonly conflicts: ConflictRecord[] = [];
+  conflictCount = 0;
+  /** For a conflict copy whose own upload met something again: the original path and the copy's number. */
+  private readonly conflictCopies = new WeakMap<PendingFile, { original: string; n: number }>();
   readonly log: Logger;
   /** Staging copies made (their names' sequence). */
   private copies = 0;
@@ -106,6 +126,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       records: this.records,
       log: logger,
       landed: (file, attempt, entry) => this.landed(file, attempt, entry),
+      conflicted: (file, attempt, conflict) => this.conflicted(file, attempt, conflict),
       idle: (file) => this.idle(file),
     }, options);
   }
@@ -156,7 +177,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       if (flags & constants.O_EXCL) throw new FsError('EEXIST', `${remotePath}: already exists`);
       return this.openWrite(raced.entry(), flags);
     }
-    const file = this.newFile(remotePath, { onServer: false, generation: 1, landed: -1, size: 0, mtime: this.now(), createdAt: this.now() }, 'create');
+    const file = this.newFile(remotePath, { onServer: false, generation: 1, landed: -1, size: 0, mtime: this.now(), createdAt: this.now(), base: ABSENT }, 'create');
     return this.openHandle(file, flags, true);
   }
 
@@ -186,7 +207,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return !file.onServer;
   }
 
-  async rename(from: RemoteEntry, to: string): Promise<boolean> {
+  async rename(from: RemoteEntry, to: string, replacing: RemoteEntry | null): Promise<boolean> {
     if (from.type === 'directory') {
       // The server moves the folder; what is pending below it is held until then.
       const below = [...new Set([...this.files.atOrBelow(from.path), ...this.files.atOrBelow(to)])];
@@ -208,8 +229,10 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       // Crash-safe order: the moved file's record names the target before the
       // replaced file's record goes (after a crash in between, two records
       // name the target and the newer one, the moved file's, wins).
+      // The server version the file now replaces at `to` (its own, for a change of case only).
+      const base = keyOf(to) === file.key ? undefined : replaced ? replaced.base ?? undefined : replacing ? baseOf(replacing) : ABSENT;
       if (replaced) await this.forget(replaced, `replaced by ${file.path}`);
-      this.files.move(file, to);
+      this.files.move(file, to, base);
       crashPoint('rename-moved');
       await this.records.rewrite(file);
       crashPoint('rename-recorded');
@@ -238,6 +261,8 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
         await this.records.rewrite(file);
       }
       for (const file of replaced) await this.erase(file);
+      // The server's versions moved with them: their bases are what the server shows now.
+      await Promise.all(moving.filter((f) => f.base?.exists).map((f) => this.rebase(f)));
     } finally {
       this.releaseHeld(held);
     }
@@ -431,12 +456,56 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return file.onServer ? 'the server\'s version stays' : 'it is not created';
   }
 
+  /** After a move on the server: the moved file's base is what the server shows at its new path. */
+  private async rebase(file: PendingFile): Promise<void> {
+    try {
+      const entry = await this.ctx.client.stat(file.path);
+      if (entry.type === 'file') file.rebased(baseOf(entry));
+    } catch (err) {
+      this.log.debug('%s: moved, but its new entry could not be read (%s); its next upload checks against the old one', file.path, describeFailure(err));
+    }
+  }
+
   /** Deletes a staging file nothing refers to any more (open descriptors keep working). */
   private async removeStaging(staging: StagingFile): Promise<void> {
     await this.staging.remove(staging.name).catch((err: unknown) => this.log.warn('could not delete staging file %s: %s', staging.path, describeFailure(err)));
   }
 
   // ---- what the uploads report ---------------------------------------------------------
+
+  /**
+   * An upload found the server's file changed by someone else (nothing was
+   * published). keep-both: the local version moves to a conflict copy beside
+   * it and uploads there at once; remote-wins, or a change that was only a
+   * new time: the local change is dropped. Either way the server's version
+   * shows again at the path, and the log and status say what happened.
+   */
+  private async conflicted(file: PendingFile, attempt: UploadAttempt, conflict: RemoteChangedError): Promise<void> {
+    const path = file.path;
+    const earlier = this.conflictCopies.get(file);
+    const original = earlier?.original ?? path;
+    const keep = this.options.onConflict === 'keep-both' && attempt.kind === 'content';
+    let copy: string | null = null;
+    if (keep) {
+      let n = earlier ? earlier.n + 1 : 1;
+      const when = this.now();
+      while (this.files.get(conflictPath(original, when, this.options.hostName, n))) n++;
+      copy = conflictPath(original, when, this.options.hostName, n);
+      this.conflictCopies.set(file, { original, n });
+      this.files.move(file, copy, ABSENT);
+      await this.records.rewrite(file);
+      this.log.warn('%s changed on the server since this mount\'s version began (%s); both are kept: the server\'s at %s, this mount\'s uploaded as %s', original, conflict.message, original, copy);
+    } else {
+      await this.discard(file, 'the server has a newer version');
+      this.log.warn('%s changed on the server since this mount\'s version began (%s); %s', path, conflict.message, attempt.kind === 'mtime' ? 'the new time set here is dropped' : 'this mount\'s version is dropped (--on-conflict remote-wins)');
+    }
+    this.conflictCount++;
+    this.conflicts.push({ path: original, copy, reason: conflict.message, at: new Date() });
+    if (this.conflicts.length > MAX_PROBLEMS) this.conflicts.shift();
+    // The server's version shows at the path again.
+    this.ctx.lookup.invalidate(path);
+    if (keep) this.uploads.now(file);
+  }
 
   private landed(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void {
     this.totals.uploadedFiles++;
@@ -460,7 +529,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   /** A new pending file, indexed at once (concurrent opens find it); `ready` once staged. */
   private newFile(
     path: string,
-    init: { onServer: boolean; generation: number; landed: number; size: number; mtime: Date; createdAt: Date | null },
+    init: { onServer: boolean; generation: number; landed: number; size: number; mtime: Date; createdAt: Date | null; base: BaseVersion },
     stage: 'create' | { fetch: string },
   ): PendingFile {
     const id = StagingArea.newId();
@@ -491,11 +560,11 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
 
   /** An existing remote file staged for writing: empty with O_TRUNC, else its content fetched. */
   private stageRemote(entry: RemoteEntry, truncate: boolean): PendingFile {
-    const base = { onServer: true, size: truncate ? 0 : entry.size, createdAt: entry.createdAt };
+    const common = { onServer: true, size: truncate ? 0 : entry.size, createdAt: entry.createdAt, base: baseOf(entry) };
     // Truncated: generation 1 differs from what the server has (0); fetched: the same.
     return truncate
-      ? this.newFile(entry.path, { ...base, generation: 1, landed: 0, mtime: this.now() }, 'create')
-      : this.newFile(entry.path, { ...base, generation: 0, landed: 0, mtime: entry.mtime }, { fetch: entry.path });
+      ? this.newFile(entry.path, { ...common, generation: 1, landed: 0, mtime: this.now() }, 'create')
+      : this.newFile(entry.path, { ...common, generation: 0, landed: 0, mtime: entry.mtime }, { fetch: entry.path });
   }
 
   /** Counts the handle on the file at once (so it is not dropped meanwhile), then waits until it is staged. */

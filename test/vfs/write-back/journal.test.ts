@@ -120,8 +120,13 @@ describe('journal', () => {
   });
 
   it('records round-trip; malformed ones are refused with a reason', () => {
-    const record: JournalRecord = { id: '0123456789abcdef01234567', path: 'a/b c.txt', staging: '0123456789abcdef01234567.data', size: 5, mtime: new Date('2020-01-01T00:00:00.123Z'), generation: 3, remote: true, state: 'failed', reason: 'refused', updatedAt: new Date() };
+    const record: JournalRecord = { id: '0123456789abcdef01234567', path: 'a/b c.txt', staging: '0123456789abcdef01234567.data', size: 5, mtime: new Date('2020-01-01T00:00:00.123Z'), generation: 3, remote: true, state: 'failed', reason: 'refused', base: { exists: true, serverMtime: new Date('2019-05-05T05:05:05Z'), size: 4, md5: null, crc32: 'a1' }, updatedAt: new Date() };
     expect(decode(encode(record))).toEqual(record);
+    expect(decode(encode({ ...record, base: { exists: false } })).base).toEqual({ exists: false });
+    // A record of an older filesfs has no base: unknown, and not checked.
+    const { base: _base, ...older } = JSON.parse(encode(record)) as Record<string, unknown>;
+    expect(decode(JSON.stringify(older)).base).toBeNull();
+    expect(() => decode(JSON.stringify({ ...JSON.parse(encode(record)), base: { exists: true, size: 'x' } }))).toThrow(/base/);
     expect(() => decode(JSON.stringify({ ...JSON.parse(encode(record)), staging: '../x' }))).toThrow(/staging/);
     expect(() => decode(JSON.stringify({ ...JSON.parse(encode(record)), format: 2 }))).toThrow(/format/);
     expect(() => decode(JSON.stringify({ ...JSON.parse(encode(record)), size: -1 }))).toThrow(/size/);

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { IllegalTransition, invariantChecks, PendingFile, type PendingFileInit, type StagingFile, type UploadFailure } from '../../../src/vfs/write-back/pending-file.js';
 import { SharedFd } from '../../../src/vfs/write-back/shared-fd.js';
+import type { RemoteEntry } from '../../../src/client/index.js';
 
 function stagingFile(name: string): StagingFile {
   return { name, path: `/nowhere/${name}`, fd: new SharedFd(async () => { throw new Error('no staging file in this test'); }) };
@@ -12,7 +13,7 @@ function stagingFile(name: string): StagingFile {
 function file(init: Partial<PendingFileInit> = {}): PendingFile {
   const f = new PendingFile({
     id: 'a1b2c3d4', path: 'docs/a.txt', staging: stagingFile('a1b2c3d4.data'),
-    size: 0, mtime: new Date(0), createdAt: null, generation: 1, landed: -1, journaled: -1, onServer: false, phase: 'staging',
+    size: 0, mtime: new Date(0), createdAt: null, generation: 1, landed: -1, journaled: -1, onServer: false, phase: 'staging', base: { exists: false },
     ...init,
   });
   return f;
@@ -32,6 +33,10 @@ function closedNewFile(): PendingFile {
 function start(f: PendingFile) {
   return f.startUpload(new AbortController(), Promise.resolve());
 }
+
+const serverEntry = (size: number): RemoteEntry => ({
+  path: 'docs/a.txt', name: 'a.txt', type: 'file', size, mtime: new Date(2_000), serverMtime: new Date(2_000), providedMtime: null, createdAt: null, md5: null, crc32: null, permissions: null,
+});
 
 const transient: UploadFailure = { message: '503', permanent: false, attempts: 1, at: new Date() };
 const refusal: UploadFailure = { message: 'invalid name', permanent: true, attempts: 1, at: new Date() };
@@ -59,8 +64,9 @@ describe('PendingFile lifecycle', () => {
     const attempt = start(f);
     expect(f.phase).toBe('uploading');
     expect(attempt).toMatchObject({ generation: 2, size: 5, kind: 'content' });
-    f.uploadLanded(attempt);
+    f.uploadLanded(attempt, serverEntry(5));
     expect(f.phase).toBe('uploading'); // until its record is gone
+    expect(f.base).toMatchObject({ exists: true, size: 5 }); // later changes start from our version
     expect(f.needsUpload).toBe(false);
     f.attemptOver(attempt);
     expect(f.phase).toBe('landed');
@@ -167,7 +173,7 @@ describe('PendingFile lifecycle', () => {
     f.due();
     const attempt = start(f);
     const other = { ...attempt };
-    expect(() => f.uploadLanded(other)).toThrow(IllegalTransition);
+    expect(() => f.uploadLanded(other, serverEntry(5))).toThrow(IllegalTransition);
     expect(() => f.committed({ ...f.snapshot(), generation: f.generation + 1 })).toThrow(IllegalTransition);
   });
 

@@ -50,13 +50,17 @@ describe('upload queue', () => {
     const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 0, uploadConcurrency: 1, smallUploadConcurrency: 5 } });
     let small = 0;
     let peakSmall = 0;
+    let fullRounds = 0;
     let releaseBig!: () => void;
     const bigHeld = new Promise<void>((r) => (releaseBig = r));
     client.on('upload', async (call) => {
       if (call.path.startsWith('big')) return bigHeld;
+      const round = fullRounds;
       small++;
       peakSmall = Math.max(peakSmall, small);
-      await sleep(30);
+      if (small === 5) fullRounds++;
+      // Each waits until its lane is full (20 files = 4 full rounds), however slow the machine.
+      await until(() => fullRounds > round || peakSmall > 5, 10_000, 'a full small lane');
       small--;
     });
     await writeFile(fs, '/big.bin', pattern(256 * 1024 + 1, 3));
