@@ -3,3 +3,4 @@
 export type { FilesClient, RemoteEntry, ListOptions, RangeOptions, StreamOptions, UploadSource, UploadOptions } from './files-client.js';
 export { HttpFilesClient, createFilesClient } from './http-files-client.js';
 export * from './errors.js';
+export type { RequestEvent, RequestObserver } from './observer.js';

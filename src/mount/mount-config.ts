@@ -19,6 +19,8 @@ import { DEFAULTS as VFS_DEFAULTS, MAX_PREFETCH_FILES, type FilesystemOptions } 
 import { WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/upload/options.js';
 import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/mount-options.js';
 import type { CredentialSources } from './credentials.js';
+import { applyOptionSpellings } from './option-spellings.js';
+import { parseListenAddress, type ListenAddress } from '../options/listen-address.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -77,6 +79,7 @@ export const MOUNT_FLAGS = {
   'read-cache': { type: 'string' },
   'upload-delay': { type: 'string' },
   'upload-concurrency': { type: 'string' },
+  metrics: { type: 'string' },
 } as const;
 
 export interface MountConfig {
@@ -100,6 +103,8 @@ export interface MountConfig {
   mount: MountOptionsInput;
   /** For the write-back layer (the cache dir is added at start). */
   writeBack: Omit<WriteBackOptions, 'cacheDir'>;
+  /** Where to serve Prometheus metrics (--metrics); none when absent. */
+  metrics?: ListenAddress;
 }
 
 /** Environment variables read for the base URL, in order. */
@@ -114,7 +119,9 @@ function envBaseUrl(env: NodeJS.ProcessEnv): { value: string; name: string } | u
 }
 
 /** Parses `filesfs mount` arguments (and the environment) into a MountConfig. Throws ConfigError. */
-export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS, string | string[] | boolean>>, positionals: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): MountConfig {
+export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_FLAGS, string | string[] | boolean>>, positionals: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): MountConfig {
+  // `-o attr_ttl=10` is `--attr-ttl 10` (option-spellings.ts); -o keeps the libfuse options.
+  const values = applyOptionSpellings(flagValues, MOUNT_FLAGS) as Partial<Record<keyof typeof MOUNT_FLAGS, string | string[] | boolean>>;
   const str = (name: keyof typeof MOUNT_FLAGS): string | undefined => {
     const v = values[name];
     return typeof v === 'string' ? v : undefined;
@@ -213,6 +220,7 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
   };
 
   const apiKeyFile = str('api-key-file');
+  const metricsRaw = str('metrics');
   return {
     mountpoint,
     baseUrl,
@@ -230,6 +238,7 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
       extraOptions,
     },
     writeBack,
+    ...(metricsRaw !== undefined ? { metrics: parseListenAddress('--metrics', metricsRaw) } : {}),
   };
 }
 

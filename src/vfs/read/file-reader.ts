@@ -15,6 +15,7 @@
 import { ContentChangedError } from '../../client/errors.js';
 import type { FilesClient } from '../../client/files-client.js';
 import type { Logger } from '../../log/logger.js';
+import { CacheCounters } from '../cache-counters.js';
 import { FsError } from '../fs-error.js';
 import { CLOSED_FILE_KEPT_BYTES, type ContentRegistry } from './content-registry.js';
 import { ChunkedData, type FileContent, type Segment, type SegmentData } from './file-content.js';
@@ -35,6 +36,7 @@ export class FileReader {
     private readonly log: Logger,
     /** Told when a read found the file changed on the server (its metadata is outdated too). */
     private readonly onChanged: (remotePath: string) => void = () => {},
+    private readonly counters: CacheCounters = new CacheCounters(),
   ) {}
 
   /** Reads into `buffer` from `position`; resolves to the bytes read (0 at or after the end). */
@@ -83,6 +85,8 @@ export class FileReader {
   /** The segment holding `block`: cached, in flight, or fetched now. */
   private async segment(content: FileContent, block: number): Promise<Segment> {
     let othersFailed = false;
+    if (this.registry.blocks.has(content, block) || content.inflight.has(block)) this.counters.blocks.hits++;
+    else this.counters.blocks.misses++;
     for (;;) {
       if (content.superseded) throw stale(content);
       const cached = this.registry.blocks.find(content, block);

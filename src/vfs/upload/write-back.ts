@@ -26,7 +26,7 @@ import type { PendingFile } from './pending-file.js';
 import { PendingFiles } from './pending-files.js';
 import { recover, type Recovery } from './recovery.js';
 import { StagingArea } from './staging.js';
-import { entryOf, MAX_LISTED_FILES, sortEntries, type WriteBackStatus } from './status.js';
+import { countByState, entryOf, MAX_LISTED_FILES, sortEntries, type WriteBackStatus } from './status.js';
 import { WriteBackLayer } from './write-back-layer.js';
 
 export class WriteBack {
@@ -106,6 +106,7 @@ export class WriteBack {
       writtenBytes: layer?.writeSizes.totalBytes ?? 0,
       files: listed,
       filesNotListed: entries.length - listed.length,
+      byState: countByState(entries),
     };
   }
 
