@@ -110,7 +110,7 @@ export function splitMountOptions(lists: readonly string[], flags: FlagSpec): Sp
  * libfuse items. A flag given both as --flag and as -o is refused (which one
  * was meant?); between two -o items the later one wins, as in mount(8).
  */
-export function applyOptionSpellings(values: FlagValues, flags: FlagSpec): FlagValues {
+export function applyOptionSpellings(values: FlagValues, flags: FlagSpec): { values: FlagValues; label: (flag: string) => string } {
   const lists = (values.o as string[] | undefined) ?? [];
   const split = splitMountOptions(lists, flags);
   const merged: FlagValues = { ...values, o: split.fuse };
@@ -118,7 +118,9 @@ export function applyOptionSpellings(values: FlagValues, flags: FlagSpec): FlagV
     if (values[flag] !== undefined) throw new ConfigError(`--${flag} and -o ${split.spelledAs[flag]} are both given; keep one`);
     merged[flag] = value;
   }
-  return merged;
+  // A bad value is reported under the name it was given by: "-o attr_ttl: ...".
+  const label = (flag: string): string => (split.spelledAs[flag] ? `-o ${split.spelledAs[flag]}` : `--${flag}`);
+  return { values: merged, label };
 }
 
 /** A name of ours within two edits of `name` (a typo, or "-" for "_"), if there is exactly one best. */
