@@ -103,8 +103,8 @@ export interface MountConfig {
   mount: MountOptionsInput;
   /** For the write-back layer (the cache dir is added at start). */
   writeBack: Omit<WriteBackOptions, 'cacheDir'>;
-  /** Where to serve Prometheus metrics (--metrics); none when absent. */
-  metrics?: ListenAddress;
+  /** Where to serve Prometheus metrics, and the option that said so (--metrics or -o metrics); none when absent. */
+  metrics?: ListenAddress & { option: string };
 }
 
 /** Environment variables read for the base URL, in order. */
@@ -240,7 +240,7 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
       extraOptions,
     },
     writeBack,
-    ...(metricsRaw !== undefined ? { metrics: parseListenAddress(label('metrics'), metricsRaw) } : {}),
+    ...(metricsRaw !== undefined ? { metrics: { ...parseListenAddress(label('metrics'), metricsRaw), option: label('metrics') } } : {}),
   };
 }
 

@@ -172,7 +172,7 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
     }
     for (const { op, handler } of registry.handlers) control.handle(op, handler);
     if (metrics && config.metrics) {
-      metricsServer = await serveMetrics(metrics, config.metrics, logger.child('metrics'));
+      metricsServer = await serveMetrics(metrics, config.metrics, logger.child('metrics'), config.metrics.option);
       logger.info('metrics at %s', metricsServer.url);
     }
     // Before the kernel mount: once `mountpoint -q` succeeds, `filesfs unmount` finds this process.
