@@ -5,7 +5,7 @@
 // answers "status", and on unmount "drains" until its DRAIN_MS passes or the
 // stop is forced. With CRASH_AFTER_MOUNT it throws from a timer once mounted.
 //   node feature-mount.mjs <mountpoint> <base-url> <cache-dir>   (FILES_API_KEY, DRAIN_MS in env)
-import { parseMountConfig } from '../../../dist/config/mount-config.js';
+import { parseMountConfig } from '../../../dist/mount/mount-config.js';
 import { runMount } from '../../../dist/mount/mount-process.js';
 import { FilesFilesystem, ReadOnlyWrites } from '../../../dist/vfs/index.js';
 
