@@ -226,7 +226,11 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
   return {
     mountpoint,
     baseUrl,
-    credentials: { env, ...(apiKeyFile !== undefined ? { apiKeyFile: resolve(cwd, apiKeyFile) } : {}) },
+    credentials: {
+      env,
+      ...(apiKeyFile !== undefined ? { apiKeyFile: resolve(cwd, apiKeyFile) } : {}),
+      ...(apiKeyFile !== undefined && label('api-key-file') !== '--api-key-file' ? { apiKeyFileOption: label('api-key-file') } : {}),
+    },
     remoteRoot,
     cacheDir,
     daemon: values.daemon === true,

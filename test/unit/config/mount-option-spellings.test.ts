@@ -39,8 +39,8 @@ describe('-o spellings of the mount flags', () => {
       '-o', 'uid=1000,gid=100,umask=027,allow_other,read_ahead=8M,read_cache=64M,prefetch_files=0,upload_delay=0,upload_concurrency=2',
       '-o', 'connect_timeout=3,timeout=30,retries=1,connections=4,per_page=500,ca_file=ca.pem,source_ip=127.0.0.1,log_level=debug,metrics=127.0.0.1:9464,noatime',
     ]);
-    // Alike but for the name the metrics address was given by (for its messages).
-    expect(spelled).toEqual({ ...flags, metrics: { ...flags.metrics, option: '-o metrics' } });
+    // Alike but for the names the key file and the metrics address were given by (for messages).
+    expect(spelled).toEqual({ ...flags, credentials: { ...flags.credentials, apiKeyFileOption: '-o api_key_file' }, metrics: { ...flags.metrics, option: '-o metrics' } });
     expect(flags.metrics).toEqual({ host: '127.0.0.1', port: 9464, option: '--metrics' });
     expect(spelled.mount.extraOptions).toEqual(['noatime']);
   });
