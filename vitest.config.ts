@@ -13,6 +13,9 @@ export default defineConfig({
     hookTimeout: 120_000,
     teardownTimeout: 60_000,
     globalSetup: ['test/support/global-setup.ts'],
+    // Every transition of a pending file checks its invariants, in the tests
+    // and in the mount processes they start (which inherit the environment).
+    env: { FILESFS_CHECK_INVARIANTS: '1' },
     reporters: ['default'],
   },
 });

@@ -31,7 +31,7 @@ export interface Scale {
   latencyMs: number;
 }
 
-/** The default run: the sizes issue 7 names. */
+/** The default run: the sizes the performance targets are stated for. */
 export const DEFAULT_SCALE: Scale = {
   bigBytes: 1 * GiB,
   passes: 3,

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { findMount, fusermount, waitForMount } from '../fuse/mountinfo.js';
+import { findMount, fusermount, waitForMount } from '../fuse/index.js';
 import { FILESFS_BIN } from './emulator.js';
 import type { Janitor } from './procs.js';
 import { run, startChild, stopChild, type Child } from './procs.js';
@@ -35,8 +35,8 @@ export function mountUnavailable(): string | undefined {
 /** Why writes through filesfs cannot be measured, or undefined when they can. */
 export function writesUnavailable(): string | undefined {
   const status = fileURLToPath(new URL('../cli/commands/status.js', import.meta.url));
-  const upload = fileURLToPath(new URL('../vfs/upload/', import.meta.url));
-  if (!existsSync(status) || !existsSync(upload)) return 'write-back is not in this build (no `filesfs status` / src/vfs/upload): writes fail with EROFS';
+  const upload = fileURLToPath(new URL('../vfs/write-back/', import.meta.url));
+  if (!existsSync(status) || !existsSync(upload)) return 'write-back is not in this build (no `filesfs status` / src/vfs/write-back): writes fail with EROFS';
   return undefined;
 }
 

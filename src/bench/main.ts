@@ -28,7 +28,7 @@ Options:
                  seq_read,small_files); the names are those of the table
   -h, --help     show this help`;
 
-/** The quick run: a tenth of every size (issue 7). */
+/** The quick run: a tenth of every size. */
 const QUICK_FACTOR = 0.1;
 
 function log(line: string): void {

@@ -19,7 +19,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { findMount, fusermount, waitForMount } from '../fuse/mountinfo.js';
+import { findMount, fusermount, waitForMount } from '../fuse/index.js';
 import type { Janitor } from './procs.js';
 import { startChild, stopChild, type Child } from './procs.js';
 import { now, sleep } from './units.js';

@@ -1,5 +1,5 @@
 // What a run produces: result rows (one per workload, a cell per way of doing
-// it), the ratios that are the headline, the targets of issue 7 judged
+// it), the ratios that are the headline, the performance targets judged
 // against them, the table printed on stdout, and the JSON written by --json.
 //
 // A ratio is filesfs's throughput divided by the other's for the same work

@@ -11,7 +11,7 @@ import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readMounts } from '../fuse/mountinfo.js';
+import { readMounts } from '../fuse/index.js';
 import { layout, type Bench, type RcloneSide, type Scale } from './context.js';
 import { BenchEmulator } from './emulator.js';
 import { FilesfsMount, mountUnavailable, peakRssMiB, writesUnavailable } from './filesfs.js';
@@ -53,12 +53,12 @@ const PROXY_CALIBRATION_MS = 0.5;
 const RSS_POLL_MS = 500;
 
 /**
- * Write-back defaults filesfs uploads with (src/vfs/upload/options.ts); rclone
+ * Write-back defaults filesfs uploads with (src/vfs/write-back/options.ts); rclone
  * is given the same. Loaded at run time: a build without write-back has none.
  */
 async function uploadDefaults(): Promise<{ delaySeconds: number; concurrency: number; source: string }> {
   try {
-    const mod = (await import(new URL('../vfs/upload/options.js', import.meta.url).href)) as { WRITE_BACK_DEFAULTS: { uploadDelayMs: number; uploadConcurrency: number } };
+    const mod = (await import(new URL('../vfs/write-back/options.js', import.meta.url).href)) as { WRITE_BACK_DEFAULTS: { uploadDelayMs: number; uploadConcurrency: number } };
     return { delaySeconds: mod.WRITE_BACK_DEFAULTS.uploadDelayMs / 1000, concurrency: mod.WRITE_BACK_DEFAULTS.uploadConcurrency, source: 'filesfs write-back defaults' };
   } catch {
     // rclone's own defaults (--vfs-write-back 5s, --transfers 4) when filesfs has no write-back to match.

@@ -1,4 +1,4 @@
-// The headline ratios and issue 7's targets, judged from a run's rows. The
+// The headline ratios and the performance targets, judged from a run's rows. The
 // targets are reported, never asserted: machines drift, ratios less so.
 import type { Scale } from './context.js';
 import { isMeasured, ratio, ratioOfSums, type Row, type Target } from './report.js';

@@ -1,4 +1,4 @@
-// How a remote path goes into an API URL. files-api.md §1: the JS/PY SDKs
+// How a remote path goes into an API URL. docs/files-api.md §1: the JS/PY SDKs
 // percent-encode the whole path (slashes too), the Go SDK escapes each segment
 // and keeps '/'; servers accept both. We follow Go: per segment, keeping '/',
 // so URLs and logs stay readable ("/folders/Reports/Q1%202024"), and the root

@@ -1,6 +1,6 @@
 // One Files.com API call: URL under /api/rest/v1, headers (User-Agent,
 // Accept, auth), parameters (query for GET/DELETE, JSON body otherwise,
-// files-api.md §1), the JSON answer or a FilesError built from the error body
+// docs/files-api.md §1), the JSON answer or a FilesError built from the error body
 // (errors.ts), Retry-After, one re-login after a 401 on a session, and the
 // retry loop (retry.ts).
 //

@@ -1,4 +1,4 @@
-// Authentication of API calls (files-api.md §1): an API key sent as
+// Authentication of API calls (docs/files-api.md §1): an API key sent as
 // X-FilesAPI-Key, or a session: POST /sessions with username and password
 // (never with a key), then X-FilesAPI-Auth: <session id> on every call.
 //

@@ -11,7 +11,7 @@
 // away early nor uses them late), minus a margin of 20 % of the lifetime, at
 // most 10 s (a request started just before expiry must still get its
 // headers). A URL without a readable expiry is kept 45 s: the shortest
-// lifetime seen is S3's 60 s (files-api.md §4).
+// lifetime seen is S3's 60 s (docs/files-api.md §4).
 import { LRUCache } from 'lru-cache';
 import { normalizeForComparison } from '../path/index.js';
 import { urlExpiry } from './url-expiry.js';

@@ -1,4 +1,4 @@
-// Reading file content (files-api.md §4): GET /files/{path} gives the entry
+// Reading file content (docs/files-api.md §4): GET /files/{path} gives the entry
 // plus a presigned `download_uri`; the bytes come from that URI with a
 // `Range: bytes=a-b` header, no API headers (it authorises itself, and may be
 // another origin). URIs are cached per file (download-url-cache.ts); a 403 or

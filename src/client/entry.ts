@@ -1,4 +1,4 @@
-// Turning the server's entry JSON (files-api.md §2) into a RemoteEntry. The
+// Turning the server's entry JSON (docs/files-api.md §2) into a RemoteEntry. The
 // parse is strict about what a filesystem cannot do without (a path and a
 // type) and lenient about the rest: sizes may be null for folders, times and
 // checksums null until the server computes them.
@@ -23,7 +23,7 @@ function malformed(what: string, operation: string | undefined): ServerError {
 }
 
 /**
- * The site root as a RemoteEntry: Files.com cannot stat it (files-api.md §3),
+ * The site root as a RemoteEntry: Files.com cannot stat it (docs/files-api.md §3),
  * so it is a folder with no size, times or checksums of its own.
  */
 export function rootEntry(mtime: Date): RemoteEntry {

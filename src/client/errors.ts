@@ -1,5 +1,5 @@
 // Every way a Files.com call can fail, as one class per kind, chosen from the
-// response's `type` ("group/specific", files-api.md §7) and, when a body has
+// response's `type` ("group/specific", docs/files-api.md §7) and, when a body has
 // none, from the HTTP status. The filesystem layer and the errno table decide
 // on `kind` (and, for a few specific cases, on `type`); the retry policy
 // decides on `transient`. Errors carry only what the server said and what we
@@ -172,7 +172,7 @@ function classForStatus(status: number): ErrorClass {
   return ProcessingFailureError;
 }
 
-/** The error body fields of files-api.md §7 (all optional, tolerant of shapes). */
+/** The error body fields of docs/files-api.md §7 (all optional, tolerant of shapes). */
 interface ErrorBody {
   error?: unknown;
   'http-code'?: unknown;

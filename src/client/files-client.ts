@@ -9,7 +9,7 @@
 // been retried by the client according to its retry policy when they surface.
 import type { Readable } from 'node:stream';
 
-/** One file or folder as the server describes it (files-api.md §2). */
+/** One file or folder as the server describes it (docs/files-api.md §2). */
 export interface RemoteEntry {
   /** The server's full path, in the server's case, e.g. "Reports/Q1.pdf". */
   path: string;
@@ -51,7 +51,8 @@ export interface StreamOptions {
 
 /** What to upload: a local file, a stream, or bytes in memory. */
 export type UploadSource =
-  | { file: string }
+  /** A local file: its first `size` bytes (all of it when absent; a file shorter than `size` fails). */
+  | { file: string; size?: number }
   | { stream: Readable; size?: number }
   | { buffer: Uint8Array };
 

@@ -1,6 +1,6 @@
 // The one way a non-2xx HTTP answer becomes a FilesError, for API calls and
 // for the presigned upload/download URLs alike: the body parsed as JSON when
-// it is JSON (files-api.md §7), X-Files-Error-Class as the type's fallback,
+// it is JSON (docs/files-api.md §7), X-Files-Error-Class as the type's fallback,
 // and Retry-After in milliseconds.
 import type { IncomingHttpHeaders } from 'node:http';
 import { errorFromResponse, type FilesError } from './errors.js';

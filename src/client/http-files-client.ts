@@ -92,7 +92,7 @@ export class HttpFilesClient implements FilesClient {
   }
 
   async stat(path: string, options: RangeOptions = {}): Promise<RemoteEntry> {
-    // The site root has no metadata call of its own (files-api.md §3).
+    // The site root has no metadata call of its own (docs/files-api.md §3).
     if (normalize(path) === '') return rootEntry(new Date(0));
     const route = routeFor('/file_actions/metadata', path);
     const res = await this.#api.call<unknown>({ method: 'GET', route, signal: options.signal });

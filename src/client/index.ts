@@ -1,6 +1,15 @@
-// The client's public surface: the interface the filesystem layer codes
-// against, its HTTP implementation, and the error classes.
+// The client's public face: every import from outside src/client goes
+// through here. The FilesClient interface the filesystem layer codes against,
+// its HTTP implementation and options, the error classes, and the few
+// protocol constants other layers size their work by (part sizes, the
+// small-file threshold, the retry policy write-back reuses for its backoff).
 export type { FilesClient, RemoteEntry, ListOptions, RangeOptions, StreamOptions, UploadSource, UploadOptions } from './files-client.js';
 export { HttpFilesClient, createFilesClient } from './http-files-client.js';
+export { CLIENT_DEFAULTS, MAX_PER_PAGE, resolveClientOptions } from './options.js';
+export type { ClientCredentials, ClientOptions, ResolvedClientOptions } from './options.js';
+export { rootEntry } from './entry.js';
+export { MIN_PART_SIZE } from './part-size.js';
+export { SMALL_FILE_BYTES } from './upload-source.js';
+export { RetryPolicy } from './retry.js';
 export * from './errors.js';
 export type { RequestEvent, RequestObserver } from './observer.js';

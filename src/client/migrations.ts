@@ -1,4 +1,4 @@
-// Waiting for a move or copy (files-api.md §6): the action answers
+// Waiting for a move or copy (docs/files-api.md §6): the action answers
 // {status, file_migration_id?}; "completed" is done at once, otherwise we poll
 // GET /file_migrations/{id} until "completed" (done) or "failed"
 // (ProcessingFailureError with the server's failure_message), waiting 100 ms,

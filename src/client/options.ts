@@ -92,7 +92,7 @@ export const CLIENT_DEFAULTS = {
   migrationTimeoutMs: 600_000,
 } as const;
 
-/** The API's hard limit on entries per page (files-api.md §2). */
+/** The API's hard limit on entries per page (docs/files-api.md §2). */
 export const MAX_PER_PAGE = 10_000;
 
 function int(name: string, value: number | undefined, fallback: number, min: number, max: number): number {
@@ -104,7 +104,7 @@ function checkCredentials(credentials: ClientCredentials | undefined): ClientCre
   if ('apiKey' in credentials) {
     if (typeof credentials.apiKey !== 'string' || credentials.apiKey.trim() === '') throw new ConfigError('credentials.apiKey: must not be empty');
     registerSecret(credentials.apiKey);
-    // Header values cannot carry CR/LF; the API's keys are alphanumeric (files-api.md §1).
+    // Header values cannot carry CR/LF; the API's keys are alphanumeric (docs/files-api.md §1).
     if (/[\r\n]/.test(credentials.apiKey)) throw new ConfigError('credentials.apiKey: must not contain line breaks');
     return { apiKey: credentials.apiKey };
   }

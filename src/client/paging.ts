@@ -1,4 +1,4 @@
-// Folder listings page by page (files-api.md §2): GET /folders/{path} with
+// Folder listings page by page (docs/files-api.md §2): GET /folders/{path} with
 // per_page, then again with `cursor` set to the previous page's X-Files-Cursor
 // header, until a page comes without one (what all four SDKs do; the
 // -Next/-Prev variants are ignored). As in the Go SDK, an empty page that still

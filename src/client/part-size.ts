@@ -1,5 +1,5 @@
 // How an upload is cut into parts. The storage behind Files.com is S3-like
-// (files-api.md §5): parts 1 … 10,000, every part but the last ≥ 5 MiB, at most
+// (docs/files-api.md §5): parts 1 … 10,000, every part but the last ≥ 5 MiB, at most
 // 5 GiB each. With 5 MiB parts alone a file could not exceed ~48.8 GiB, so:
 //
 // - Known size: constant parts of max(5 MiB, ceil(size / 10,000) rounded up to

@@ -1,5 +1,5 @@
 // Reading the Retry-After header the way the SDKs' shared test table expects
-// (files-api.md §7, SHARED header_test_data): the first value only, as whole
+// (docs/files-api.md §7, SHARED header_test_data): the first value only, as whole
 // seconds or as an HTTP date; anything unreadable, in the past or too long is
 // "no advice" (null) and the ordinary backoff applies.
 //

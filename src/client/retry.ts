@@ -3,7 +3,7 @@
 // upload/download data requests.
 //
 // Retried: network errors, timeouts, and HTTP 429, 500, 502, 503, 504
-// (files-api.md §7; what rclone's pacer and the Go SDK retry). Never: any other
+// (docs/files-api.md §7; what rclone's pacer and the Go SDK retry). Never: any other
 // 4xx (a 401 with an API key fails at once), 501, an abort. Whether a
 // *non-idempotent* call may be retried at all is decided by its caller (see
 // api.ts and the operations); this module only knows transient vs permanent.

@@ -4,7 +4,7 @@
 // bodies are the callers' business (api.ts, upload.ts, download.ts).
 //
 // A single Agent serves every origin: the API host and the hosts of presigned
-// upload/download URLs (files-api.md §4, §5), each origin with its own pool of
+// upload/download URLs (docs/files-api.md §4, §5), each origin with its own pool of
 // up to `connections` keep-alive sockets. undici's headersTimeout and
 // bodyTimeout are the read/idle timeout: a server that stops answering (or
 // stops sending body bytes) aborts the request with a TimeoutError after

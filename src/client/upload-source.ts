@@ -152,9 +152,13 @@ export async function openSource(source: UploadSource): Promise<PartSource> {
     try {
       const st = await handle.stat();
       if (!st.isFile()) throw Object.assign(new Error(`${source.file}: not a regular file`), { code: 'EISDIR' });
-      if (st.size > SMALL_FILE_BYTES) return new FileSource(handle, st.size);
-      const data = await readWhole(handle, st.size);
+      // A fixed size: the file may hold more (bytes written after the version to send).
+      const size = source.size ?? st.size;
+      if (st.size < size) throw Object.assign(new Error(`${source.file}: ${st.size} bytes, shorter than the ${size} to upload`), { code: 'ESHRUNK' });
+      if (size > SMALL_FILE_BYTES) return new FileSource(handle, size);
+      const data = await readWhole(handle, size);
       await handle.close();
+      if (data.length < size) throw Object.assign(new Error(`${source.file}: shrank while read for upload`), { code: 'ESHRUNK' });
       return new BufferSource(data);
     } catch (err) {
       await handle.close().catch(() => undefined);

@@ -1,5 +1,5 @@
 // Part URLs of one upload, from POST /file_actions/begin_upload/{path}
-// (files-api.md §5). The first call opens the upload (no `ref`) and asks for
+// (docs/files-api.md §5). The first call opens the upload (no `ref`) and asks for
 // the first batch of part slots at once (`part` 1, `parts` N, as the Ruby SDK
 // does); later batches continue it with `ref` + `part` + `parts`; a part whose
 // URL expired or was refused gets a fresh one alone (`ref` + `part` + parts 1).

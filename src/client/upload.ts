@@ -1,4 +1,4 @@
-// Uploading a file (files-api.md §5): begin_upload → parts PUT to presigned
+// Uploading a file (docs/files-api.md §5): begin_upload → parts PUT to presigned
 // URLs (in parallel, at most partConcurrency at once, or one by one in order
 // when the server says parallel_parts: false) → POST /files/{path} with
 // action "end", ref, etags, size, provided_mtime, mkdir_parents.
@@ -237,7 +237,7 @@ async function finish(deps: UploadDeps, path: string, ref: string, etags: Map<nu
     replay: async (err: FilesError) => {
       if (!(err instanceof NotFoundError)) return false;
       const entry = await deps.stat(path, options.signal).catch(() => undefined);
-      // The server keeps whole seconds (files-api.md §1).
+      // The server keeps whole seconds (docs/files-api.md §1).
       const sameTime = !options.mtime || entry?.providedMtime?.getTime() === Math.floor(options.mtime.getTime() / 1000) * 1000;
       if (entry && entry.type === 'file' && entry.size === size && sameTime) confirmed = entry;
       return confirmed !== undefined;

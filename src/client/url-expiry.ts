@@ -1,5 +1,5 @@
 // When a presigned URL stops working, read from the URL itself
-// (files-api.md §4): S3 X-Amz-Date + X-Amz-Expires, Files-hosted X-Files-Date
+// (docs/files-api.md §4): S3 X-Amz-Date + X-Amz-Expires, Files-hosted X-Files-Date
 // + X-Files-Expires (both "YYYYMMDDTHHMMSSZ" plus seconds), GCS X-Goog-Date +
 // X-Goog-Expires, Azure `se` (an ISO time). Returns the server-clock instant,
 // or null when the URL says nothing we understand.

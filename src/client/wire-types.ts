@@ -1,4 +1,4 @@
-// The JSON shapes Files.com sends and receives, as files-api.md records them
+// The JSON shapes Files.com sends and receives, as docs/files-api.md records them
 // (§2 entries, §5 upload parts, §6 file actions and migrations, §1 sessions).
 // Every field is optional and loosely typed on purpose: responses are parsed
 // defensively in entry.ts / upload.ts / migrations.ts, never trusted as is.

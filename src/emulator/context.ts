@@ -2,10 +2,12 @@
 // running emulator) and the current request.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log/logger.js';
-import type { Auth } from './auth.js';
+import type { Auth, Identity } from './auth.js';
+import type { Behaviors } from './behaviors.js';
 import type { Blobs } from './blobs.js';
 import type { FaultKind, Faults } from './faults.js';
 import type { Hasher } from './hasher.js';
+import type { Locks } from './locks.js';
 import type { Migrations } from './migrations.js';
 import type { Params } from './params.js';
 import type { Signer } from './signing.js';
@@ -13,9 +15,12 @@ import type { Stats } from './stats.js';
 import type { Store } from './store.js';
 import type { Throttle } from './throttle.js';
 import type { Uploads } from './uploads.js';
+import type { Users } from './users.js';
 
 export interface Settings {
   latencyMs: number;
+  /** How long a stalled request is held before its connection is dropped. */
+  stallMs: number;
   downloadTtlSeconds: number;
   uploadTtlSeconds: number;
 }
@@ -27,14 +32,17 @@ export interface EmulatorContext {
   hasher: Hasher;
   signer: Signer;
   migrations: Migrations;
+  users: Users;
   auth: Auth;
+  locks: Locks;
+  behaviors: Behaviors;
   stats: Stats;
   faults: Faults;
   uploadThrottle: Throttle;
   downloadThrottle: Throttle;
   settings: Settings;
-  /** Completed upload refs → file node id, so a retried `end` answers again instead of 404. */
-  completed: Map<string, { nodeId: number; at: number }>;
+  /** Completed upload refs → file node id (and the path `end` named), so a retried `end` answers again instead of 404. */
+  completed: Map<string, { nodeId: number; path: string; at: number }>;
   logger: Logger;
 }
 
@@ -50,6 +58,8 @@ export interface Call {
   /** Route capture other than a path (upload ref, blob id, migration id). */
   id: string;
   params: Params;
+  /** The caller (API routes; the default user when auth is off), null on session and transfer routes. */
+  who: Identity | null;
   fault: FaultKind | null;
   /** Base URL the client used (scheme + Host), for the presigned URLs we hand out. */
   origin: string;

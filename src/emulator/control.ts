@@ -3,8 +3,10 @@
 //   GET  /__emulator/stats        {"total", "requests": {...}, "connections"}
 //   POST /__emulator/reset-stats  204
 //   GET  /__emulator/config       the current latency, bandwidth and faults
-//   PUT  /__emulator/config       JSON {latencyMs, bandwidth, faultRate, faults}
-//                                 (any subset) → 200 with the new config
+//   PUT  /__emulator/config       JSON {latencyMs, bandwidth, faultRate, faults,
+//                                 stallMs, faultSeed} (any subset) → 200 with
+//                                 the new config; a faultSeed restarts the
+//                                 seeded fault draws
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './errors.js';
 import { isFaultKind, type FaultKind } from './faults.js';
@@ -16,6 +18,10 @@ export interface RuntimeConfig {
   bandwidth?: number;
   faultRate?: number;
   faults?: FaultKind[];
+  /** How long a stalled request is held before its connection is dropped. */
+  stallMs?: number;
+  /** Seeds (and restarts) the fault draws; null in the current config when they are unseeded. */
+  faultSeed?: number | null;
 }
 
 export const CONTROL_PREFIX = '/__emulator/';
@@ -27,6 +33,10 @@ export function checkConfig(patch: RuntimeConfig): void {
   };
   nonNegative('latencyMs', patch.latencyMs);
   nonNegative('bandwidth', patch.bandwidth);
+  nonNegative('stallMs', patch.stallMs);
+  if (patch.faultSeed !== undefined && patch.faultSeed !== null && !(Number.isSafeInteger(patch.faultSeed) && patch.faultSeed >= 0)) {
+    throw new RangeError('faultSeed must be a whole number ≥ 0');
+  }
   if (patch.faultRate !== undefined && !(typeof patch.faultRate === 'number' && patch.faultRate >= 0 && patch.faultRate <= 1)) {
     throw new RangeError('faultRate must be a number from 0 to 1');
   }
@@ -40,6 +50,8 @@ export function checkConfig(patch: RuntimeConfig): void {
 export function applyConfig(ctx: EmulatorContext, patch: RuntimeConfig): void {
   checkConfig(patch);
   if (patch.latencyMs !== undefined) ctx.settings.latencyMs = patch.latencyMs;
+  if (patch.stallMs !== undefined) ctx.settings.stallMs = patch.stallMs;
+  if (patch.faultSeed !== undefined && patch.faultSeed !== null) ctx.faults.reseed(patch.faultSeed);
   if (patch.bandwidth !== undefined) {
     ctx.uploadThrottle.setRate(patch.bandwidth);
     ctx.downloadThrottle.setRate(patch.bandwidth);
@@ -53,6 +65,8 @@ export function currentConfig(ctx: EmulatorContext): Required<RuntimeConfig> {
     bandwidth: ctx.uploadThrottle.bytesPerSecond,
     faultRate: ctx.faults.faultRate,
     faults: ctx.faults.faultKinds,
+    stallMs: ctx.settings.stallMs,
+    faultSeed: ctx.faults.faultSeed,
   };
 }
 

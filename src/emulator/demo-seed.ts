@@ -63,7 +63,7 @@ export async function seedDemo(ctx: EmulatorContext): Promise<void> {
     for (let off = 0, n = 1; off < data.length || n === 1; off += PART_SIZE, n++) {
       await ctx.uploads.writePart(upload.ref, n, data.subarray(off, off + PART_SIZE));
     }
-    await completeUpload(ctx, upload, file.path, { etags: null, size: data.length, provided: parseClientTime(file.mtime), mkdirParents: true });
+    await completeUpload(ctx, upload, file.path, { etags: null, size: data.length, provided: parseClientTime(file.mtime), mkdirParents: true, who: { user: ctx.users.defaultUser, apiKeyId: null } });
   }
   await ctx.store.sync();
 }

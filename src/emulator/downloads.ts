@@ -1,4 +1,4 @@
-// Downloads (files-api.md §4): the `download_uri` handed out by GET /files is
+// Downloads (docs/files-api.md §4): the `download_uri` handed out by GET /files is
 // a presigned URL on the emulator itself, bound to the content version (blob)
 // current when it was issued and valid for `downloadTtlSeconds`. It answers
 // like S3: `Accept-Ranges: bytes`, an ETag, a single `Range` → 206 with

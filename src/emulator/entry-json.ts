@@ -1,10 +1,12 @@
-// A file or folder as the API shows it (files-api.md §2): the fields of the
+// A file or folder as the API shows it (docs/files-api.md §2): the fields of the
 // 2024 recordings and of the SDKs' File model, with the real quirks kept —
 // `subfolders_locked?` (the key ends with a question mark) on folders only,
 // `size` null for folders, `mime_type`/`region` on files only, `crc32` in
 // lowercase hex without zero padding, `md5`/`crc32` null until the background
-// hasher has computed them.
+// hasher has computed them. `custom_metadata` is the entry's own (always an
+// object); `is_locked` says whether a live lock covers the path.
 import { extname } from 'node:path';
+import type { EmulatorContext } from './context.js';
 import { formatTime } from './times.js';
 import type { Node } from './store.js';
 
@@ -33,7 +35,7 @@ export function entryJson(node: Node, path: string, extra: Record<string, unknow
     created_by_inbox_id: null,
     created_by_remote_server_id: null,
     created_by_remote_server_sync_id: null,
-    custom_metadata: {},
+    custom_metadata: node.meta ? { ...node.meta } : {},
     display_name: node.name,
     type: isDir ? 'directory' : 'file',
     size: isDir ? null : node.size,
@@ -62,4 +64,9 @@ export function entryJson(node: Node, path: string, extra: Record<string, unknow
   base.preview_id = null;
   base.preview = null;
   return { ...base, ...extra };
+}
+
+/** The entry at `path` with what only the running emulator knows (`is_locked`). */
+export function entryFor(ctx: EmulatorContext, node: Node, path: string = ctx.store.pathOf(node), extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return entryJson(node, path, { is_locked: ctx.locks.isLocked(path), ...extra });
 }

@@ -1,4 +1,4 @@
-// The emulator's API errors, shaped as Files.com answers them (files-api.md §7):
+// The emulator's API errors, shaped as Files.com answers them (docs/files-api.md §7):
 // a JSON body with `error`, `http-code`, `instance`, `title`, `type`, and the
 // `X-Files-Error-Class` header repeating `type`. Route code throws ApiError;
 // the server turns it into the response. The HTTP status follows the type's

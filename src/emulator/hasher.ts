@@ -1,6 +1,6 @@
 // Whole-file MD5 and CRC32, computed in the background after an upload ends,
 // as on the real service where both are null in the `end` answer and appear
-// a little later (files-api.md §2, §5). One file at a time, streamed from its
+// a little later (docs/files-api.md §2, §5). One file at a time, streamed from its
 // parts, so hashing a large upload never holds up requests for long. CRC32 is
 // lowercase hex without zero padding, like the recordings ("0" when empty).
 // A one-part upload's hashes are known from its PUT (uploads.ts): they are

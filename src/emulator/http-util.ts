@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './errors.js';
 import { MAX_API_BODY_BYTES } from './params.js';
 
-/** Headers the real API sends on every answer (files-api.md §1). */
+/** Headers the real API sends on every answer (docs/files-api.md §1). */
 const API_HEADERS = {
   'Cache-Control': 'no-cache, no-store, max-age=0, must-revalidate',
   Expires: 'Fri, 01 Jan 1990 00:00:00 GMT',

@@ -1,6 +1,6 @@
 // The local Files.com API emulator: a stateful stand-in for the parts of the
 // Files.com REST API filesfs uses, faithful to the wire formats of
-// shared/files-api.md, stored on disk, with injectable latency, bandwidth
+// docs/files-api.md, stored on disk, with injectable latency, bandwidth
 // limits and faults. `startEmulator` is the programmatic entry (tests,
 // benchmarks, the demo); `filesfs emulator` wraps it. See README.md here for
 // what it emulates, the choices it makes, and its limits.
@@ -9,13 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { silentLogger, type Logger } from '../log/logger.js';
-import { Auth } from './auth.js';
+import { Auth, type ApiKeyGrant } from './auth.js';
+import { Behaviors } from './behaviors.js';
 import { Blobs } from './blobs.js';
 import type { EmulatorContext } from './context.js';
-import { applyConfig, checkConfig } from './control.js';
+import { applyConfig, checkConfig, type RuntimeConfig } from './control.js';
 import { seedDemo } from './demo-seed.js';
-import { FAULT_KINDS, Faults, type FaultKind } from './faults.js';
+import { FAULT_KINDS, Faults, STALL_MS, type FaultKind } from './faults.js';
 import { Hasher } from './hasher.js';
+import { Locks } from './locks.js';
 import { DEFAULT_MIGRATION_MS, Migrations } from './migrations.js';
 import { createServer } from './server.js';
 import { Signer } from './signing.js';
@@ -24,9 +26,12 @@ import { Store } from './store.js';
 import { Throttle } from './throttle.js';
 import { ensureSelfSigned } from './tls.js';
 import { Uploads } from './uploads.js';
+import { Users } from './users.js';
 
 export type { FaultKind } from './faults.js';
 export type { EmulatorStats } from './stats.js';
+export type { ApiKeyGrant } from './auth.js';
+export { DEFAULT_USERNAME } from './users.js';
 
 /** Presigned download URL lifetime, like the S3 URLs the real service hands out. */
 export const DEFAULT_DOWNLOAD_TTL_SECONDS = 60;
@@ -40,9 +45,11 @@ export interface EmulatorOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** When set, every API request needs it (X-FilesAPI-Key) or a valid session. */
+  /** An API key of the default user ("admin"). With any key or user set, every API request needs a key or a session. */
   apiKey?: string;
-  /** Enables POST/DELETE /sessions and X-FilesAPI-Auth. */
+  /** More API keys, each acting as its user (the default user when `username` is absent). */
+  apiKeys?: ApiKeyGrant[];
+  /** Users who may log in with POST /sessions (X-FilesAPI-Auth). */
   users?: Array<{ username: string; password: string }>;
   latencyMs?: number;
   /** Bytes per second for upload and download bodies (each direction shared by all requests). */
@@ -51,6 +58,10 @@ export interface EmulatorOptions {
   faultRate?: number;
   /** Fault kinds to draw from; default: all of them when faultRate is set. */
   faults?: FaultKind[];
+  /** Seeds the fault draws, so the same requests in the same order meet the same faults. */
+  faultSeed?: number;
+  /** How long a stalled request is held before its connection is dropped (default 5 minutes). */
+  stallMs?: number;
   /** Download URL lifetime in seconds (default 60). */
   downloadTtlSeconds?: number;
   /** Upload part URL lifetime in seconds (default 900). */
@@ -72,7 +83,7 @@ export interface RunningEmulator {
   caCertFile?: string;
   stats(): EmulatorStats;
   resetStats(): void;
-  configure(patch: { latencyMs?: number; bandwidth?: number; faultRate?: number; faults?: FaultKind[] }): void;
+  configure(patch: RuntimeConfig): void;
   /** Waits until background hashing is done (md5/crc32 filled in). */
   idle(): Promise<void>;
   /** Closes the server and all connections. */
@@ -89,6 +100,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   await mkdir(dataDir, { recursive: true });
 
   const store = await Store.open(join(dataDir, 'meta'), logger);
+  const keys: ApiKeyGrant[] = [...(options.apiKey ? [{ key: options.apiKey }] : []), ...(options.apiKeys ?? [])];
+  const usernames = [...(options.users ?? []).map((u) => u.username), ...keys.flatMap((k) => (k.username === undefined ? [] : [k.username]))];
+  const users = await Users.open(dataDir, usernames);
   const blobs = await Blobs.open(dataDir, store.referencedBlobs(), logger);
   store.onBlobReferences((id, n) => blobs.referencesChanged(id, n));
   blobs.countReferencesWith((id) => store.referencedBlobs().get(id) ?? 0);
@@ -99,13 +113,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     hasher: new Hasher(store, blobs, logger),
     signer: await Signer.load(dataDir),
     migrations: new Migrations(options.migrationMs ?? DEFAULT_MIGRATION_MS, logger),
-    auth: new Auth(options.apiKey, options.users),
+    users,
+    auth: new Auth(users, keys, options.users),
+    locks: new Locks(store),
+    behaviors: new Behaviors(store),
     stats: new Stats(),
     faults: new Faults(),
     uploadThrottle: new Throttle(),
     downloadThrottle: new Throttle(),
     settings: {
       latencyMs: 0,
+      stallMs: STALL_MS,
       downloadTtlSeconds: options.downloadTtlSeconds ?? DEFAULT_DOWNLOAD_TTL_SECONDS,
       uploadTtlSeconds: options.uploadTtlSeconds ?? DEFAULT_UPLOAD_TTL_SECONDS,
     },
@@ -114,7 +132,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   };
   // A fault rate without a list of kinds means every kind (as on the command line).
   const faults = options.faults ?? (options.faultRate ? [...FAULT_KINDS] : undefined);
-  applyConfig(ctx, { latencyMs: options.latencyMs, bandwidth: options.bandwidth, faultRate: options.faultRate, faults });
+  applyConfig(ctx, { latencyMs: options.latencyMs, bandwidth: options.bandwidth, faultRate: options.faultRate, faults, stallMs: options.stallMs, faultSeed: options.faultSeed });
   // Files left without hashes by a stop in the middle of hashing get them now.
   for (const id of store.filesWithoutHashes()) ctx.hasher.enqueue(id, store.byId(id)!.blob!);
 

@@ -5,7 +5,8 @@
 // fdatasync), and a request answers only after its lines are durable.
 //
 // On disk (under <data>/meta):
-//   snapshot.jsonl  a header line {"seq","nextId"} then one line per node,
+//   snapshot.jsonl  a header line {"seq","nextId"}, one line per node, then
+//                   one line per table row (locks, behaviors: {"tb","k","v"}),
 //                   written to a temp file, fsync'ed and renamed into place
 //   journal.jsonl   records with a sequence number above the snapshot's
 // At start: read the snapshot, replay the journal (a torn last line from a
@@ -32,15 +33,36 @@ export interface NodeRecord {
   c: number;
   m: number;
   pm: number | null;
+  /** custom_metadata, absent when empty. */
+  cm?: Record<string, string>;
 }
 
-export type JournalRecord = { q: number; o: 'put'; n: NodeRecord } | { q: number; o: 'del'; id: number };
-export type JournalEntry = { o: 'put'; n: NodeRecord } | { o: 'del'; id: number };
+/** A row of a side table (locks, behaviors): table name, key, value (JSON). */
+export interface TableRow {
+  tb: string;
+  k: string;
+  v: unknown;
+}
+
+export type JournalEntry =
+  | { o: 'put'; n: NodeRecord }
+  | { o: 'del'; id: number }
+  | { o: 'row'; r: TableRow }
+  | { o: 'unrow'; tb: string; k: string };
+export type JournalRecord = JournalEntry & { q: number };
 
 export interface Snapshot {
   seq: number;
   nextId: number;
   nodes: NodeRecord[];
+  rows: TableRow[];
+}
+
+/** What a snapshot is written from. */
+export interface SnapshotSource {
+  nextId: number;
+  nodes: Iterable<NodeRecord>;
+  rows: Iterable<TableRow>;
 }
 
 async function readLines(file: string, onLine: (line: string) => void): Promise<void> {
@@ -75,15 +97,16 @@ export class Journal {
     dir: string,
     logger: Logger,
     load: (snapshot: Snapshot | null, records: Iterable<JournalRecord>) => void,
-    snapshotOf: () => { nextId: number; nodes: Iterable<NodeRecord> },
+    snapshotOf: () => SnapshotSource,
   ): Promise<Journal> {
     await mkdir(dir, { recursive: true });
     const snapFile = join(dir, 'snapshot.jsonl');
     const journalFile = join(dir, 'journal.jsonl');
     let snapshot: Snapshot | null = null;
     await readLines(snapFile, (line) => {
-      const value = JSON.parse(line) as Snapshot | NodeRecord;
-      if (!snapshot) snapshot = { ...(value as Snapshot), nodes: [] };
+      const value = JSON.parse(line) as Snapshot | NodeRecord | TableRow;
+      if (!snapshot) snapshot = { ...(value as Snapshot), nodes: [], rows: [] };
+      else if ('tb' in value) snapshot.rows.push(value);
       else snapshot.nodes.push(value as NodeRecord);
     });
     const records: JournalRecord[] = [];
@@ -108,16 +131,18 @@ export class Journal {
     return new Journal(fh, seq, logger);
   }
 
-  private static async writeSnapshot(dir: string, seq: number, state: { nextId: number; nodes: Iterable<NodeRecord> }): Promise<void> {
+  private static async writeSnapshot(dir: string, seq: number, state: SnapshotSource): Promise<void> {
     const tmp = join(dir, `snapshot.jsonl.${process.pid}.tmp`);
     const fh = await open(tmp, 'w');
     try {
       let chunk = JSON.stringify({ seq, nextId: state.nextId }) + '\n';
-      for (const n of state.nodes) {
-        chunk += JSON.stringify(n) + '\n';
-        if (chunk.length > 1 << 20) {
-          await fh.write(chunk);
-          chunk = '';
+      for (const records of [state.nodes, state.rows]) {
+        for (const n of records) {
+          chunk += JSON.stringify(n) + '\n';
+          if (chunk.length > 1 << 20) {
+            await fh.write(chunk);
+            chunk = '';
+          }
         }
       }
       await fh.write(chunk);

@@ -1,5 +1,5 @@
 // Folder moves and copies run asynchronously, as on the real service
-// (files-api.md §6): the request answers `pending` with a `file_migration_id`,
+// (docs/files-api.md §6): the request answers `pending` with a `file_migration_id`,
 // and GET /file_migrations/{id} reports `pending`, then `in_progress`, then
 // `completed` (or `failed` with a message). The tree changes only when the
 // work is done, so a client has to poll before it sees the result. Migrations

@@ -1,4 +1,4 @@
-// Folder listing order and cursors (files-api.md §2). Folders come before
+// Folder listing order and cursors (docs/files-api.md §2). Folders come before
 // files whatever the sort; within each group entries are ordered by the sort
 // field, then by name (the PathUtil comparison key, unique within a folder).
 //

@@ -1,4 +1,4 @@
-// Request parameters, read the way the Files.com API reads them (files-api.md
+// Request parameters, read the way the Files.com API reads them (docs/files-api.md
 // §1): from the query string, a JSON body and a form body alike, merged (body
 // over query). Keys may carry Rails brackets, in any source: `sort_by[path]=asc`,
 // `etags[][etag]=…` (Ruby), `etags[0][part]` (an old Go SDK sent those inside
@@ -18,8 +18,15 @@ function splitKey(key: string): string[] {
   return [m[1]!, ...rest];
 }
 
+/**
+ * Containers made from bracket keys. Only these may turn from `{"0": …}` into
+ * arrays: an object that arrived as a JSON value (custom_metadata with numeric
+ * keys, say) keeps its shape.
+ */
+type Bracketed = WeakSet<object>;
+
 /** Puts `value` at bracket path `parts` under `target`, Rails style. */
-function assign(target: Tree, parts: string[], value: Value): void {
+function assign(target: Tree, parts: string[], value: Value, made: Bracketed): void {
   const [head, ...rest] = parts;
   if (head === undefined) return;
   if (rest.length === 0) {
@@ -29,36 +36,45 @@ function assign(target: Tree, parts: string[], value: Value): void {
   if (rest[0] === '') {
     // `a[]…`: an array; `a[][k]` starts a new element when the last one has k already.
     const list = Array.isArray(target[head]) ? (target[head] as Value[]) : (target[head] = [] as Value[]) as Value[];
+    made.add(list);
     const tail = rest.slice(1);
     if (tail.length === 0) {
       list.push(value);
       return;
     }
     let last = list[list.length - 1] as Tree | undefined;
-    if (!last || typeof last !== 'object' || tail[0]! in last) list.push((last = {}));
-    assign(last, tail, value);
+    if (!last || typeof last !== 'object' || tail[0]! in last) {
+      list.push((last = {}));
+      made.add(last);
+    }
+    assign(last, tail, value, made);
     return;
   }
   const child = target[head];
-  const obj = child && typeof child === 'object' ? (child as Tree) : (target[head] = {} as Tree) as Tree;
-  assign(obj, rest, value);
+  let obj: Tree;
+  if (child && typeof child === 'object') obj = child as Tree;
+  else {
+    obj = target[head] = {} as Tree;
+    made.add(obj);
+  }
+  assign(obj, rest, value, made);
 }
 
-function fromPairs(pairs: Iterable<[string, Value]>, into: Tree = {}): Tree {
-  for (const [key, value] of pairs) assign(into, splitKey(key), value);
+function fromPairs(pairs: Iterable<[string, Value]>, made: Bracketed, into: Tree = {}): Tree {
+  for (const [key, value] of pairs) assign(into, splitKey(key), value, made);
   return into;
 }
 
-/** `{"0": x, "1": y}` (from `a[0][k]`) → `[x, y]`, recursively. */
-function arraysFromIndexes(value: Value): Value {
-  if (Array.isArray(value)) return value.map(arraysFromIndexes);
-  if (!value || typeof value !== 'object') return value;
+/** `{"0": x, "1": y}` (from `a[0][k]`) → `[x, y]`, recursively, for bracket-made containers only. */
+function arraysFromIndexes(value: Value, made: Bracketed): Value {
+  if (!value || typeof value !== 'object' || !made.has(value)) return value;
+  if (Array.isArray(value)) return value.map((v) => arraysFromIndexes(v, made));
   const obj = value as Tree;
   const keys = Object.keys(obj);
   if (keys.length > 0 && keys.every((k) => /^\d+$/.test(k))) {
-    return keys.sort((a, b) => Number(a) - Number(b)).map((k) => arraysFromIndexes(obj[k]));
+    return keys.sort((a, b) => Number(a) - Number(b)).map((k) => arraysFromIndexes(obj[k], made));
   }
-  for (const k of keys) obj[k] = arraysFromIndexes(obj[k]);
+  for (const k of keys) obj[k] = arraysFromIndexes(obj[k], made);
   return obj;
 }
 
@@ -66,12 +82,13 @@ export class Params {
   constructor(private readonly tree: Tree) {}
 
   static parse(query: URLSearchParams, body: Buffer | null, contentType: string | undefined): Params {
-    const tree = fromPairs(query.entries());
+    const made: Bracketed = new WeakSet();
+    const tree = fromPairs(query.entries(), made);
     if (body && body.length > 0) {
       const type = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
       const text = body.toString('utf8');
       if (type === 'application/x-www-form-urlencoded') {
-        fromPairs(new URLSearchParams(text).entries(), tree);
+        fromPairs(new URLSearchParams(text).entries(), made, tree);
       } else if (type === 'application/json' || type === '' || type.endsWith('+json') || text.trimStart().startsWith('{')) {
         let parsed: unknown;
         try {
@@ -80,13 +97,14 @@ export class Params {
           throw new ApiError('bad-request/invalid-body', 'The request body is not valid JSON.');
         }
         if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
-          fromPairs(Object.entries(parsed as Tree), tree);
+          fromPairs(Object.entries(parsed as Tree), made, tree);
         } else if (parsed !== null) {
           throw new ApiError('bad-request/invalid-body', 'The request body must be a JSON object.');
         }
       }
     }
-    return new Params(arraysFromIndexes(tree) as Tree);
+    made.add(tree);
+    return new Params(arraysFromIndexes(tree, made) as Tree);
   }
 
   has(name: string): boolean {

@@ -11,6 +11,9 @@ import { deleteFile, downloadFile, patchFile, postFile } from './routes/files.js
 import { beginUpload, copy, metadata, move } from './routes/file-actions.js';
 import { createSession, deleteSession, getMigration } from './routes/sessions.js';
 import { getBlob, putPart } from './routes/transfers.js';
+import { createLock, deleteLock, listLocks } from './routes/locks.js';
+import { createBehavior, deleteBehavior, getBehavior, listBehaviors, listFolderBehaviors, updateBehavior } from './routes/behaviors.js';
+import { currentApiKey } from './routes/api-key.js';
 
 export type RouteKind = 'api' | 'session' | 'transfer';
 
@@ -40,6 +43,16 @@ export const ROUTES: Route[] = [
   { method: 'POST', pattern: pathRoute('file_actions/move'), capture: 'path', stat: 'POST /file_actions/move', kind: 'api', handler: move },
   { method: 'POST', pattern: pathRoute('file_actions/copy'), capture: 'path', stat: 'POST /file_actions/copy', kind: 'api', handler: copy },
   { method: 'GET', pattern: new RegExp(`^${API}/file_migrations/([^/]+)$`), capture: 'id', stat: 'GET /file_migrations', kind: 'api', handler: getMigration },
+  { method: 'GET', pattern: pathRoute('locks'), capture: 'path', stat: 'GET /locks', kind: 'api', handler: listLocks },
+  { method: 'POST', pattern: pathRoute('locks'), capture: 'path', stat: 'POST /locks', kind: 'api', handler: createLock },
+  { method: 'DELETE', pattern: pathRoute('locks'), capture: 'path', stat: 'DELETE /locks', kind: 'api', handler: deleteLock },
+  { method: 'GET', pattern: pathRoute('behaviors/folders'), capture: 'path', stat: 'GET /behaviors', kind: 'api', handler: listFolderBehaviors },
+  { method: 'GET', pattern: new RegExp(`^${API}/behaviors/?$`), capture: 'none', stat: 'GET /behaviors', kind: 'api', handler: listBehaviors },
+  { method: 'POST', pattern: new RegExp(`^${API}/behaviors/?$`), capture: 'none', stat: 'POST /behaviors', kind: 'api', handler: createBehavior },
+  { method: 'GET', pattern: new RegExp(`^${API}/behaviors/([^/]+)$`), capture: 'id', stat: 'GET /behaviors', kind: 'api', handler: getBehavior },
+  { method: 'PATCH', pattern: new RegExp(`^${API}/behaviors/([^/]+)$`), capture: 'id', stat: 'PATCH /behaviors', kind: 'api', handler: updateBehavior },
+  { method: 'DELETE', pattern: new RegExp(`^${API}/behaviors/([^/]+)$`), capture: 'id', stat: 'DELETE /behaviors', kind: 'api', handler: deleteBehavior },
+  { method: 'GET', pattern: new RegExp(`^${API}/api_key/?$`), capture: 'none', stat: 'GET /api_key', kind: 'api', handler: currentApiKey },
   { method: 'POST', pattern: new RegExp(`^${API}/sessions/?$`), capture: 'none', stat: 'POST /sessions', kind: 'session', handler: createSession },
   { method: 'DELETE', pattern: new RegExp(`^${API}/sessions/?$`), capture: 'none', stat: 'DELETE /sessions', kind: 'session', handler: deleteSession },
   { method: 'PUT', pattern: new RegExp(`^${escape(UPLOAD_PATH_PREFIX)}([A-Za-z0-9-]+)$`), capture: 'id', stat: 'PUT upload', kind: 'transfer', handler: putPart },

@@ -14,8 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Call, EmulatorContext } from './context.js';
 import { CONTROL_PREFIX, handleControl } from './control.js';
 import { ApiError } from './errors.js';
-import { RETRY_AFTER_SECONDS, STALL_MS, type FaultKind } from './faults.js';
+import { RETRY_AFTER_SECONDS, type FaultKind } from './faults.js';
 import { readBody, sendApiError, sendS3Error } from './http-util.js';
+import { decodePathParam } from './names.js';
 import { Params } from './params.js';
 import { matchRoute, type RouteKind } from './router.js';
 
@@ -71,13 +72,14 @@ export function createServer(ctx: EmulatorContext, tls: { cert: string; key: str
     if (ctx.settings.latencyMs > 0) await sleep(ctx.settings.latencyMs);
 
     const fault = ctx.faults.pick();
+    if (fault) ctx.stats.fault();
     if (fault === 'stall') {
       req.pause();
       const socket = req.socket;
       const timer = setTimeout(() => {
         stalls.delete(timer);
         socket.destroy();
-      }, STALL_MS);
+      }, ctx.settings.stallMs);
       timer.unref();
       stalls.add(timer);
       socket.once('close', () => {
@@ -106,25 +108,21 @@ export function createServer(ctx: EmulatorContext, tls: { cert: string; key: str
           : new ApiError('not-found', 'Not Found.  This may be related to your permissions.');
       }
       const route = match.route;
-      if (route.kind === 'api') ctx.auth.check(req.headers);
+      const who = route.kind === 'api' ? ctx.auth.check(req.headers) : null;
       const params = route.kind === 'transfer'
         ? Params.parse(query, null, undefined) // the body is the part's bytes, read by the handler
         : Params.parse(query, await readBody(req), req.headers['content-type']);
       let path = '';
       let id = '';
       if (route.capture === 'path') {
-        try {
-          path = decodeURIComponent(match.capture);
-        } catch {
-          throw new ApiError('bad-request/invalid-path', 'The path is not valid percent-encoding.');
-        }
+        path = decodePathParam(match.capture);
         if (path === '' && params.string('path')) path = params.string('path')!;
       } else if (route.capture === 'id') {
         id = match.capture;
       }
       const scheme = tls ? 'https' : 'http';
       const origin = `${scheme}://${req.headers.host ?? `127.0.0.1:${(req.socket.localPort ?? 0)}`}`;
-      const call: Call = { req, res, requestId, pathname, query, path, id, params, fault, origin };
+      const call: Call = { req, res, requestId, pathname, query, path, id, params, who, fault, origin };
       await route.handler(ctx, call);
     } catch (err) {
       if (res.headersSent || res.destroyed) {

@@ -1,7 +1,7 @@
 // Presigned transfer URLs, S3 style: the emulator's upload and download URLs
 // authorise themselves with an HMAC over method, path and query, plus
 // X-Amz-Date/X-Amz-Expires, so that no client needs (or sends) API headers to
-// them (files-api.md §4, §5, §12). The S3 style matters: with it, Go-style
+// them (docs/files-api.md §4, §5, §12). The S3 style matters: with it, Go-style
 // clients ask begin_upload for each part's URL instead of reusing one.
 //
 // The key lives in <data>/signing-key (created once, mode 0600), so URLs stay

@@ -9,10 +9,14 @@
 // finds `Reports/Q1.pdf`. Nodes reference their parent, so moving a folder is
 // one record whatever its size. File content lives in blobs (blobs.ts); the
 // store only counts references to them.
-import { baseName, normalize, normalizeForComparison, parentPath, validateName, MAX_PATH_CHARS } from '../path/index.js';
+//
+// Besides the tree, the store keeps small side tables (locks, behaviors) in
+// the same journal, so they are as durable as the tree and survive restarts.
+import { baseName, normalize, normalizeForComparison, parentPath } from '../path/index.js';
 import type { Logger } from '../log/logger.js';
 import { ApiError, destinationExists, notFound, parentConflict, parentMissing } from './errors.js';
-import { Journal, type JournalEntry, type JournalRecord, type NodeRecord, type Snapshot } from './journal.js';
+import { Journal, type JournalEntry, type JournalRecord, type NodeRecord, type Snapshot, type TableRow } from './journal.js';
+import { checkNewPath } from './names.js';
 import { nowSeconds, type EpochSeconds } from './times.js';
 
 export interface Node {
@@ -32,6 +36,8 @@ export interface Node {
   created: EpochSeconds;
   mtime: EpochSeconds;
   provided: EpochSeconds | null;
+  /** custom_metadata (string keys and values); null when empty. */
+  meta: Record<string, string> | null;
   /** Folders only. */
   children: Map<string, Node> | null;
   /** Sorted listings cached per sort (paging.ts), dropped on any change of a child. */
@@ -60,27 +66,19 @@ function key(name: string): string {
   return normalizeForComparison(name);
 }
 
-/** Rejects names the server refuses (files-api.md §8) with the matching error type. */
-export function validateNewPath(path: string): void {
-  const norm = normalize(path);
-  if (norm === '') throw new ApiError('bad-request/invalid-path', 'The path cannot be the site root.');
-  for (const segment of norm.split('/')) {
-    const problem = validateName(segment);
-    if (!problem) continue;
-    switch (problem.reason) {
-      case 'trailing-whitespace':
-        throw new ApiError('bad-request/path-cannot-have-trailing-whitespace', `Path cannot have trailing whitespace: ${JSON.stringify(segment)}`);
-      case 'name-too-long':
-        throw new ApiError('processing-failure/filename-too-long', problem.message);
-      default:
-        throw new ApiError('processing-failure/invalid-filename', problem.message);
-    }
-  }
-  if ([...norm].length > MAX_PATH_CHARS) throw new ApiError('processing-failure/path-too-long', `A path can have at most ${MAX_PATH_CHARS} characters.`);
+/** A persisted key → JSON value table (see Store.table). */
+export interface Table<V> {
+  get(key: string): V | undefined;
+  entries(): IterableIterator<[string, V]>;
+  readonly size: number;
+  /** Sets a row; durable with the next `sync()`. */
+  put(key: string, value: V): void;
+  delete(key: string): boolean;
 }
 
 export class Store {
   private readonly nodes = new Map<number, Node>();
+  private readonly tables = new Map<string, Map<string, unknown>>();
   private readonly blobRefs = new Map<string, number>();
   private nextId = 1;
   readonly root: Node;
@@ -99,7 +97,7 @@ export class Store {
       metaDir,
       logger,
       (snapshot, records) => store.load(snapshot, records, logger),
-      () => ({ nextId: store.nextId, nodes: store.records() }),
+      () => ({ nextId: store.nextId, nodes: store.records(), rows: store.rows() }),
     );
     return store;
   }
@@ -126,6 +124,30 @@ export class Store {
     return this.nodes.size - 1;
   }
 
+  /** The side table `name` (created empty when new), journaled like the tree. */
+  table<V>(name: string): Table<V> {
+    let rows = this.tables.get(name) as Map<string, V> | undefined;
+    if (!rows) this.tables.set(name, (rows = new Map<string, V>()));
+    const map = rows;
+    const journal = (): Journal => this.journal;
+    return {
+      get: (key) => map.get(key),
+      entries: () => map.entries(),
+      get size() {
+        return map.size;
+      },
+      put(key, value) {
+        map.set(key, value);
+        journal().append([{ o: 'row', r: { tb: name, k: key, v: value } }]);
+      },
+      delete(key) {
+        if (!map.delete(key)) return false;
+        journal().append([{ o: 'unrow', tb: name, k: key }]);
+        return true;
+      },
+    };
+  }
+
   // ---------------------------------------------------------------- lookups
 
   /** The node at `path` (any encoding of case/accents), or undefined. '' is the root. */
@@ -145,6 +167,11 @@ export class Store {
     const node = this.resolve(path);
     if (!node) throw notFound();
     return node;
+  }
+
+  /** The key a name is filed under in its folder's `children`. */
+  keyOf(name: string): string {
+    return key(name);
   }
 
   pathOf(node: Node): string {
@@ -202,8 +229,7 @@ export class Store {
 
   /** Checks that a new entry could be created at `path` now (used before an upload moves its bytes). */
   checkNewFile(path: string, parents: boolean): void {
-    validateNewPath(path);
-    const norm = normalize(path);
+    const norm = checkNewPath(path);
     const segments = norm.split('/');
     let cur = this.root;
     for (let i = 0; i < segments.length; i++) {
@@ -223,7 +249,7 @@ export class Store {
   }
 
   mkdir(path: string, options: { parents: boolean; provided?: EpochSeconds | undefined }): Node {
-    validateNewPath(path);
+    checkNewPath(path);
     if (this.resolve(path)) throw destinationExists();
     const entries: JournalEntry[] = [];
     const parent = this.ensureParent(path, options.parents, entries);
@@ -239,7 +265,7 @@ export class Store {
    * Returns the node and the blob it replaced, if any.
    */
   putFile(path: string, content: FileContent, options: { parents: boolean; provided?: EpochSeconds | undefined }): { node: Node; replaced: string | null } {
-    validateNewPath(path);
+    checkNewPath(path);
     const entries: JournalEntry[] = [];
     const existing = this.resolve(path);
     if (existing && existing.type === 'directory') throw destinationExists();
@@ -287,6 +313,12 @@ export class Store {
     this.journal.append([{ o: 'put', n: this.record(node) }]);
   }
 
+  /** Replaces the node's custom_metadata (already checked); {} clears it. */
+  setCustomMetadata(node: Node, meta: Record<string, string>): void {
+    node.meta = Object.keys(meta).length > 0 ? { ...meta } : null;
+    this.journal.append([{ o: 'put', n: this.record(node) }]);
+  }
+
   remove(path: string, recursive: boolean): void {
     const node = this.get(path);
     if (!node.parent) throw new ApiError('bad-request/invalid-path', 'The site root cannot be deleted.');
@@ -302,7 +334,7 @@ export class Store {
   planTransfer(op: 'move' | 'copy', from: string, to: string, overwrite: boolean): TransferPlan {
     const source = this.get(from);
     if (!source.parent) throw new ApiError('bad-request/invalid-path', `The site root cannot be ${op === 'move' ? 'moved' : 'copied'}.`);
-    validateNewPath(to);
+    checkNewPath(to);
     const destParent = this.resolve(parentPath(to));
     if (!destParent) throw parentMissing();
     if (destParent.type !== 'directory') throw parentConflict(normalize(to));
@@ -356,7 +388,9 @@ export class Store {
       node.md5 = src.md5;
       node.crc32 = src.crc32;
       node.provided = src.provided;
+      node.meta = src.meta ? { ...src.meta } : null;
       if (node.blob) this.refBlob(node.blob);
+      this.nodes.set(node.id, node);
       parent.children!.set(node.key, node);
       parent.sortCache = null;
       entries.push({ o: 'put', n: this.record(node) });
@@ -374,7 +408,7 @@ export class Store {
   private makeNode(id: number, parent: Node | null, name: string, type: 'file' | 'directory', t: EpochSeconds): Node {
     return {
       id, parent, name, key: key(name), type, size: 0, blob: null, etag: null, md5: null, crc32: null,
-      created: t, mtime: t, provided: null,
+      created: t, mtime: t, provided: null, meta: null,
       children: type === 'directory' ? new Map() : null, sortCache: null,
     };
   }
@@ -405,7 +439,7 @@ export class Store {
     if (node.children) for (const c of node.children.values()) this.forget(c);
   }
 
-  /** A folder's mtime moves when its contents change (files-api.md §2). */
+  /** A folder's mtime moves when its contents change (docs/files-api.md §2). */
   private touch(dir: Node, entries: JournalEntry[]): void {
     dir.mtime = nowSeconds();
     if (dir.parent) dir.parent.sortCache = null;
@@ -429,7 +463,18 @@ export class Store {
     return {
       id: n.id, p: n.parent ? n.parent.id : -1, nm: n.name, t: n.type === 'directory' ? 'd' : 'f', sz: n.size,
       b: n.blob, et: n.etag, md5: n.md5, crc: n.crc32, c: n.created, m: n.mtime, pm: n.provided,
+      ...(n.meta ? { cm: n.meta } : {}),
     };
+  }
+
+  private *rows(): Iterable<TableRow> {
+    for (const [tb, rows] of this.tables) for (const [k, v] of rows) yield { tb, k, v };
+  }
+
+  private tableRows(name: string): Map<string, unknown> {
+    let rows = this.tables.get(name);
+    if (!rows) this.tables.set(name, (rows = new Map()));
+    return rows;
   }
 
   private *records(): Iterable<NodeRecord> {
@@ -446,9 +491,12 @@ export class Store {
     if (snapshot) {
       this.nextId = Math.max(this.nextId, snapshot.nextId);
       for (const r of snapshot.nodes) this.applyPut(r, logger);
+      for (const r of snapshot.rows) this.tableRows(r.tb).set(r.k, r.v);
     }
     for (const r of records) {
       if (r.o === 'put') this.applyPut(r.n, logger);
+      else if (r.o === 'row') this.tableRows(r.r.tb).set(r.r.k, r.r.v);
+      else if (r.o === 'unrow') this.tableRows(r.tb).delete(r.k);
       else {
         const node = this.nodes.get(r.id);
         if (node && node.parent) {
@@ -495,5 +543,6 @@ export class Store {
     node.created = r.c;
     node.mtime = r.m;
     node.provided = r.pm;
+    node.meta = r.cm ?? null;
   }
 }

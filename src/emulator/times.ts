@@ -1,4 +1,4 @@
-// Timestamps on the wire (files-api.md §1, §12): answers are RFC 3339 UTC in
+// Timestamps on the wire (docs/files-api.md §1, §12): answers are RFC 3339 UTC in
 // whole seconds (`2024-05-30T15:30:59Z`); `provided_mtime` arrives in many
 // shapes (RFC 3339 with nanoseconds and `Z` from Go, a zone offset, Python's
 // naive ISO string with microseconds meaning UTC, a space instead of `T`) and

@@ -1,12 +1,16 @@
-// The API side of an upload (files-api.md §5), shared by begin_upload, the JS
+// The API side of an upload (docs/files-api.md §5), shared by begin_upload, the JS
 // SDK's `POST /files/{path}` action "put", action "end", and the demo seed:
 // opening an upload, describing part slots with their presigned PUT URLs, and
-// completing it, which makes the new content visible in one step.
+// completing it, which makes the new content visible in one step. Opening and
+// completing check the target against locks (locks.ts) and the folder's
+// behaviors (upload-behaviors.ts), which may also rename the file at `end`.
 import { isSame, normalize } from '../path/index.js';
+import type { Identity } from './auth.js';
 import type { EmulatorContext } from './context.js';
 import { ApiError, uploadNotFound } from './errors.js';
 import type { Node } from './store.js';
 import { formatTime, type EpochSeconds } from './times.js';
+import { checkUploadName, finalUploadPath } from './upload-behaviors.js';
 import { MAX_PARTS, PART_SIZE, type Upload } from './uploads.js';
 
 export const UPLOAD_PATH_PREFIX = '/s3/files-emulator/uploads/';
@@ -14,6 +18,7 @@ export const UPLOAD_PATH_PREFIX = '/s3/files-emulator/uploads/';
 export interface OpenOptions {
   ref?: string | undefined;
   mkdirParents: boolean;
+  who: Identity;
 }
 
 /** Opens a new upload for `path`, or continues `ref` (which must be for the same path). */
@@ -24,6 +29,8 @@ export async function openUpload(ctx: EmulatorContext, path: string, options: Op
     return upload;
   }
   ctx.store.checkNewFile(path, options.mkdirParents);
+  checkUploadName(ctx, path);
+  ctx.locks.assertWritable(path, options.who, { folder: false });
   return ctx.uploads.create(normalize(path), options.mkdirParents);
 }
 
@@ -59,6 +66,7 @@ export interface EndOptions {
   size: number | undefined;
   provided: EpochSeconds | undefined;
   mkdirParents: boolean;
+  who: Identity;
 }
 
 /** `etags` in any shape the SDKs send: quoted or bare, part as string or number. */
@@ -76,12 +84,15 @@ export function parseEtags(list: unknown[] | undefined): Array<{ part: number; e
 }
 
 /**
- * Completes `upload` as the file at `path`: picks and checks the parts, turns
- * them into a blob without copying, and swaps the file's content in one step.
+ * Completes `upload` as the file at `path` (or where the folder's behaviors
+ * rename it to): picks and checks the parts, turns them into a blob without
+ * copying, and swaps the file's content in one step.
  */
-export async function completeUpload(ctx: EmulatorContext, upload: Upload, path: string, options: EndOptions): Promise<Node> {
-  if (!isSame(upload.path, path)) throw uploadNotFound();
+export async function completeUpload(ctx: EmulatorContext, upload: Upload, requested: string, options: EndOptions): Promise<Node> {
+  if (!isSame(upload.path, requested)) throw uploadNotFound();
+  const path = finalUploadPath(ctx, normalize(requested), new Date());
   ctx.store.checkNewFile(path, options.mkdirParents);
+  ctx.locks.assertWritable(path, options.who, { folder: false });
   const parts = await ctx.uploads.beginCompletion(upload, options.etags, options.size);
   const uploadDir = ctx.uploads.dirOf(upload.ref);
   let adopted: { id: string; size: number; etag: string };
@@ -101,7 +112,7 @@ export async function completeUpload(ctx: EmulatorContext, upload: Upload, path:
     throw err;
   }
   ctx.uploads.finish(upload);
-  ctx.completed.set(upload.ref, { nodeId: node.id, at: Date.now() });
+  ctx.completed.set(upload.ref, { nodeId: node.id, path: normalize(requested), at: Date.now() });
   await ctx.store.sync();
   // What the upload's directory held besides the parts used: its upload.json and parts `end` left out.
   const leftovers = ['upload.json', ...[...upload.parts.values()].map((p) => p.file)];
@@ -125,6 +136,6 @@ export function completedFile(ctx: EmulatorContext, ref: string, path: string): 
     ctx.completed.delete(r);
   }
   const done = ctx.completed.get(ref);
-  const node = done ? ctx.store.byId(done.nodeId) : undefined;
-  return node && isSame(ctx.store.pathOf(node), path) ? node : undefined;
+  const node = done && isSame(done.path, path) ? ctx.store.byId(done.nodeId) : undefined;
+  return node;
 }

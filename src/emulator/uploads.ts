@@ -1,4 +1,4 @@
-// Uploads in progress (files-api.md §5): an upload is opened by begin_upload
+// Uploads in progress (docs/files-api.md §5): an upload is opened by begin_upload
 // (or the JS SDK's `POST /files/{path}` action "put"), receives parts on
 // presigned URLs in any order and concurrently, and ends with action "end".
 // Until then nothing is visible in the tree: the parts wait in

@@ -9,7 +9,7 @@
 // warning naming the bug.
 //
 // Operations the product does not support answer here, per POSIX and
-// design.md:
+// docs/semantics.md:
 //   - symlink, link → EPERM: symlink(2) and link(2) name EPERM for "the
 //     filesystem does not support" symbolic/hard links (vfat does the same);
 //   - mknod → a regular file (S_IFREG) is created like create+release; FIFOs,
@@ -33,8 +33,7 @@ import { constants as fsConstants } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import type { Filesystem, DirectoryEntry } from '../vfs/filesystem-api.js';
-import { FsError } from '../vfs/fs-error.js';
+import { type Filesystem, type DirectoryEntry, FsError } from '../vfs/index.js';
 import { errnoOf } from './errno.js';
 import type { FilesfsOperations, FuseStat } from './operations.js';
 import { toFuseStat, toFuseStatfs } from './stat.js';

@@ -17,7 +17,7 @@ import { detectFuse, formatFuseProblems } from '../../native/detect-fuse.mjs';
 import type { FuseDetection } from '../../native/detect-fuse.mjs';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import type { Filesystem } from '../vfs/filesystem-api.js';
+import type { Filesystem } from '../vfs/index.js';
 import { createOperations, type OperationObserver } from './adapter.js';
 import { FilesfsFuse, LAST_RESORT_TIMEOUT_MS } from './filesfs-fuse.js';
 import { tuneHeapForTransfers } from './heap.js';

@@ -3,7 +3,7 @@
 // binding reads it, and FilesystemStats turned into statvfs fields. Pure
 // formatting: every value comes from the filesystem layer.
 import { constants } from 'node:fs';
-import type { FileAttributes, FilesystemStats } from '../vfs/filesystem-api.js';
+import type { FileAttributes, FilesystemStats } from '../vfs/index.js';
 import type { FuseStat, FuseStatfs } from './operations.js';
 
 /**

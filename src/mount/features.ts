@@ -1,6 +1,6 @@
 // The optional parts of a mount, in the order their hooks run (see
-// lifecycle.ts for what a feature may register). Write-back (issue 6,
-// write-back.ts): its setup sets the write layer, recovers the journal after
+// lifecycle.ts for what a feature may register). Write-back
+// (write-back.ts): its setup sets the write layer, recovers the journal after
 // mount, drains before unmount and answers "status" on the control socket.
 import type { MountFeature } from './lifecycle.js';
 import { writeBackFeature } from './write-back.js';

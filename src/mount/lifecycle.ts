@@ -14,9 +14,9 @@
 //
 // A feature is `{ name, setup(context) }` listed in features.ts; setup only
 // registers. Nothing here knows about any feature.
-import type { ControlHandler } from '../control/server.js';
+import type { ControlHandler } from '../control/index.js';
 import type { MountConfig } from './mount-config.js';
-import type { FilesClient } from '../client/files-client.js';
+import type { FilesClient } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import type { FilesFilesystem, VfsContext, WriteBackStatus, WriteLayer } from '../vfs/index.js';
 

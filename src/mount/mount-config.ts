@@ -9,15 +9,14 @@
 // to every user in `ps`); the sources (--api-key-file, environment, netrc)
 // are resolved by `resolveCredentials` when the mount starts.
 import { resolve } from 'node:path';
-import { CLIENT_DEFAULTS, MAX_PER_PAGE, type ClientOptions } from '../client/options.js';
+import { CLIENT_DEFAULTS, MAX_PER_PAGE, type ClientOptions } from '../client/index.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { ConfigError } from '../options/config-error.js';
 import { parseBaseUrl, parseBytes, parseChoice, parseInteger, parseOctal, parseSeconds } from '../options/parse.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { normalize } from '../path/index.js';
-import { DEFAULTS as VFS_DEFAULTS, MAX_PREFETCH_FILES, type FilesystemOptions } from '../vfs/options.js';
-import { WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/upload/options.js';
-import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/mount-options.js';
+import { DEFAULTS as VFS_DEFAULTS, MAX_PREFETCH_FILES, type FilesystemOptions, WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/index.js';
+import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/index.js';
 import type { CredentialSources } from './credentials.js';
 import { applyOptionSpellings } from './option-spellings.js';
 import { parseListenAddress, type ListenAddress } from '../options/listen-address.js';

@@ -20,15 +20,12 @@
 // arrives while the kernel mounts is an ordinary stop once it has). Startup
 // failures reject (ConfigError/MountError: the user's to fix; others: one
 // line, status 1).
-import { HttpFilesClient } from '../client/http-files-client.js';
-import type { ClientCredentials } from '../client/options.js';
+import { HttpFilesClient, type ClientCredentials } from '../client/index.js';
 import { preparePrivateDir } from '../options/private-dir.js';
 import { resolveCredentials, type Credentials } from './credentials.js';
 import type { MountConfig } from './mount-config.js';
-import { ControlServer } from '../control/server.js';
-import type { MountInfo } from '../control/protocol.js';
-import { registerMount } from '../control/registry.js';
-import { isMountpoint, lazyUnmount, mountFilesystem, type Mount } from '../fuse/mount.js';
+import { ControlServer, type MountInfo, registerMount } from '../control/index.js';
+import { isMountpoint, lazyUnmount, mountFilesystem, type Mount } from '../fuse/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { MountMetrics, serveMetrics, type MetricsServer } from '../metrics/index.js';
 import { VERSION } from '../version.js';

@@ -4,8 +4,7 @@
 // root is checked by listing one entry (`GET /folders/?per_page=1`: the root
 // has no metadata call), a --root by its metadata, which also gives the
 // folder's spelling on the server.
-import type { FilesClient } from '../client/files-client.js';
-import { isFilesError, TlsVerificationError, type FilesError } from '../client/errors.js';
+import { type FilesClient, isFilesError, TlsVerificationError, type FilesError } from '../client/index.js';
 import { ConfigError } from '../options/config-error.js';
 
 export interface PreflightTarget {

@@ -10,7 +10,7 @@
 // follows at once. A failing hook is logged and never prevents the unmount:
 // the process must not exit leaving a mount behind.
 import type { Logger } from '../log/logger.js';
-import type { ProgressUpdate } from '../control/protocol.js';
+import type { ProgressUpdate } from '../control/index.js';
 import type { Named, ShutdownHook } from './lifecycle.js';
 
 /** How long a hook may take to return after a forced stop aborted it. */

@@ -1,4 +1,4 @@
-// The write-back feature of a mount (issue 6): plugs src/vfs/upload into the
+// The write-back feature of a mount: plugs src/vfs/write-back into the
 // mount lifecycle (lifecycle.ts).
 //   setup          opens staging and journal in the cache dir (already locked
 //                  by this mount), replays the journal, sets the write layer

@@ -1,5 +1,5 @@
 // Path identity, exactly as the official Files.com SDKs' PathUtil defines it
-// (files-api.md §9). The server applies `normalize` to every path it receives
+// (docs/files-api.md §9). The server applies `normalize` to every path it receives
 // and compares paths with `normalizeForComparison`; so does every cache key and
 // every comparison in filesfs and in our emulator.
 //

@@ -1,5 +1,5 @@
 // The transliteration table of the official Files.com SDKs' PathUtil
-// (files-api.md §9): 179 code points folded to ASCII after NFKC and before
+// (docs/files-api.md §9): 179 code points folded to ASCII after NFKC and before
 // lower-casing. Kept as "target ← sources" rows, the shape the SDKs document.
 
 const ROWS: ReadonlyArray<readonly [string, string]> = [

@@ -1,5 +1,5 @@
 // What the server refuses in a name, checked locally so that a bad name fails
-// at once with the right errno instead of after a round trip (files-api.md §8).
+// at once with the right errno instead of after a round trip (docs/files-api.md §8).
 //
 // Limits: the SDK model docs allow 5,000 characters per path; rclone measured
 // 512 characters per name on the live service. The server's own error types

@@ -1,8 +1,8 @@
 // RemoteEntry → FileAttributes: what `stat` shows. Ownership and permission
-// bits come from the mount's options (design.md: "Modes come from options"),
+// bits come from the mount's options (docs/semantics.md, "Metadata"),
 // since Files.com has no POSIX owners or modes; size and mtime come from the
 // server (mtime = provided_mtime when set).
-import type { RemoteEntry } from '../client/files-client.js';
+import type { RemoteEntry } from '../client/index.js';
 import type { FileAttributes } from './filesystem-api.js';
 import type { ResolvedOptions } from './options.js';
 

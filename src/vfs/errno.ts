@@ -28,14 +28,14 @@
 //   - read-only-session → EROFS; HTTP 507 and any quota type → ENOSPC.
 //   - an AbortError (an operation cancelled, e.g. at unmount) → EINTR.
 import { constants } from 'node:os';
-import { isFilesError, type FilesError, type FilesErrorKind } from '../client/errors.js';
+import { isFilesError, type FilesError, type FilesErrorKind } from '../client/index.js';
 import { FsError, type ErrnoCode } from './fs-error.js';
 
 const ERRNO = constants.errno as Readonly<Record<string, number | undefined>>;
 
 /**
  * Specific server types (the part after the group's slash) with their own
- * errno, whatever group they arrive in (files-api.md §7 lists
+ * errno, whatever group they arrive in (docs/files-api.md §7 lists
  * filename-too-long under processing-failure; a server might move it).
  */
 const BY_SPECIFIC_TYPE: Readonly<Record<string, ErrnoCode>> = {

@@ -5,7 +5,7 @@
 // once per distinct failure and window: when the server is down, `ls -lR`
 // would otherwise print the same line thousands of times. Repeats inside the
 // window go to debug and are counted in the next warning.
-import { isFilesError } from '../client/errors.js';
+import { isFilesError } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { FsError } from './fs-error.js';
 

@@ -7,7 +7,7 @@
 // every failure into the FsError the errno table chooses (errno.ts), so the
 // adapter only encodes it.
 import { constants } from 'node:fs';
-import type { FilesClient, RemoteEntry } from '../client/files-client.js';
+import type { FilesClient, RemoteEntry } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { LRUCache } from 'lru-cache';
 import { baseName, joinPath, parentPath } from '../path/index.js';

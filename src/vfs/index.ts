@@ -1,5 +1,7 @@
-// The filesystem layer's public surface: what src/cli wires up and what the
-// write-back layer builds on.
+// The filesystem layer's public face: every import from outside src/vfs goes
+// through here. The Filesystem contract the FUSE adapter calls, its
+// implementation on a FilesClient, the one error it rejects with, its
+// options, and write-back (staging, journal, uploads, drain, status).
 export { FilesFilesystem, createFilesystem, writeIntent } from './filesystem.js';
 export type { VfsContext, FilesFilesystemExtensions } from './filesystem.js';
 export type { Filesystem, FileAttributes, DirectoryEntry, FilesystemStats } from './filesystem-api.js';
@@ -7,14 +9,14 @@ export { FsError, isFsError } from './fs-error.js';
 export { CacheCounters } from './cache-counters.js';
 export type { CacheName, HitsAndMisses } from './cache-counters.js';
 export type { ErrnoCode } from './fs-error.js';
-export { resolveOptions, DEFAULTS } from './options.js';
+export { resolveOptions, DEFAULTS, MAX_PREFETCH_FILES } from './options.js';
 export type { FilesystemOptions, ResolvedOptions, Clock } from './options.js';
 export type { WriteLayer } from './writes.js';
 export { ReadOnlyWrites } from './writes.js';
 export type { FileHandle } from './handles/file-handle.js';
-// Write-back (src/vfs/upload): staging, journal, upload queue, drain, status.
-export { WriteBack, formatBytes } from './upload/write-back.js';
-export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './upload/options.js';
-export type { WriteBackOptions, ResolvedWriteBackOptions } from './upload/options.js';
-export type { DrainOptions, DrainProgress, DrainResult } from './upload/drain.js';
-export type { WriteBackStatus, UploadStatusEntry, UploadState } from './upload/status.js';
+// Write-back (src/vfs/write-back): staging, journal, upload queue, drain, status.
+export { WriteBack, formatBytes } from './write-back/write-back.js';
+export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './write-back/options.js';
+export type { WriteBackOptions, ResolvedWriteBackOptions } from './write-back/options.js';
+export type { DrainOptions, DrainProgress, DrainResult } from './write-back/drain.js';
+export type { WriteBackStatus, UploadStatusEntry, UploadState } from './write-back/status.js';

@@ -11,9 +11,7 @@
 // Listings work the same way. Every mutation made through the filesystem
 // reports here (applied*), which updates the cache and detaches any request
 // in flight whose answer it made outdated.
-import type { FilesClient, RemoteEntry } from '../client/files-client.js';
-import { rootEntry } from '../client/entry.js';
-import { NotFoundError } from '../client/errors.js';
+import { type FilesClient, type RemoteEntry, rootEntry, NotFoundError } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { parentPath } from '../path/index.js';
 import { FsError } from './fs-error.js';

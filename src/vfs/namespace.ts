@@ -1,4 +1,4 @@
-// Namespace operations with the semantics of design.md: mkdir, rmdir, unlink,
+// Namespace operations with the semantics of docs/semantics.md: mkdir, rmdir, unlink,
 // rename and utimens on the server, with the metadata cache, the read versions
 // and the write layer told at once (read-your-writes). Checks that can be made
 // from what is known fail locally, before any request (EEXIST, ENOTDIR,
@@ -8,8 +8,7 @@
 // Errors come in the order Linux reports them: a missing path (ENOENT) or an
 // existing target (EEXIST) before a read-only mount (EROFS).
 import { randomBytes } from 'node:crypto';
-import type { FilesClient, RemoteEntry } from '../client/files-client.js';
-import { BadRequestError, DestinationExistsError, FolderNotEmptyError, NotFoundError } from '../client/errors.js';
+import { type FilesClient, type RemoteEntry, BadRequestError, DestinationExistsError, FolderNotEmptyError, NotFoundError } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { baseName, isSame, joinPath, parentPath } from '../path/index.js';
 import { FsError } from './fs-error.js';

@@ -116,7 +116,7 @@ export const DEFAULTS = {
 /** More files ahead than this only waits in the queue (16 are fetched at once). */
 export const MAX_PREFETCH_FILES = 10_000;
 
-/** Files.com accepts at most 10,000 entries per listing page (files-api.md §2). */
+/** Files.com accepts at most 10,000 entries per listing page (docs/files-api.md §2). */
 const MAX_LIST_PAGE = 10_000;
 
 function fail(name: string, expected: string, value: unknown): never {

@@ -5,6 +5,9 @@
 import { baseName, joinPath, normalize, normalizeForComparison, validateName, validatePath, type NameRejection } from '../path/index.js';
 import { FsError } from './fs-error.js';
 
+/** What the binding makes of each byte of a name that is not valid UTF-8. */
+const REPLACEMENT_CHARACTER = '\uFFFD';
+
 /** Linux NAME_MAX: the longest name, in bytes, a directory entry can carry. */
 export const KERNEL_NAME_MAX_BYTES = 255;
 
@@ -38,6 +41,9 @@ export class PathMapper {
     const name = segments[segments.length - 1] ?? '';
     const problem = validateName(name) ?? validatePath(joinPath(this.remoteRoot, kernelPath));
     if (problem) throw nameError(problem, kernelPath);
+    // The kernel's name was not valid UTF-8: the binding turned each bad byte
+    // into U+FFFD, so two different names would become one remote file.
+    if (name.includes(REPLACEMENT_CHARACTER)) throw new FsError('EINVAL', `${kernelPath}: the name is not valid UTF-8 (or contains U+FFFD, which filesfs cannot tell apart from it)`);
     if (!fitsKernelName(name)) throw new FsError('ENAMETOOLONG', `${kernelPath}: a name can have at most ${KERNEL_NAME_MAX_BYTES} bytes`);
     return this.toRemote(kernelPath);
   }

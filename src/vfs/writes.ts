@@ -1,6 +1,6 @@
 // The seam for content writes. Everything that creates or changes file
 // content, and every namespace operation that must know about content not yet
-// on the server, goes through one WriteLayer. Until write-back (issue 6) lands,
+// on the server, goes through one WriteLayer. On a mount without write-back,
 // ReadOnlyWrites refuses content changes with EROFS and has no local state;
 // the write-back layer implements this interface (staging, upload queue,
 // journal) and is passed to the filesystem as a factory receiving VfsContext.
@@ -16,7 +16,7 @@
 //     (renameFailed() when the move failed).
 //   - When an upload lands, the write layer calls
 //     FilesFilesystem.remoteChanged(entry) so caches and read versions follow.
-import type { RemoteEntry } from '../client/files-client.js';
+import type { RemoteEntry } from '../client/index.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
 

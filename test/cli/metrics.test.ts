@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { useEmulator } from '../support/emulator.js';
 import { cliEnv, inMountTable, q, runCli, scratch, sh, startMount, stopMounts } from '../support/mount.js';
-import { waitDrained } from '../writeback/mount-helpers.js';
+import { waitDrained } from '../vfs/write-back/mount-helpers.js';
 
 const API_KEY = 'metricsKey42XYZ';
 const emu = useEmulator({ apiKey: API_KEY });

@@ -6,15 +6,27 @@
 // retries used up) with probability 0.2⁴ = 1/625, far too often for a test
 // that makes hundreds of requests; these clients allow 8 retries (0.2⁹ ≈ 5e-7)
 // with short backoff. Retry-After (1 s on 429/503) is honoured regardless.
+// The fault draws are seeded: every request takes the next draw, so how many
+// of the first N requests are faulted is fixed, and the test knows it.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/client/errors.js';
+import { Faults } from '../../src/emulator/faults.js';
 import type { FaultKind } from '../../src/emulator/index.js';
 import { useEmulator } from '../support/emulator.js';
 import { API_KEY, clientFor, collect, MiB, patternChunk, sha256 } from './support.js';
 
 const FAULTY = { retries: 8, retryBaseDelayMs: 20, retryMaxDelayMs: 100 };
+const SEED = 42;
+
+/** How many of the first `n` requests an emulator seeded with SEED faults at `rate`. */
+function replayFaults(rate: number, kind: FaultKind, n: number): number {
+  const faults = new Faults(rate, [kind], SEED);
+  let count = 0;
+  for (let i = 0; i < n; i++) if (faults.pick()) count++;
+  return count;
+}
 
 describe('fault injection', () => {
   const emu = useEmulator({ apiKey: API_KEY, migrationMs: 50 });
@@ -24,7 +36,8 @@ describe('fault injection', () => {
     const root = `Faults-${kind}`;
     const data = patternChunk(0, 12 * MiB + 5, kind.length);
     emu().resetStats();
-    emu().configure({ faultRate: 0.2, faults: [kind] });
+    emu().configure({ faultRate: 0.2, faults: [kind], faultSeed: SEED });
+    let faulty = emu().stats();
     try {
       await c.mkdir(`${root}/a/b`, { parents: true });
       await c.mkdir(`${root}/c`);
@@ -45,13 +58,16 @@ describe('fault injection', () => {
       expect(await collect(c.list(`${root}/c2`))).toContain(`${root}/c2/moved.bin`);
       await c.delete(`${root}/c/small-0.txt`);
       await c.delete(root, { recursive: true });
+      faulty = emu().stats();
     } finally {
       emu().configure({ faultRate: 0 });
     }
     await expect(c.stat(root)).rejects.toMatchObject({ kind: 'not-found' });
-    const stats = emu().stats();
-    // Faults really happened: more requests than the operations need.
-    expect(stats.total).toBeGreaterThan(60);
+    // Every request while faults were on took the next seeded draw: exactly these were faulted,
+    // at least the 14 of the first 60 draws (the operations alone need more than 60 requests).
+    expect(faulty.total).toBeGreaterThan(60);
+    expect(faulty.faults).toBe(replayFaults(0.2, kind, faulty.total));
+    expect(replayFaults(0.2, kind, 60)).toBe(14);
   });
 
   it('honours Retry-After: a 429 with Retry-After: 1 delays the retry by about 1 s', async () => {

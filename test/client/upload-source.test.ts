@@ -53,4 +53,20 @@ describe('upload sources', () => {
     await source.close();
     expect(openFds()).toBe(before);
   });
+
+  it('a fixed size sends only the first bytes (what was appended after that version stays out); a shorter file fails', async () => {
+    const file = join(dir, 'appended.bin');
+    for (const size of [1000, SMALL_FILE_BYTES + 5000]) {
+      const data = Buffer.alloc(size + 77, 3);
+      data.fill(4, size); // the bytes appended after the version being sent
+      writeFileSync(file, data);
+      const source = await openSource({ file, size });
+      if (source.kind !== 'random') throw new Error('expected a random-access source');
+      expect(source.size).toBe(size);
+      expect((await collect(source.part(0, size)())).equals(data.subarray(0, size))).toBe(true);
+      await source.close();
+    }
+    writeFileSync(file, 'short');
+    await expect(openSource({ file, size: 10 })).rejects.toMatchObject({ code: 'ESHRUNK' });
+  });
 });

@@ -1,4 +1,4 @@
-// Authentication (files-api.md §1): open when no key and no users are set;
+// Authentication (docs/files-api.md §1): open when no key and no users are set;
 // with a key every API call needs it or a session; sessions from users;
 // presigned transfer URLs and control endpoints never need credentials.
 import { describe, expect, it } from 'vitest';

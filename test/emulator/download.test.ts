@@ -1,4 +1,4 @@
-// Downloads (files-api.md §4): GET /files actions, the presigned URL (no API
+// Downloads (docs/files-api.md §4): GET /files actions, the presigned URL (no API
 // key, expiring, bound to one content version), Range requests and 416.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';

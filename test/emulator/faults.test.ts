@@ -3,10 +3,19 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { Faults, type FaultKind } from '../../src/emulator/faults.js';
 import { startTestEmulator, useEmulator } from '../support/emulator.js';
 import { API, MiB, call, upload } from './helpers.js';
 
 type Emu = Parameters<typeof call>[0];
+
+/** How many of the first `n` requests a seeded emulator faults. */
+function replayFaults(seed: number, rate: number, kinds: FaultKind[], n: number): number {
+  const faults = new Faults(rate, kinds, seed);
+  let count = 0;
+  for (let i = 0; i < n; i++) if (faults.pick()) count++;
+  return count;
+}
 
 async function configure(emu: Emu, body: Record<string, unknown>) {
   return call(emu, 'PUT', '/__emulator/config', { json: body });
@@ -50,17 +59,22 @@ describe('faults and control', () => {
     expect(Object.keys(s.requests)).toEqual(expect.arrayContaining(['GET download', 'DELETE /sessions', 'GET /file_migrations', 'PATCH /files']));
     emu().resetStats();
     expect(emu().stats().total).toBe(0);
+    expect((await call(emu(), 'GET', '/__emulator/config')).json.faultSeed).toBeNull(); // unseeded: Math.random
   });
 
-  it('faults each kind at the configured rate (0.5 over 200 requests)', async () => {
+  it('faults each kind at the configured rate; with a seed, exactly the replayed draws', async () => {
     for (const kind of ['429', '500', '503', 'reset'] as const) {
-      await configure(emu(), { faultRate: 0.5, faults: [kind] });
+      await configure(emu(), { faultRate: 0.5, faults: [kind], faultSeed: 11 });
       emu().resetStats();
       const counts = await hammer(emu(), 200);
       const faulted = kind === 'reset' ? (counts.error ?? 0) : (counts[kind] ?? 0);
-      // Binomial(200, 0.5): mean 100, sd ≈ 7; 60…140 is over 5 sd wide.
-      expect(faulted, `${kind}: ${JSON.stringify(counts)}`).toBeGreaterThan(60);
-      expect(faulted, kind).toBeLessThan(140);
+      // Every request takes the next draw, whatever the order they arrive in: the count is the seed's.
+      const expected = replayFaults(11, 0.5, [kind], 200);
+      expect(faulted, `${kind}: ${JSON.stringify(counts)}`).toBe(expected);
+      expect(emu().stats().faults).toBe(expected);
+      // The seeded draws are uniform: near half of 200.
+      expect(expected).toBeGreaterThan(70);
+      expect(expected).toBeLessThan(130);
       expect((counts['200'] ?? 0) + faulted, kind).toBe(200);
       expect(emu().stats().requests['GET /file_actions/metadata']).toBe(200);
     }
@@ -76,6 +90,21 @@ describe('faults and control', () => {
     // Control endpoints are never faulted.
     expect((await call(emu(), 'GET', '/__emulator/stats')).status).toBe(200);
     await configure(emu(), { faultRate: 0 });
+  });
+
+  it('draws the same faults again after reseeding with the same seed', async () => {
+    const outcomes = async (): Promise<number[]> => {
+      await configure(emu(), { faultRate: 0.4, faults: ['429', '500', '503'], faultSeed: 1234 });
+      const seen: number[] = [];
+      for (let i = 0; i < 40; i++) seen.push((await call(emu(), 'GET', `${API}/file_actions/metadata/`)).status);
+      return seen;
+    };
+    const first = await outcomes();
+    const second = await outcomes();
+    await configure(emu(), { faultRate: 0 });
+    expect(second).toEqual(first);
+    expect(new Set(first)).toEqual(new Set([200, 429, 500, 503]));
+    expect((await call(emu(), 'GET', '/__emulator/config')).json.faultSeed).toBe(1234);
   });
 
   it('resets a download after some bytes and an upload part while reading its body', async () => {
@@ -139,14 +168,30 @@ describe('faults and control', () => {
   });
 
   it('refuses a bad config', async () => {
-    expect((await configure(emu(), { faults: ['500', 'stall'] })).status).toBe(200);
+    expect((await configure(emu(), { faults: ['500', 'stall'], faultSeed: 9 })).status).toBe(200);
     expect((await configure(emu(), { faultRate: 2 })).status).toBe(400);
     expect((await configure(emu(), { faults: ['meteor'] })).status).toBe(400);
-    expect((await call(emu(), 'GET', '/__emulator/config')).json).toEqual({ latencyMs: 0, bandwidth: 0, faultRate: 0, faults: ['500', 'stall'] });
+    expect((await configure(emu(), { stallMs: -1 })).status).toBe(400);
+    expect((await configure(emu(), { faultSeed: 1.5 })).status).toBe(400);
+    expect((await call(emu(), 'GET', '/__emulator/config')).json).toEqual({ latencyMs: 0, bandwidth: 0, faultRate: 0, faults: ['500', 'stall'], stallMs: 300_000, faultSeed: 9 });
   });
 });
 
 describe('stall', () => {
+  it('drops a stalled request after the configured stall time (--stall-ms, config stallMs)', async () => {
+    const emu = await startTestEmulator({ faultRate: 1, faults: ['stall'], stallMs: 200 });
+    try {
+      const ask = () => request(`${emu.url}${API}/folders/`, { headersTimeout: 20_000 }).then(() => 'answered', (e: { code?: string }) => e.code ?? 'dropped');
+      // Dropped by the emulator (socket closed), long before the client's own 20 s timeout.
+      expect(await ask()).toBe('UND_ERR_SOCKET');
+      expect((await call(emu, 'PUT', '/__emulator/config', { json: { stallMs: 100 } })).json.stallMs).toBe(100);
+      expect(await ask()).toBe('UND_ERR_SOCKET');
+      expect(emu.stats().faults).toBe(2);
+    } finally {
+      await emu.stop();
+    }
+  });
+
   it('holds a request without answering, and stop() still returns promptly', async () => {
     const emu = await startTestEmulator({ faultRate: 1, faults: ['stall'] });
     const pending = request(`${emu.url}${API}/folders/`, { headersTimeout: 10_000 }).then(() => 'answered', () => 'dropped');

@@ -1,4 +1,4 @@
-// Folder listing and paging (files-api.md §2): folders before files, cursor
+// Folder listing and paging (docs/files-api.md §2): folders before files, cursor
 // headers exactly as recorded, cursors that survive concurrent changes, and
 // 25,000 entries at per_page=1000 with no duplicate and no omission.
 import { describe, expect, it } from 'vitest';

@@ -69,6 +69,47 @@ describe('persistence', () => {
     }
   });
 
+  it('keeps locks (owners, tokens, expiry), custom_metadata, behaviors and user ids across restarts', async () => {
+    const dataDir = testDir('persist-extras-');
+    const keys = [{ key: 'aliceKey0000000001', username: 'alice' }, { key: 'bobKey000000000002', username: 'bob' }];
+    const as = (i: number) => ({ 'X-FilesAPI-Key': keys[i]!.key });
+    let emu = await startTestEmulator({ dataDir, apiKeys: keys });
+    await upload(emu, 'Ext/doc.txt', Buffer.from('d'), { headers: as(0) });
+    await call(emu, 'PATCH', `${API}/files/Ext/doc.txt`, { json: { custom_metadata: { state: 'review' } }, headers: as(0) });
+    await call(emu, 'PATCH', `${API}/files/Ext`, { json: { custom_metadata: { team: 'blue' } }, headers: as(0) });
+    const lock = (await call(emu, 'POST', `${API}/locks/Ext/doc.txt`, { json: { exclusive: true, timeout: 3600 }, headers: as(0) })).json;
+    const short = (await call(emu, 'POST', `${API}/locks/Ext/short.txt`, { json: { timeout: 1 }, headers: as(0) })).json;
+    expect(short.timeout).toBe(1);
+    const behavior = (await call(emu, 'POST', `${API}/behaviors`, { json: { path: 'Ext', behavior: 'limit_file_extensions', value: { extensions: ['txt'] } }, headers: as(0) })).json;
+    const ids = [(await call(emu, 'GET', `${API}/api_key`, { headers: as(0) })).json.user_id, (await call(emu, 'GET', `${API}/api_key`, { headers: as(1) })).json.user_id];
+    await emu.stop();
+
+    // Restart with the users listed the other way round (and a new one): ids stay.
+    emu = await startTestEmulator({ dataDir, apiKeys: [keys[1]!, { key: 'carolKey0000000003', username: 'carol' }, keys[0]!] });
+    try {
+      expect((await call(emu, 'GET', `${API}/api_key`, { headers: as(0) })).json.user_id).toBe(ids[0]);
+      expect((await call(emu, 'GET', `${API}/api_key`, { headers: as(1) })).json.user_id).toBe(ids[1]);
+      const carol = (await call(emu, 'GET', `${API}/api_key`, { headers: { 'X-FilesAPI-Key': 'carolKey0000000003' } })).json.user_id;
+      expect(new Set([...ids, carol]).size).toBe(3);
+      const listed = (await call(emu, 'GET', `${API}/locks/Ext/doc.txt`, { headers: as(1) })).json;
+      expect(listed).toEqual([{ ...lock, timeout: expect.any(Number) }]);
+      expect(listed[0].timeout).toBeGreaterThan(3500);
+      const refused = await upload(emu, 'Ext/doc.txt', Buffer.from('bob'), { headers: as(1) });
+      expect(refused.json.type).toBe('processing-failure/file-locked');
+      const entry = (await call(emu, 'GET', `${API}/file_actions/metadata/Ext/doc.txt`, { headers: as(1) })).json;
+      expect(entry).toMatchObject({ custom_metadata: { state: 'review' }, is_locked: true });
+      expect((await call(emu, 'GET', `${API}/file_actions/metadata/Ext`, { headers: as(1) })).json.custom_metadata).toEqual({ team: 'blue' });
+      expect((await call(emu, 'GET', `${API}/behaviors/${behavior.id}`, { headers: as(1) })).json).toEqual(behavior);
+      expect((await upload(emu, 'Ext/pic.png', Buffer.from('p'), { headers: as(1) })).json.type).toBe('processing-failure/destination-folder-limited');
+      // The short lock expired on its own time, restart or not.
+      for (let i = 0; i < 50 && (await call(emu, 'GET', `${API}/locks/Ext/short.txt`, { headers: as(1) })).json.length > 0; i++) await sleep(100);
+      expect((await call(emu, 'GET', `${API}/locks/Ext/short.txt`, { headers: as(1) })).json).toEqual([]);
+      expect((await call(emu, 'DELETE', `${API}/locks/Ext/doc.txt`, { query: { token: lock.token }, headers: as(0) })).status).toBe(204);
+    } finally {
+      await emu.stop();
+    }
+  });
+
   it('a completed upload keeps exactly the parts `end` named and its manifest; a one-part file gets its md5 and crc32', async () => {
     const dataDir = testDir('blob-');
     const emu = await startTestEmulator({ dataDir });

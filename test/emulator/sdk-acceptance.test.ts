@@ -10,11 +10,12 @@ import { testDir, useEmulator } from '../support/emulator.js';
 
 const run = promisify(execFile);
 const KEY = 'sdkAcceptanceKey0123456789';
+const BOB_KEY = 'sdkAcceptanceBobKey98765';
 
 describe('official JS SDK over HTTPS', () => {
-  const emu = useEmulator({ tls: true, apiKey: KEY, users: [{ username: 'sdk', password: 'sdk-pass' }], migrationMs: 300 });
+  const emu = useEmulator({ tls: true, apiKey: KEY, apiKeys: [{ key: BOB_KEY, username: 'bob' }], users: [{ username: 'sdk', password: 'sdk-pass' }], migrationMs: 300 });
 
-  it('creates, uploads, lists 1,050 entries, finds, downloads, moves, copies, deletes, and gets typed errors', async () => {
+  it('creates, uploads, lists 1,050 entries, finds, downloads, moves, copies, deletes, gets typed errors, and uses metadata, locks and behaviors', async () => {
     expect(emu().url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(emu().caCertFile).toBe(`${emu().dataDir}/tls/cert.pem`);
     // The 1,050 entries of "Big" are made directly in the store (listing them is what is tested).
@@ -24,7 +25,7 @@ describe('official JS SDK over HTTPS', () => {
     const script = fileURLToPath(new URL('./sdk/acceptance.mjs', import.meta.url));
     const { stdout } = await run(process.execPath, [script], {
       env: {
-        ...process.env, NODE_EXTRA_CA_CERTS: emu().caCertFile, FILES_BASE_URL: emu().url, FILES_API_KEY: KEY,
+        ...process.env, NODE_EXTRA_CA_CERTS: emu().caCertFile, FILES_BASE_URL: emu().url, FILES_API_KEY: KEY, FILES_API_KEY_BOB: BOB_KEY,
         WORK_DIR: testDir('sdk-'), SDK_USER: 'sdk', SDK_PASSWORD: 'sdk-pass',
       },
       timeout: 60_000,
@@ -45,7 +46,25 @@ describe('official JS SDK over HTTPS', () => {
     expect(report.delete).toBe('NotFoundError');
     expect(report.missing).toEqual({ name: 'NotFoundError', isNotFound: true, code: 404, type: 'not-found' });
     expect(report.exists).toEqual({ name: 'ProcessingFailure_DestinationExistsError', isTyped: true, code: 422, type: 'processing-failure/destination-exists' });
-    expect(report.session.listed).toEqual(['Big', 'SDK Copy', 'SDK Test']);
-    expect(emu().stats().requests['PUT upload']).toBe(3);
+    expect(report.customMetadata).toEqual({ updated: { status: 'reviewed', round: '2' }, found: { status: 'reviewed', round: '2' } });
+    expect(report.locks).toEqual({
+      created: { path: 'SDK Test/Moved.bin', exclusive: true, hasToken: true, username: 'admin' },
+      listed: [true],
+      colleague: { name: 'ProcessingFailure_FileLockedError', code: 422, type: 'processing-failure/file-locked' },
+      second: { name: 'ProcessingFailure_DestinationExistsError', code: 422, type: 'processing-failure/destination-exists' },
+      afterRelease: 0,
+    });
+    expect(report.behaviors).toEqual({
+      created: { behavior: 'override_upload_filename', path: 'SDK Behaviors', value: { filename_override_pattern: 'renamed-%Ff' } },
+      renamed: 'SDK Behaviors/renamed-note.txt',
+      refusedUpload: { name: 'ProcessingFailure_DestinationFolderLimitedError', code: 422, type: 'processing-failure/destination-folder-limited' },
+      found: true,
+      onFolder: ['limit_file_extensions', 'override_upload_filename'],
+      afterDelete: ['override_upload_filename'],
+    });
+    expect(report.session.listed).toEqual(['Big', 'SDK Behaviors', 'SDK Copy', 'SDK Test']);
+    // Source.bin (two parts), hello.txt, and the behaviors folder's note.txt; bob's refused upload and
+    // image.png were refused when they were opened, before any part.
+    expect(emu().stats().requests['PUT upload']).toBe(4);
   });
 });

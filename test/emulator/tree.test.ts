@@ -1,4 +1,4 @@
-// Tree operations (files-api.md §6, §8): folders, delete, move, copy (files
+// Tree operations (docs/files-api.md §6, §8): folders, delete, move, copy (files
 // at once, folders through file migrations), PATCH, and case- and
 // accent-insensitive identity with case-preserving names.
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Upload protocol (files-api.md §5): begin_upload and the JS SDK's action
+// Upload protocol (docs/files-api.md §5): begin_upload and the JS SDK's action
 // "put", parts in any order and concurrently, re-issued URLs, ETags, every
 // `end` variant, atomic visibility, and the errors.
 import { createHash, randomBytes } from 'node:crypto';

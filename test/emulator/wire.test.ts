@@ -1,5 +1,5 @@
 // Wire format contract: path encodings, parameter sources, entry JSON, error
-// JSON + X-Files-Error-Class, timestamps (files-api.md §1–3, §7, §12).
+// JSON + X-Files-Error-Class, timestamps (docs/files-api.md §1–3, §7, §12).
 import { describe, expect, it } from 'vitest';
 import { useEmulator } from '../support/emulator.js';
 import { API, call, enc, upload } from './helpers.js';

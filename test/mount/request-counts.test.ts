@@ -1,4 +1,4 @@
-// Issue 5's acceptance counts, through a real mount, from the emulator's own
+// The request counts the README promises, through a real mount, from the emulator's own
 // statistics (GET /__emulator/stats):
 //   - `ls -l` of a 10,000-entry folder costs ⌈10,000 / per_page⌉ listing
 //     requests and no metadata request, and nothing when repeated within the

@@ -225,8 +225,8 @@ describe('consistency with changes made elsewhere', () => {
   });
 });
 
-// Write-back (issue 6): content changes show at once through the mount and
-// reach the server after the upload delay (test/writeback/ covers the rest).
+// Write-back: content changes show at once through the mount and
+// reach the server after the upload delay (test/vfs/write-back/ covers the rest).
 describe('content writes', () => {
   test('creating, appending to and truncating files: at once in the mount, then on the server', async () => {
     const hostname = await readFile('/etc/hostname', 'utf8');

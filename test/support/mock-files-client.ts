@@ -236,8 +236,10 @@ export class MockFilesClient implements FilesClient {
   }
 
   async upload(path: string, source: UploadSource, options: UploadOptions = {}): Promise<RemoteEntry> {
-    await this.enter('upload', path, [options]);
-    const data = 'buffer' in source ? Buffer.from(source.buffer) : 'file' in source ? await readFile(source.file) : await collect(source.stream);
+    // Like the real client, an aborted upload stops at once and publishes nothing.
+    await abortable(this.enter('upload', path, [options]), options.signal);
+    const data = 'buffer' in source ? Buffer.from(source.buffer) : 'file' in source ? await readFileSource(source) : await collect(source.stream);
+    options.signal?.throwIfAborted();
     if (options.mkdirParents === false && !this.nodes.get(key(parentPath(path)))) throw this.parentMissing(path);
     return this.serverPut(path, data, options.mtime ? { mtime: options.mtime } : {});
   }
@@ -377,4 +379,23 @@ async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
+}
+
+/** `work`, or a rejection with the signal's reason as soon as it is aborted. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** The bytes of a file source: its first `size` bytes when a size is given (the real client's rule). */
+async function readFileSource(source: { file: string; size?: number }): Promise<Buffer> {
+  const data = await readFile(source.file);
+  if (source.size === undefined) return data;
+  if (data.length < source.size) throw Object.assign(new Error(`${source.file}: shorter than ${source.size} bytes`), { code: 'ESHRUNK' });
+  return data.subarray(0, source.size);
 }

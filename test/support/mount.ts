@@ -195,12 +195,13 @@ export async function startMount(options: StartMountOptions): Promise<MountProce
     },
   };
   running.add(handle);
-  let gone = false;
-  void exited.then(() => { gone = true; });
-  const up = await waitFor(async () => gone || (await isMounted(mountpoint)), options.timeoutMs ?? 30_000);
+  let gone: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((how) => { gone = how; });
+  const up = await waitFor(async () => gone !== undefined || (await isMounted(mountpoint)), options.timeoutMs ?? 30_000);
   if (gone || !up) {
     await handle.stop('SIGKILL');
-    throw new Error(`filesfs mount did not come up (${gone ? 'it exited' : 'timeout'}); its stderr:\n${stderr}`);
+    const why = gone ? `it exited: ${gone.signal ?? `status ${gone.code}`}` : 'timeout';
+    throw new Error(`filesfs mount did not come up (${why}); its stderr:\n${stderr}`);
   }
   return handle;
 }

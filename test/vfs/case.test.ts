@@ -1,4 +1,4 @@
-// Case- and accent-insensitive, case-preserving paths (design.md "Paths").
+// Case- and accent-insensitive, case-preserving paths (docs/semantics.md, "Paths and names").
 import { describe, expect, it } from 'vitest';
 import { expectErrno, O_RDONLY, readAll, setup } from './helpers.js';
 
@@ -123,6 +123,16 @@ describe('names the server refuses fail locally, before any request', () => {
   it('create with a refused name fails with EINVAL before EROFS', async () => {
     const { fs, client } = setup();
     await expectErrno(fs.create('/x ', 0o644, 0o100 | 1), 'EINVAL');
+    expect(client.requests).toBe(0);
+  });
+
+  it('names that were not valid UTF-8 (the binding hands them over with U+FFFD) are refused, so two never merge', async () => {
+    const { fs, client } = setup();
+    client.serverPut('a', 'x');
+    // open(b'bad\xff.txt') and open(b'bad\xfe.txt') both arrive as "bad\uFFFD.txt".
+    await expectErrno(fs.create('/bad\uFFFD.txt', 0o644, 0o100 | 1), 'EINVAL');
+    await expectErrno(fs.mkdir('/dir\uFFFD', 0o755), 'EINVAL');
+    await expectErrno(fs.rename('/a', '/b\uFFFD'), 'EINVAL');
     expect(client.requests).toBe(0);
   });
 });

@@ -8,7 +8,7 @@
 // read-ahead are both as wide as the client's connection pool).
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CLIENT_DEFAULTS } from '../../client/options.js';
+import { CLIENT_DEFAULTS } from '../../client/index.js';
 import { countEmulatorRequests, dropCaches, type Bench } from '../context.js';
 import { runOk } from '../procs.js';
 import { eachLimit } from '../raw.js';

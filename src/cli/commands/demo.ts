@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { ConfigError } from '../../options/config-error.js';
 import { parseChoice } from '../../options/parse.js';
 import { parseMountConfig } from '../../mount/mount-config.js';
-import { isMountpoint } from '../../fuse/mountinfo.js';
+import { isMountpoint } from '../../fuse/index.js';
 import { LOG_LEVELS, registerSecret } from '../../log/logger.js';
 import { runMount, type MountedInfo } from '../../mount/mount-process.js';
 import { parseCommandLine } from '../args.js';

@@ -5,7 +5,7 @@ import { ConfigError } from '../../options/config-error.js';
 import { parseBytes, parseChoice, parseInteger, parseNumber, parseSeconds } from '../../options/parse.js';
 import { createLogger, isLogLevel, LOG_LEVELS, registerSecret, type LogLevel } from '../../log/logger.js';
 import { FAULT_KINDS, isFaultKind, type FaultKind } from '../../emulator/faults.js';
-import { startEmulator, type EmulatorOptions } from '../../emulator/index.js';
+import { startEmulator, type ApiKeyGrant, type EmulatorOptions } from '../../emulator/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -19,8 +19,10 @@ Options:
   --data DIR            on-disk store (default: a fresh temp dir, removed at exit)
   --port N              port (default 0: any free port)
   --host H              address to listen on (default 127.0.0.1)
-  --api-key KEY         require this API key (X-FilesAPI-Key) or a session;
-                        also read from FILES_EMULATOR_API_KEY
+  --api-key [NAME:]KEY  require an API key (X-FilesAPI-Key) or a session; the
+                        key acts as user NAME (default: admin). Repeatable, so
+                        several users each have their own key. Also read from
+                        FILES_EMULATOR_API_KEY
   --user NAME:PASSWORD  a user that may log in with POST /sessions (repeatable)
   --latency-ms N        delay added to every request (default 0)
   --bandwidth RATE      bytes per second for upload and download bodies,
@@ -28,6 +30,10 @@ Options:
   --fault-rate P        probability (0…1) that a request is faulted (default 0)
   --faults LIST         fault kinds, comma-separated: ${FAULT_KINDS.join(',')}
                         (default: all of them when --fault-rate is set)
+  --fault-seed N        draw faults from a generator seeded with N (the same
+                        requests in the same order meet the same faults)
+  --stall-ms N          how long a stalled request is held before its
+                        connection is dropped (default 300000: 5 minutes)
   --download-ttl S      presigned download URL lifetime in seconds (default 60)
   --upload-ttl S        presigned upload URL lifetime in seconds (default 900)
   --tls                 serve HTTPS with a self-signed certificate for 127.0.0.1
@@ -43,12 +49,14 @@ export function parseEmulatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
     data: { type: 'string' },
     port: { type: 'string' },
     host: { type: 'string' },
-    'api-key': { type: 'string' },
+    'api-key': { type: 'string', multiple: true },
     user: { type: 'string', multiple: true },
     'latency-ms': { type: 'string' },
     bandwidth: { type: 'string' },
     'fault-rate': { type: 'string' },
     faults: { type: 'string' },
+    'fault-seed': { type: 'string' },
+    'stall-ms': { type: 'string' },
     'download-ttl': { type: 'string' },
     'upload-ttl': { type: 'string' },
     tls: { type: 'boolean' },
@@ -62,11 +70,17 @@ export function parseEmulatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
   if (values.data !== undefined) options.dataDir = values.data;
   if (values.port !== undefined) options.port = parseInteger('--port', values.port, { min: 0, max: 65535 });
   if (values.host !== undefined) options.host = values.host;
-  const apiKey = values['api-key'] ?? env.FILES_EMULATOR_API_KEY;
-  if (apiKey !== undefined && apiKey !== '') {
-    registerSecret(apiKey);
-    options.apiKey = apiKey;
+  const keys = values['api-key'] ?? (env.FILES_EMULATOR_API_KEY ? [env.FILES_EMULATOR_API_KEY] : []);
+  const grants: ApiKeyGrant[] = [];
+  for (const k of keys) {
+    // Keys are alphanumeric (the Python SDK refuses others), so a colon separates a user name.
+    const i = k.lastIndexOf(':');
+    const key = i < 0 ? k : k.slice(i + 1);
+    registerSecret(key);
+    if (key === '' || i === 0) throw new ConfigError('--api-key: expected KEY or NAME:KEY');
+    grants.push(i < 0 ? { key } : { key, username: k.slice(0, i) });
   }
+  if (grants.length > 0) options.apiKeys = grants;
   if (values.user) {
     options.users = values.user.map((u) => {
       const i = u.indexOf(':');
@@ -85,6 +99,8 @@ export function parseEmulatorArgs(args: string[], env: NodeJS.ProcessEnv = proce
   } else if (options.faultRate) {
     options.faults = [...FAULT_KINDS];
   }
+  if (values['fault-seed'] !== undefined) options.faultSeed = parseInteger('--fault-seed', values['fault-seed'], { min: 0, max: Number.MAX_SAFE_INTEGER });
+  if (values['stall-ms'] !== undefined) options.stallMs = parseNumber('--stall-ms', values['stall-ms'], { min: 0 });
   if (values['download-ttl'] !== undefined) options.downloadTtlSeconds = parseSeconds('--download-ttl', values['download-ttl'], { min: 1 });
   if (values['upload-ttl'] !== undefined) options.uploadTtlSeconds = parseSeconds('--upload-ttl', values['upload-ttl'], { min: 1 });
   const cert = values['tls-cert'];

@@ -4,7 +4,7 @@
 // The options are parsed and validated by src/config/mount-config.ts; the
 // mount's life is src/mount/mount-process.ts.
 import { parseArgs } from 'node:util';
-import { CLIENT_DEFAULTS } from '../../client/options.js';
+import { CLIENT_DEFAULTS } from '../../client/index.js';
 import { MOUNT_DEFAULTS, MOUNT_FLAGS, parseMountConfig } from '../../mount/mount-config.js';
 import { resolveCredentials } from '../../mount/credentials.js';
 import { LOG_LEVELS, createLogger } from '../../log/logger.js';

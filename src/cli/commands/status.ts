@@ -4,14 +4,13 @@
 // the answer: totals, then each file (uploading with progress, failed with
 // the server's reason and where its content is kept, retrying, pending,
 // still open), then the write-size histogram. --json prints the mount's
-// answer as is (WriteBackStatus, src/vfs/upload/status.ts: pendingUploads,
+// answer as is (WriteBackStatus, src/vfs/write-back/status.ts: pendingUploads,
 // pendingBytes, uploading, failedUploads, files[] with path, size, state,
 // uploadedBytes, error, stagingFile, …). Exit status: 0 with an answer, 1
 // when no running filesfs mount is there (or it cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { controlRequest, ControlRequestError, ControlUnavailableError } from '../../control/client.js';
-import { findMount } from '../../control/registry.js';
-import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/mountinfo.js';
+import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
+import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/index.js';
 import { formatBytes, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
@@ -33,6 +32,8 @@ Options:
   -h, --help            show this help`;
 
 const DEFAULT_TIMEOUT_S = 10;
+/** Below this much free space in the cache dir, status warns (a large copy would not fit). */
+const LOW_DISK_BYTES = 64 * 1024 * 1024;
 
 const fail = (line: string): number => {
   process.stderr.write(`filesfs: ${line}\n`);
@@ -75,6 +76,14 @@ export const command: Command = {
 /** The human-readable report. */
 export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.now()): string {
   const lines: string[] = [];
+  // Loud first: changes that could not be kept, and a cache disk that is (nearly) full.
+  if (s.writeProblems > 0) {
+    lines.push(`WARNING: ${s.writeProblems} change${s.writeProblems === 1 ? '' : 's'} could not be kept (writing or recording ${s.writeProblems === 1 ? 'it' : 'them'} failed); the programs got the error:`);
+    for (const p of s.problems.slice(-10)) lines.push(`  ${p.at}  ${p.path}: ${p.error}; ${p.outcome}`);
+  }
+  if (s.cacheDisk && s.cacheDisk.freeBytes < LOW_DISK_BYTES) {
+    lines.push(`WARNING: the cache dir ${s.cacheDir} has ${formatBytes(s.cacheDisk.freeBytes)} free of ${formatBytes(s.cacheDisk.totalBytes)}: new writes fail with "No space left on device" until space is freed`);
+  }
   const since = `${s.uploadedFiles} file${s.uploadedFiles === 1 ? '' : 's'} (${formatBytes(s.uploadedBytes)}) uploaded since the mount started`;
   if (s.pendingUploads === 0) {
     lines.push(`${mountpoint}: nothing pending; ${since}`);

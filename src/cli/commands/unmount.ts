@@ -6,9 +6,8 @@
 // a killed process, a FUSE mount of another program) is unmounted with
 // `fusermount -u`, lazily (`-uz`) when busy, with a note saying so.
 import { ConfigError } from '../../options/config-error.js';
-import { controlRequest, ControlTimeoutError, ControlUnavailableError } from '../../control/client.js';
-import { findMount, processAlive } from '../../control/registry.js';
-import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/mountinfo.js';
+import { controlRequest, ControlTimeoutError, ControlUnavailableError, findMount, processAlive } from '../../control/index.js';
+import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 

@@ -2,7 +2,7 @@
 // server's order, keyed by path identity. Two server entries that are the same
 // path for the server (isSame) would be two names for one file: the first is
 // kept and the duplicate logged, so `readdir` never shows one file twice.
-import type { RemoteEntry } from '../../client/files-client.js';
+import type { RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { keyOf } from '../path-mapper.js';
 

@@ -16,7 +16,7 @@
 // the entry, the parent's listing and the negative cache are fixed together,
 // and a folder moved away drops everything cached below it.
 import { LRUCache } from 'lru-cache';
-import type { RemoteEntry } from '../../client/files-client.js';
+import type { RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { parentPath } from '../../path/index.js';
 import type { Clock } from '../options.js';

@@ -11,7 +11,7 @@
 // A FileContent with no handle left keeps up to CLOSED_FILE_KEPT_BYTES of
 // cached segments, so re-opening an unchanged small file reads from memory.
 import { LRUCache } from 'lru-cache';
-import type { FilesClient, RemoteEntry } from '../../client/files-client.js';
+import type { FilesClient, RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { keyOf } from '../path-mapper.js';
 import { BlockCache, type BlockCacheLimits } from './block-cache.js';

@@ -5,7 +5,7 @@
 // shows another version, the old FileContent is superseded: its blocks are
 // dropped and reads through handles still bound to it fail with ESTALE rather
 // than mix two versions.
-import type { RemoteEntry } from '../../client/files-client.js';
+import type { RemoteEntry } from '../../client/index.js';
 
 /** What a segment's bytes must offer (a Buffer does; so does ChunkedData). */
 export interface SegmentData {

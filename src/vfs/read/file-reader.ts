@@ -12,8 +12,7 @@
 // ContentChangedError (another size or ETag behind the URL), means the file
 // changed on the server: the version is superseded and the read fails with
 // ESTALE instead of returning a mix of two versions.
-import { ContentChangedError } from '../../client/errors.js';
-import type { FilesClient } from '../../client/files-client.js';
+import { ContentChangedError, type FilesClient } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { CacheCounters } from '../cache-counters.js';
 import { FsError } from '../fs-error.js';

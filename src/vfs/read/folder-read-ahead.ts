@@ -19,7 +19,7 @@
 // already known is never fetched: its version is decided elsewhere.
 import PQueue from 'p-queue';
 import { LRUCache } from 'lru-cache';
-import type { RemoteEntry } from '../../client/files-client.js';
+import type { RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { parentPath } from '../../path/index.js';
 import type { Listing } from '../metadata/listing.js';

@@ -2,7 +2,8 @@
 // emulator. Run by sdk-acceptance.test.ts in a child process, because the
 // emulator's self-signed certificate must be trusted through
 // NODE_EXTRA_CA_CERTS, which Node reads only at start.
-// Env: FILES_BASE_URL, FILES_API_KEY, WORK_DIR, SDK_USER, SDK_PASSWORD.
+// Env: FILES_BASE_URL, FILES_API_KEY, FILES_API_KEY_BOB (a colleague's key),
+// WORK_DIR, SDK_USER, SDK_PASSWORD.
 // Prints one JSON line: what the SDK saw at each step (the test asserts on it).
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,8 @@ import File from 'files.com/lib/models/File.js';
 import Folder from 'files.com/lib/models/Folder.js';
 import FileMigration from 'files.com/lib/models/FileMigration.js';
 import Session from 'files.com/lib/models/Session.js';
+import Lock from 'files.com/lib/models/Lock.js';
+import Behavior from 'files.com/lib/models/Behavior.js';
 import * as FilesErrors from 'files.com/lib/Errors.js';
 import { LogLevel } from 'files.com/lib/Logger.js';
 
@@ -20,6 +23,8 @@ const FileM = File.default ?? File;
 const FolderM = Folder.default ?? Folder;
 const Migration = FileMigration.default ?? FileMigration;
 const SessionM = Session.default ?? Session;
+const LockM = Lock.default ?? Lock;
+const BehaviorM = Behavior.default ?? Behavior;
 const Errors = FilesErrors.default ?? FilesErrors;
 
 const sha = (b) => createHash('sha256').update(b).digest('hex');
@@ -98,6 +103,63 @@ try {
 } catch (e) {
   report.exists = { name: e.constructor.name, isTyped: e instanceof Errors.ProcessingFailure_DestinationExistsError, code: e.code, type: e.type };
 }
+
+// custom_metadata through File.update, read back with File.find.
+const tagged = await (await FileM.find('SDK Test/Moved.bin')).update({ custom_metadata: { status: 'reviewed', round: '2' } });
+report.customMetadata = { updated: tagged.custom_metadata, found: (await FileM.find('SDK Test/Moved.bin')).custom_metadata };
+
+// Locks: take one, list it, a colleague (another key) is refused, a second lock too; release it.
+const lock = await LockM.create('SDK Test/Moved.bin', { exclusive: true, timeout: 300 });
+const listedLocks = await LockM.listFor('SDK Test/Moved.bin', {});
+F.setApiKey(process.env.FILES_API_KEY_BOB);
+const typed = (e) => ({ name: e.constructor.name, code: e.code, type: e.type });
+let colleague;
+try {
+  await FileM.uploadData('SDK Test/Moved.bin', 'overwritten by bob');
+  colleague = 'no error';
+} catch (e) {
+  colleague = typed(e);
+}
+let second;
+try {
+  await LockM.create('SDK Test/Moved.bin', { exclusive: true });
+  second = 'no error';
+} catch (e) {
+  second = typed(e);
+}
+F.setApiKey(process.env.FILES_API_KEY);
+await lock.delete();
+report.locks = {
+  created: { path: lock.path, exclusive: lock.exclusive, hasToken: /^[0-9a-f]{32}$/.test(lock.token), username: lock.username },
+  listed: listedLocks.map((l) => l.token === lock.token),
+  colleague,
+  second,
+  afterRelease: (await LockM.listFor('SDK Test/Moved.bin', {})).length,
+};
+
+// Behaviors: one that renames uploads and one that refuses them, as the SDK sends them (value as JSON text).
+await FolderM.create('SDK Behaviors', {});
+const rename = await BehaviorM.create({ path: 'SDK Behaviors', behavior: 'override_upload_filename', value: JSON.stringify({ filename_override_pattern: 'renamed-%Ff' }) });
+const limit = await BehaviorM.create({ path: 'SDK Behaviors', behavior: 'limit_file_extensions', value: JSON.stringify({ extensions: ['txt'], mode: 'whitelist' }) });
+const renamed = await FileM.uploadData('SDK Behaviors/note.txt', 'renamed on arrival');
+let refusedUpload;
+try {
+  await FileM.uploadData('SDK Behaviors/image.png', 'not a text file');
+  refusedUpload = 'no error';
+} catch (e) {
+  refusedUpload = typed(e);
+}
+const foundBehavior = await BehaviorM.find(rename.id);
+const onFolder = await BehaviorM.listFor('SDK Behaviors', {});
+await limit.delete();
+report.behaviors = {
+  created: { behavior: rename.behavior, path: rename.path, value: rename.value },
+  renamed: renamed.path,
+  refusedUpload,
+  found: foundBehavior.id === rename.id,
+  onFolder: onFolder.map((b) => b.behavior).sort(),
+  afterDelete: (await BehaviorM.listFor('SDK Behaviors', {})).map((b) => b.behavior),
+};
 
 // A session instead of the API key.
 if (process.env.SDK_USER) {

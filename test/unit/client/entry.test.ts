@@ -5,7 +5,7 @@ import { encodeRemotePath, routeFor } from '../../../src/client/api-path.js';
 import { parseContentRange } from '../../../src/client/download.js';
 
 describe('parseEntry', () => {
-  it('maps a file entry as recorded from the API (files-api.md §2)', () => {
+  it('maps a file entry as recorded from the API (docs/files-api.md §2)', () => {
     const e = parseEntry({
       path: 'Reports/Q1.pdf', display_name: 'Q1.pdf', type: 'file', size: 9, mtime: '2024-05-30T15:30:59Z',
       provided_mtime: '2010-11-17T20:34:58Z', created_at: '2024-05-30T15:30:58Z', crc32: null, md5: 'abc', permissions: 'lrwd', 'subfolders_locked?': null,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/client/retry-after.js';
 
 describe('parseRetryAfter', () => {
-  // The SHARED header_test_data table as files-api.md §7 records it (seconds → ms).
+  // The SHARED header_test_data table as docs/files-api.md §7 records it (seconds → ms).
   const now = Date.UTC(2024, 4, 30, 15, 30, 59, 400);
   const eightSecondsAhead = new Date(now + 8_000).toUTCString();
   it.each([

@@ -1,4 +1,4 @@
-// PathUtil conformance: the SDKs' shared vectors, the consequences files-api.md
+// PathUtil conformance: the SDKs' shared vectors, the consequences docs/files-api.md
 // §9 lists, and properties over generated Unicode strings.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +32,7 @@ describe('normalize', () => {
   ])('%j → %j', (input, expected) => expect(normalize(input)).toBe(expected));
 });
 
-describe('comparison consequences (files-api.md §9)', () => {
+describe('comparison consequences (docs/files-api.md §9)', () => {
   it.each([
     ['Reports/Q1.pdf', 'reports/q1.PDF'],
     ['ﬁle²', 'file2'],

@@ -1,0 +1,138 @@
+// What `filesfs status` shows about write-back: totals first (the fields
+// scripts rely on: pendingUploads, pendingBytes, uploading, failedUploads),
+// then one entry per pending file with its state and progress, and the
+// write-size histogram (big_writes at work or not). Plain JSON, built from the
+// layer's state at one instant; the control channel sends it as is.
+import type { PendingFile } from './pending-file.js';
+import type { WriteSizeCounts } from './write-histogram.js';
+
+export type UploadState =
+  /** Closed, waiting for the upload delay or a free upload slot. */
+  | 'pending'
+  /** Still open for writing; uploads after the last close. */
+  | 'open'
+  | 'uploading'
+  /** A transient failure; the next attempt is scheduled. */
+  | 'retrying'
+  /** Refused by the server; retried rarely; the content is kept in the cache dir. */
+  | 'failed';
+
+export interface UploadStatusEntry {
+  /** Path inside the mount, e.g. "/docs/a.txt". */
+  path: string;
+  /** Path on the server. */
+  remotePath: string;
+  size: number;
+  mtime: string;
+  state: UploadState;
+  /** Bytes the server acknowledged in the attempt in flight (0 otherwise). */
+  uploadedBytes: number;
+  /** The last failure, if the last attempt failed. */
+  error: string | null;
+  /** Failed attempts in a row. */
+  attempts: number;
+  /** When the next attempt is due (ISO time), for retrying and failed files. */
+  nextAttemptAt: string | null;
+  /** The local copy of the content (private to the mount's user). */
+  stagingFile: string;
+}
+
+/** A version that could not be kept because writing it or recording it failed. */
+export interface WriteProblemEntry {
+  /** Path inside the mount. */
+  path: string;
+  error: string;
+  /** What the file is now, e.g. "it keeps the version last closed". */
+  outcome: string;
+  at: string;
+}
+
+/** The cache dir's filesystem, as seen when status was asked. */
+export interface CacheDiskStatus {
+  freeBytes: number;
+  totalBytes: number;
+}
+
+export interface WriteBackStatus {
+  /** Files whose latest content is not on the server yet (including uploading and failed ones). */
+  pendingUploads: number;
+  /** Their bytes. */
+  pendingBytes: number;
+  /** Uploads in flight now. */
+  uploading: number;
+  /** Files the server refused (kept; retried rarely). */
+  failedUploads: number;
+  /** Files waiting for another attempt after a transient failure. */
+  retryingUploads: number;
+  /** Uploads the server confirmed since the mount started, and their bytes. */
+  uploadedFiles: number;
+  uploadedBytes: number;
+  cacheDir: string;
+  uploadDelayMs: number;
+  uploadConcurrency: number;
+  /** Write requests received since the mount started, by size bucket (bytes → count). */
+  writeSizes: WriteSizeCounts;
+  writes: number;
+  writtenBytes: number;
+  files: UploadStatusEntry[];
+  /** Files not listed in `files` (the list is capped). */
+  filesNotListed: number;
+  /** Changes dropped since the mount started because a write or its record failed (a full disk, an I/O error). */
+  writeProblems: number;
+  /** The newest of them (at most 100). */
+  problems: WriteProblemEntry[];
+  /** Free space where staging files and the journal live (null when it cannot be read). */
+  cacheDisk: CacheDiskStatus | null;
+  /** Every file not uploaded yet (listed or not), counted and summed by state. */
+  byState: Record<UploadState, { files: number; bytes: number }>;
+}
+
+/** Files and bytes by state. */
+export function countByState(entries: readonly UploadStatusEntry[]): WriteBackStatus['byState'] {
+  const out: WriteBackStatus['byState'] = { pending: { files: 0, bytes: 0 }, open: { files: 0, bytes: 0 }, uploading: { files: 0, bytes: 0 }, retrying: { files: 0, bytes: 0 }, failed: { files: 0, bytes: 0 } };
+  for (const e of entries) {
+    out[e.state].files++;
+    out[e.state].bytes += e.size;
+  }
+  return out;
+}
+
+/** Entries listed at most; the totals always count every file. */
+export const MAX_LISTED_FILES = 10_000;
+
+const ORDER: Record<UploadState, number> = { uploading: 0, failed: 1, retrying: 2, pending: 3, open: 4 };
+
+/** The one state status shows for a file, from its phase. */
+export function stateOf(file: PendingFile): UploadState {
+  switch (file.phase) {
+    case 'uploading':
+    case 'failed':
+    case 'retrying':
+    case 'open':
+      return file.phase;
+    default:
+      // delayed, queued, held, staging: waiting for something before uploading.
+      return file.writers > 0 ? 'open' : 'pending';
+  }
+}
+
+export function entryOf(file: PendingFile, mountPath: string): UploadStatusEntry {
+  const state = stateOf(file);
+  const failure = file.failure;
+  return {
+    path: mountPath,
+    remotePath: file.path,
+    size: file.size,
+    mtime: file.mtime.toISOString(),
+    state,
+    uploadedBytes: file.attempt?.uploadedBytes ?? 0,
+    error: failure?.message ?? null,
+    attempts: failure?.attempts ?? 0,
+    nextAttemptAt: state !== 'uploading' && failure?.nextAttemptAt ? new Date(failure.nextAttemptAt).toISOString() : null,
+    stagingFile: file.stagingPath,
+  };
+}
+
+export function sortEntries(entries: UploadStatusEntry[]): UploadStatusEntry[] {
+  return entries.sort((a, b) => ORDER[a.state] - ORDER[b.state] || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}

@@ -1,0 +1,307 @@
+// When pending files go to the server, and what each outcome means: the
+// upload port of the queue (upload-queue.ts), and the timers around it.
+//
+// A file's upload is due after its last close plus the upload delay (a
+// change within the delay restarts it, so an editor's burst of saves uploads
+// once); fsync, drain and recovery make it due at once. Due files wait in the
+// queue for a slot; `begin` then takes the file's closed version (the last
+// one somebody closed: its staging file, size, mtime and generation) and the
+// client sends exactly those bytes. One attempt per file at a time, so
+// uploads of one file land in the order of their generations and the server
+// never ends with an older version than the last close; a newer commit
+// aborts the attempt in flight (the emulator and Files.com publish nothing
+// before `end`) and the newer version uploads after it. When only the mtime
+// changed since the bytes landed, the attempt sets provided_mtime alone.
+//
+// Outcomes (failure-policy.ts): landed (the journal record goes, caches show
+// the server's entry); transient failures retry with capped exponential
+// backoff (Retry-After honoured) without limit in time; refusals mark the
+// file failed and retry every `failedRetryDelayMs`; a cancelled attempt
+// whose parts were all sent may have completed on the server (`end` in
+// flight): if the file had no version on the server before, a stat settles
+// whether it does now, so a later unlink or rename also reaches the server.
+//
+// `after(file)` is the one place that takes a file's next step once
+// something changed (a close, an outcome, a rename's end): a timer, a slot,
+// or leaving the pending set.
+import { type FilesClient, type RemoteEntry, RetryPolicy } from '../../client/index.js';
+import type { Logger } from '../../log/logger.js';
+import { FsError } from '../fs-error.js';
+import { crashPoint } from './crash-points.js';
+import { classifyFailure, describeFailure, UploadCancelled } from './failure-policy.js';
+import type { ResolvedWriteBackOptions } from './options.js';
+import type { PendingFile, UploadAttempt, UploadFailure } from './pending-file.js';
+import type { Records } from './records.js';
+import { UploadQueue, type UploadPort, type UploadTransfer } from './upload-queue.js';
+
+/** Transient failures in a row after which the log says so at warning level (once). */
+const WARN_AFTER_ATTEMPTS = 5;
+
+export interface UploadsHost {
+  readonly client: FilesClient;
+  readonly records: Records;
+  readonly log: Logger;
+  /** The server confirmed an attempt (`entry` is its answer); the file was not removed. */
+  landed(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void;
+  /** The file has nothing left to upload and nobody uses it: it leaves the pending set. */
+  idle(file: PendingFile): void;
+}
+
+interface Transfer extends UploadTransfer {
+  readonly attempt: UploadAttempt;
+  /** Resolves the attempt's `done` once its outcome is recorded. */
+  readonly finish: () => void;
+}
+
+export class Uploads implements UploadPort<PendingFile> {
+  private readonly queue: UploadQueue<PendingFile>;
+  private readonly backoff: RetryPolicy;
+  /** The one timer of a file: its upload delay, or the wait before its next attempt. */
+  private readonly timers = new Map<PendingFile, NodeJS.Timeout>();
+  private readonly attempts = new Set<UploadAttempt>();
+  private draining = false;
+  private closed = false;
+
+  constructor(private readonly host: UploadsHost, private readonly options: ResolvedWriteBackOptions) {
+    this.queue = new UploadQueue(this, options, host.log);
+    this.backoff = new RetryPolicy({ retries: 0, baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs });
+  }
+
+  // ---- what the write layer, drain and status ask for ---------------------------------
+
+  /** The file changed or was closed: its next step (the upload delay starts again, or a slot, or nothing). */
+  schedule(file: PendingFile): void {
+    if (file.phase === 'delayed') this.clearTimer(file);
+    this.after(file);
+  }
+
+  /** Upload now, even while the file is open for writing (fsync, drain, recovery). */
+  now(file: PendingFile): void {
+    if (this.closed || file.removed) return;
+    this.clearTimer(file);
+    file.force();
+    if (file.phase === 'queued') this.queue.add(file);
+  }
+
+  /** A writer opened the file again: nothing is due until its last close. */
+  reopened(file: PendingFile): void {
+    if (file.phase === 'open') this.clearTimer(file);
+  }
+
+  /** Aborts the file's attempt in flight, if any, and resolves once it is over (its outcome recorded). */
+  async abort(file: PendingFile, reason: string): Promise<void> {
+    const attempt = file.attempt;
+    if (!attempt) return;
+    attempt.controller.abort(new UploadCancelled(reason));
+    await attempt.done;
+  }
+
+  /** Every file uploads at once from now on, open or not (graceful shutdown). */
+  startDraining(files: Iterable<PendingFile>): void {
+    this.draining = true;
+    for (const file of files) if (file.needsUpload) this.now(file);
+  }
+
+  /** Back to the upload delay (the drain ended). */
+  stopDraining(): void {
+    this.draining = false;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Attempts in flight. */
+  inFlight(): UploadAttempt[] {
+    return [...this.attempts];
+  }
+
+  /** True while the file waits in the queue for a slot. */
+  isWaiting(file: PendingFile): boolean {
+    return this.queue.has(file);
+  }
+
+  /** Stops: no new attempt starts, those in flight are aborted (their files stay in the journal). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.close();
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    const running = [...this.attempts];
+    for (const attempt of running) attempt.controller.abort(new UploadCancelled('the mount is closing'));
+    await Promise.all(running.map((a) => a.done));
+  }
+
+  /** The next step for a file after anything changed about it. */
+  after(file: PendingFile): void {
+    if (this.closed || file.removed) {
+      this.clearTimer(file);
+      return;
+    }
+    switch (file.phase) {
+      case 'landed':
+        this.clearTimer(file);
+        if (file.idle) this.host.idle(file);
+        return;
+      case 'delayed':
+        if (this.draining || file.hasWaiters) return this.now(file);
+        if (!this.timers.has(file)) this.setTimer(file, this.options.uploadDelayMs);
+        return;
+      case 'queued':
+        this.clearTimer(file);
+        this.queue.add(file);
+        return;
+      case 'open':
+        if (this.draining) this.now(file);
+        return;
+      default:
+        // retrying and failed wait for their timer; uploading, held and staging for their end.
+        return;
+    }
+  }
+
+  // ---- the upload port --------------------------------------------------------------
+
+  bytes(file: PendingFile): number {
+    return file.sendsContent ? file.size : 0;
+  }
+
+  describe(file: PendingFile): string {
+    return file.path;
+  }
+
+  async begin(file: PendingFile): Promise<Transfer | null> {
+    if (this.closed || file.phase !== 'queued') return null;
+    try {
+      await file.ready;
+    } catch {
+      return null; // the fetch failed: the file was never pending
+    }
+    // Start between changes: the snapshot is exactly what the staging file holds.
+    return file.mutations.run(async () => {
+      if (this.closed || !file.mayStart) return null;
+      let finish!: () => void;
+      const done = new Promise<void>((resolve) => (finish = resolve));
+      const attempt = file.startUpload(new AbortController(), done);
+      this.attempts.add(attempt);
+      return { attempt, finish, bytes: attempt.kind === 'content' ? attempt.size : 0, send: () => this.send(attempt) };
+    });
+  }
+
+  async settled(file: PendingFile, transfer: UploadTransfer, result: unknown, error: unknown): Promise<void> {
+    const { attempt, finish } = transfer as Transfer;
+    try {
+      if (error === undefined) await this.succeeded(file, attempt, result as RemoteEntry);
+      else await this.failed(file, attempt, error);
+    } finally {
+      this.attempts.delete(attempt);
+      finish();
+      this.after(file);
+    }
+  }
+
+  // ---- helpers ------------------------------------------------------------------------
+
+  private send(attempt: UploadAttempt): Promise<RemoteEntry> {
+    crashPoint('upload-start');
+    const signal = attempt.controller.signal;
+    if (attempt.kind === 'mtime') return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
+    return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
+      mtime: attempt.mtime,
+      mkdirParents: true,
+      signal,
+      onProgress: (uploaded) => {
+        attempt.uploadedBytes = uploaded;
+      },
+    });
+  }
+
+  /**
+   * The server has the attempt's generation. The attempt stays the file's
+   * upload until its record is gone, so nothing overlaps it and status shows
+   * the file until then.
+   */
+  private async succeeded(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): Promise<void> {
+    crashPoint('upload-landed');
+    file.uploadLanded(attempt);
+    if (!file.removed) this.host.landed(file, attempt, entry);
+    if (this.host.log.enabled('debug')) {
+      this.host.log.debug('uploaded %s (%d bytes%s) in %d ms', attempt.path, attempt.size, attempt.kind === 'mtime' ? ', mtime only' : '', Date.now() - attempt.startedAt);
+    }
+    try {
+      await this.host.records.landed(file, attempt.generation);
+    } finally {
+      file.attemptOver(attempt);
+    }
+  }
+
+  private async failed(file: PendingFile, attempt: UploadAttempt, error: unknown): Promise<void> {
+    const kind = classifyFailure(error, attempt.controller.signal);
+    const { log } = this.host;
+    if (kind === 'cancelled') {
+      log.debug('upload of %s (generation %d) cancelled: %s', attempt.path, attempt.generation, describeFailure(attempt.controller.signal.reason));
+      file.uploadCancelled(attempt);
+      if (attempt.kind === 'content' && !file.onServer && attempt.uploadedBytes >= attempt.size) await this.checkLanded(file, attempt);
+      return;
+    }
+    const message = describeFailure(error);
+    const permanent = kind === 'permanent';
+    const attempts = (file.failure?.permanent === permanent ? file.failure.attempts : 0) + 1;
+    const delay = permanent ? this.options.failedRetryDelayMs : this.backoff.delayMs(Math.min(attempts, 30), error);
+    const failure: UploadFailure = { message, permanent, attempts, at: new Date(), nextAttemptAt: Date.now() + delay };
+    file.uploadFailed(attempt, failure);
+    if (permanent) {
+      log.warn(
+        'upload of %s refused by the server: %s. Its content is kept at %s; it is retried every %d min and at the next mount (`filesfs status` lists it)',
+        attempt.path, message, file.stagingPath, Math.round(this.options.failedRetryDelayMs / 60_000),
+      );
+      await this.host.records.refused(file);
+      file.failWaiters(attempt.generation, new FsError('EIO', `${attempt.path}: the server refused the upload: ${message}`));
+    } else if (attempts === 1) {
+      log.info('upload of %s failed (%s); retrying in %d s', attempt.path, message, Math.round(delay / 1000));
+    } else if (attempts === WARN_AFTER_ATTEMPTS) {
+      log.warn('upload of %s has failed %d times in a row (last: %s); still retrying (every %d s at most), the content is kept at %s', attempt.path, attempts, message, Math.round(this.options.retryMaxDelayMs / 1000), file.stagingPath);
+    } else {
+      log.debug('upload of %s failed again (attempt %d: %s); retrying in %d ms', attempt.path, attempts, message, delay);
+    }
+    if (file.phase === 'retrying' || file.phase === 'failed') this.setTimer(file, delay);
+  }
+
+  /** After an abort during `end`: does the server have the file now? */
+  private async checkLanded(file: PendingFile, attempt: UploadAttempt): Promise<void> {
+    try {
+      const entry = await this.host.client.stat(attempt.path);
+      if (entry.type === 'file') {
+        file.foundOnServer();
+        this.host.log.debug('upload of %s was aborted during its end call and landed anyway', attempt.path);
+      }
+    } catch (err) {
+      // Unknown (the server is unreachable): assume it is not there. Assuming
+      // it is would send a later rename or unlink to the server, which fails
+      // with ENOENT if it is not (an editor's save would fail); the other
+      // mistake leaves at worst a stray copy under the old name.
+      if ((err as { kind?: string }).kind !== 'not-found') {
+        this.host.log.warn('upload of %s was aborted during its end call and the server cannot say whether it landed (%s); if a copy appears under that name, it is a leftover', attempt.path, describeFailure(err));
+      }
+    }
+  }
+
+  /** The file's delay or retry wait; when it ends, the file is due. */
+  private setTimer(file: PendingFile, ms: number): void {
+    this.clearTimer(file);
+    const timer = setTimeout(() => {
+      this.timers.delete(file);
+      file.due();
+      this.after(file);
+    }, ms);
+    timer.unref();
+    this.timers.set(file, timer);
+  }
+
+  private clearTimer(file: PendingFile): void {
+    const timer = this.timers.get(file);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.timers.delete(file);
+  }
+}

@@ -1,0 +1,169 @@
+// Write-back for one mount, as the mount lifecycle sees it:
+//
+//   const writeBack = await WriteBack.open({ cacheDir, uploadDelayMs, ... }, logger);
+//                                          // staging + journal ready, journal replayed
+//   const fs = createFilesystem(client, options, { writeLayer: writeBack.factory });
+//   ... mount ...
+//   writeBack.resume();                    // recovered uploads start, in the background
+//   writeBack.status();                    // for `filesfs status`
+//   await writeBack.drain({ onProgress, signal });   // graceful shutdown
+//   ... unmount ...
+//   await writeBack.close();               // stops; what is left stays in the journal
+//
+// The journal is replayed before the filesystem serves anything, so recovered
+// files show their local content from the first request; their uploads wait
+// for resume(), so mounting is not slowed by them.
+import { statfsSync } from 'node:fs';
+import type { Logger } from '../../log/logger.js';
+import { silentLogger } from '../../log/logger.js';
+import { preparePrivateDir } from '../../options/private-dir.js';
+import type { VfsContext } from '../filesystem.js';
+import { FsError } from '../fs-error.js';
+import type { WriteLayer } from '../writes.js';
+import { drain, type DrainOptions, type DrainResult } from './drain.js';
+import { Journal } from './journal.js';
+import { resolveWriteBackOptions, type ResolvedWriteBackOptions, type WriteBackOptions } from './options.js';
+import type { PendingFile } from './pending-file.js';
+import { PendingFiles } from './registry.js';
+import { recover, type Recovery } from './recovery.js';
+import { StagingArea } from './staging.js';
+import { countByState, entryOf, MAX_LISTED_FILES, sortEntries, type CacheDiskStatus, type WriteBackStatus } from './status.js';
+import { stagingFilesOf, WriteBackLayer } from './write-layer.js';
+
+export class WriteBack {
+  private attached: WriteBackLayer | null = null;
+  private resumed = false;
+  private closed = false;
+
+  private constructor(
+    readonly options: ResolvedWriteBackOptions,
+    private readonly staging: StagingArea,
+    private readonly journal: Journal,
+    private readonly files: PendingFiles,
+    readonly recovery: Recovery,
+    private readonly logger: Logger | undefined,
+  ) {}
+
+  /** Prepares the cache dir (0700), staging and journal, and replays the journal. */
+  static async open(options: WriteBackOptions, logger?: Logger): Promise<WriteBack> {
+    const resolved = resolveWriteBackOptions(options);
+    preparePrivateDir(resolved.cacheDir);
+    const staging = await StagingArea.open(resolved.cacheDir);
+    const journal = await Journal.open(resolved.cacheDir);
+    const recovery = await recover(staging, journal, logger ?? silentLogger);
+    const files = new PendingFiles();
+    for (const file of recovery.files) files.add(file);
+    return new WriteBack(resolved, staging, journal, files, recovery, logger);
+  }
+
+  /** The filesystem's write layer factory (FilesFilesystemExtensions.writeLayer); one filesystem per WriteBack. */
+  readonly factory = (ctx: VfsContext): WriteLayer => {
+    if (this.attached) throw new Error('this WriteBack already serves a filesystem');
+    this.attached = new WriteBackLayer(ctx, this.files, this.staging, this.journal, this.options, this.logger ?? ctx.logger.child('write-back'));
+    return this.attached;
+  };
+
+  get layer(): WriteBackLayer {
+    if (!this.attached) throw new Error('the write-back layer is not attached to a filesystem yet');
+    return this.attached;
+  }
+
+  /** Starts the uploads the journal recovered (call once the mount serves requests). */
+  resume(): void {
+    if (this.resumed || this.closed) return;
+    this.resumed = true;
+    const layer = this.layer;
+    const recovered = [...this.files.values()].filter((f) => f.needsUpload && f.journaled !== -1 && f.writers === 0);
+    if (recovered.length === 0) return;
+    const bytes = recovered.reduce((n, f) => n + f.size, 0);
+    const failed = recovered.filter((f) => f.failure?.permanent).length;
+    layer.log.info('resuming %d pending upload%s (%s) from the journal in %s%s', recovered.length, recovered.length === 1 ? '' : 's', formatBytes(bytes), this.options.cacheDir, failed ? `; ${failed} refused before, trying again` : '');
+    for (const file of recovered) layer.uploads.now(file);
+  }
+
+  /** Uploads everything pending now; see drain.ts. */
+  drain(options: DrainOptions = {}): Promise<DrainResult> {
+    return drain(this.layer, (f) => this.mountPath(f), options);
+  }
+
+  status(): WriteBackStatus {
+    const layer = this.attached;
+    const all = [...this.files.values()].filter((f) => f.needsUpload || f.attempt);
+    const entries = sortEntries(all.map((f) => entryOf(f, this.mountPath(f))));
+    const listed = entries.slice(0, MAX_LISTED_FILES);
+    return {
+      pendingUploads: all.length,
+      pendingBytes: all.reduce((n, f) => n + f.size, 0),
+      uploading: entries.filter((e) => e.state === 'uploading').length,
+      failedUploads: entries.filter((e) => e.state === 'failed').length,
+      retryingUploads: entries.filter((e) => e.state === 'retrying').length,
+      uploadedFiles: layer?.totals.uploadedFiles ?? 0,
+      uploadedBytes: layer?.totals.uploadedBytes ?? 0,
+      cacheDir: this.options.cacheDir,
+      uploadDelayMs: this.options.uploadDelayMs,
+      uploadConcurrency: this.options.uploadConcurrency,
+      writeSizes: layer?.writeSizes.toJSON() ?? {},
+      writes: layer?.writeSizes.totalWrites ?? 0,
+      writtenBytes: layer?.writeSizes.totalBytes ?? 0,
+      files: listed,
+      filesNotListed: entries.length - listed.length,
+      writeProblems: layer?.problemCount ?? 0,
+      problems: (layer?.problems ?? []).map((p) => ({ path: this.mountPathOf(p.path), error: p.error, outcome: p.outcome, at: p.at.toISOString() })),
+      cacheDisk: cacheDisk(this.options.cacheDir),
+      byState: countByState(entries),
+    };
+  }
+
+  /** One line for the end of a mount: what stays in the journal, if anything. */
+  describeLeftovers(): string | null {
+    const left = [...this.files.values()].filter((f) => f.needsUpload);
+    if (left.length === 0) return null;
+    const bytes = left.reduce((n, f) => n + f.size, 0);
+    return `${left.length} upload${left.length === 1 ? '' : 's'} (${formatBytes(bytes)}) left pending in the journal in ${this.options.cacheDir}; mounting again with this cache dir resumes ${left.length === 1 ? 'it' : 'them'}`;
+  }
+
+  /**
+   * Stops timers and aborts uploads in flight; nothing is lost (the journal
+   * keeps every pending upload). Call after unmounting.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.attached) await this.attached.uploads.close();
+    for (const file of this.files.values()) file.failWaiters(Number.MAX_SAFE_INTEGER, new FsError('EIO', `${file.path}: the mount is closing before the upload finished; it stays in the journal`));
+    // Files still open (the kernel sends no release once unmounted) hold descriptors.
+    await Promise.all([...this.files.values()].flatMap(stagingFilesOf).map((s) => s.fd.forceClose().catch(() => undefined)));
+    await Promise.all([this.staging.close(), this.journal.close()]);
+  }
+
+  private mountPath(file: PendingFile): string {
+    return this.mountPathOf(file.path);
+  }
+
+  private mountPathOf(remotePath: string): string {
+    const root = this.attached?.rootPath ?? '';
+    const rest = root === '' ? remotePath : remotePath.split('/').slice(root.split('/').length).join('/');
+    return '/' + rest;
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
+
+/** Free and total bytes of the filesystem holding the cache dir. */
+function cacheDisk(dir: string): CacheDiskStatus | null {
+  try {
+    const st = statfsSync(dir);
+    return { freeBytes: st.bavail * st.bsize, totalBytes: st.blocks * st.bsize };
+  } catch {
+    return null;
+  }
+}

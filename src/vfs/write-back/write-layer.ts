@@ -1,0 +1,570 @@
+// The write layer that makes the mount read-write (the WriteLayer of
+// src/vfs/writes.ts), and the operations behind the handles it gives out
+// (StagingOps). Every content change lands in a private staging file and is
+// uploaded in the background; until then the file shows its local size and
+// mtime and is read from staging by everyone.
+//
+// What it owns: opening (a new file, or a remote file staged for writing:
+// empty with O_TRUNC, else its bytes fetched), the handles' writes, truncates,
+// flushes, fsyncs and closes, and the namespace while files are pending
+// (editors save by write-temp-then-rename).
+//
+// Only closed versions are published (docs/semantics.md, "Writing files"):
+//   - close(2) commits the working version (records.ts); uploads send the
+//     closed version only, and a newer commit aborts the upload of an older
+//     one (the newest uploads after it);
+//   - a change below the closed version's size first copies the working
+//     content to a staging file of its own, so the closed bytes stay intact
+//     until the next commit, whatever happens (a crash, a full disk);
+//   - a write or commit that fails damages the working version: flush and
+//     fsync report the error, and the last close drops it, so the file is its
+//     last closed version again (or, never closed, the server's or nothing).
+//
+// Namespace while files are pending:
+//   - rename of a file that exists only locally retargets it (no server
+//     call, no upload of the temporary name); the record is rewritten before
+//     rename returns, so a crash cannot resurrect the old name;
+//   - rename of a file with a version on the server, or of a folder: the
+//     server moves it, then pending files at or below it are retargeted; their
+//     uploads are aborted and held during the move (registry.ts), so none
+//     lands under the old name afterwards;
+//   - a rename onto a pending file replaces it (its upload is cancelled);
+//   - unlink cancels: upload aborted, record and staging removed.
+// What it delegates: the lifecycle of each file to PendingFile, the index and
+// rename holds to the registry, the journal to Records, when and how uploads
+// run to Uploads.
+import { constants } from 'node:fs';
+import type { RemoteEntry } from '../../client/index.js';
+import type { Logger } from '../../log/logger.js';
+import { joinPath } from '../../path/index.js';
+import type { FileAttributes } from '../filesystem-api.js';
+import type { VfsContext } from '../filesystem.js';
+import { FsError } from '../fs-error.js';
+import type { FileHandle } from '../handles/file-handle.js';
+import { keyOf } from '../path-mapper.js';
+import type { WriteLayer } from '../writes.js';
+import { fetchInto } from './content-fetch.js';
+import { crashPoint } from './crash-points.js';
+import { describeFailure } from './failure-policy.js';
+import type { Journal } from './journal.js';
+import type { ResolvedWriteBackOptions } from './options.js';
+import { PendingFile, type StagingFile, type UploadAttempt } from './pending-file.js';
+import type { PendingFiles } from './registry.js';
+import { Records } from './records.js';
+import { SharedFd } from './shared-fd.js';
+import { StagingArea } from './staging.js';
+import { Uploads } from './uploads.js';
+import { StagingHandle, type StagingOps } from './write-handle.js';
+import { WriteHistogram } from './write-histogram.js';
+
+export interface WriteBackTotals {
+  /** Uploads (and mtime updates) the server confirmed since the mount started. */
+  uploadedFiles: number;
+  uploadedBytes: number;
+}
+
+/** A version that could not be kept: a write or a commit failed (a full disk, an I/O error). */
+export interface WriteProblem {
+  path: string;
+  /** The error, e.g. "ENOSPC: no space left on device, write". */
+  error: string;
+  /** What happened to the file: which version it is now. */
+  outcome: string;
+  at: Date;
+}
+
+/** Problems kept for status (the newest); the count covers all. */
+const MAX_PROBLEMS = 100;
+
+export class WriteBackLayer implements WriteLayer, StagingOps {
+  readonly uploads: Uploads;
+  readonly records: Records;
+  /** Sizes of every write request this mount received. */
+  readonly writeSizes = new WriteHistogram();
+  readonly totals: WriteBackTotals = { uploadedFiles: 0, uploadedBytes: 0 };
+  /** Versions dropped because a write or a commit failed, newest last; and how many in all. */
+  readonly problems: WriteProblem[] = [];
+  problemCount = 0;
+  readonly log: Logger;
+  /** Staging copies made (their names' sequence). */
+  private copies = 0;
+  /** Files whose damaged working version was already logged. */
+  private readonly reported = new WeakSet<PendingFile>();
+
+  constructor(
+    private readonly ctx: VfsContext,
+    readonly files: PendingFiles,
+    private readonly staging: StagingArea,
+    journal: Journal,
+    readonly options: ResolvedWriteBackOptions,
+    logger: Logger,
+  ) {
+    this.log = logger;
+    this.records = new Records(journal, staging);
+    this.uploads = new Uploads({
+      client: ctx.client,
+      records: this.records,
+      log: logger,
+      landed: (file, attempt, entry) => this.landed(file, attempt, entry),
+      idle: (file) => this.idle(file),
+    }, options);
+  }
+
+  /** The remote folder shown as the mount's root ('' = the site root). */
+  get rootPath(): string {
+    return this.ctx.paths.root;
+  }
+
+  // ---- lookup overlay ---------------------------------------------------------------
+
+  localEntry(remotePath: string): RemoteEntry | undefined {
+    return this.files.get(remotePath)?.entry();
+  }
+
+  localChildren(dirPath: string): readonly RemoteEntry[] {
+    return this.files.childrenOf(dirPath).map((f) => f.entry());
+  }
+
+  // ---- opening -----------------------------------------------------------------------
+
+  async openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined> {
+    const file = this.files.get(entry.path);
+    return file ? this.openHandle(file, flags, false) : undefined;
+  }
+
+  async openWrite(entry: RemoteEntry, flags: number): Promise<FileHandle> {
+    const truncate = (flags & constants.O_TRUNC) !== 0;
+    const existing = this.files.get(entry.path);
+    const file = existing ?? this.stageRemote(entry, truncate);
+    const handle = await this.openHandle(file, flags, true);
+    // A file staged from the server with O_TRUNC starts empty already.
+    if (truncate && existing) {
+      try {
+        await this.resize(handle, 0);
+      } catch (err) {
+        await handle.release();
+        throw err;
+      }
+    }
+    return handle;
+  }
+
+  async create(remotePath: string, existing: RemoteEntry | null, _mode: number, flags: number): Promise<FileHandle> {
+    if (existing) return this.openWrite(existing, flags);
+    const raced = this.files.get(remotePath);
+    if (raced) {
+      if (flags & constants.O_EXCL) throw new FsError('EEXIST', `${remotePath}: already exists`);
+      return this.openWrite(raced.entry(), flags);
+    }
+    const file = this.newFile(remotePath, { onServer: false, generation: 1, landed: -1, size: 0, mtime: this.now(), createdAt: this.now() }, 'create');
+    return this.openHandle(file, flags, true);
+  }
+
+  /** truncate(2) by path: like open + ftruncate + close. */
+  async truncate(entry: RemoteEntry, size: number): Promise<void> {
+    const file = this.files.get(entry.path) ?? this.stageRemote(entry, size === 0);
+    const handle = await this.openHandle(file, constants.O_WRONLY, true);
+    try {
+      await this.resize(handle, size);
+      await this.flush(handle);
+    } finally {
+      await handle.release();
+    }
+  }
+
+  // ---- namespace ------------------------------------------------------------------------
+
+  async unlink(entry: RemoteEntry): Promise<boolean> {
+    const file = await this.readyFile(entry.path);
+    if (!file) return false;
+    await this.hold([file], 'the file was deleted');
+    try {
+      await this.discard(file, 'deleted');
+    } finally {
+      this.releaseHeld([file]);
+    }
+    return !file.onServer;
+  }
+
+  async rename(from: RemoteEntry, to: string): Promise<boolean> {
+    if (from.type === 'directory') {
+      // The server moves the folder; what is pending below it is held until then.
+      const below = [...new Set([...this.files.atOrBelow(from.path), ...this.files.atOrBelow(to)])];
+      await this.hold(below, 'renamed');
+      this.files.rememberHold(from.path, to, below);
+      return false;
+    }
+    const file = await this.readyFile(from.path);
+    const target = this.files.get(to);
+    const replaced = target && target !== file ? target : undefined;
+    const held = [file, replaced].filter((f): f is PendingFile => f !== undefined);
+    await this.hold(held, 'renamed');
+    if (!file || file.onServer) {
+      // The server moves the file; renamed() (or renameFailed()) retargets and releases.
+      this.files.rememberHold(from.path, to, held);
+      return false;
+    }
+    try {
+      // Crash-safe order: the moved file's record names the target before the
+      // replaced file's record goes (after a crash in between, two records
+      // name the target and the newer one, the moved file's, wins).
+      if (replaced) await this.forget(replaced, `replaced by ${file.path}`);
+      this.files.move(file, to);
+      crashPoint('rename-moved');
+      await this.records.rewrite(file);
+      crashPoint('rename-recorded');
+      if (replaced) await this.erase(replaced);
+    } finally {
+      this.releaseHeld(held);
+    }
+    return true;
+  }
+
+  async renamed(from: string, to: string): Promise<void> {
+    const held = this.files.takeHold(from, to);
+    try {
+      const fromKey = keyOf(from);
+      const moving = this.files.atOrBelow(from);
+      // What was at the target was replaced by the move (POSIX rename). As in
+      // rename(): the moved records name their new paths before the replaced
+      // ones go.
+      const movingSet = new Set(moving);
+      const replaced = keyOf(to) === fromKey ? [] : this.files.atOrBelow(to).filter((f) => !movingSet.has(f));
+      for (const file of replaced) await this.forget(file, `replaced by ${from}`);
+      const depth = from.split('/').length;
+      for (const file of moving) {
+        const rest = file.path.split('/').slice(depth);
+        this.files.move(file, rest.length ? joinPath(to, rest.join('/')) : to);
+        await this.records.rewrite(file);
+      }
+      for (const file of replaced) await this.erase(file);
+    } finally {
+      this.releaseHeld(held);
+    }
+  }
+
+  renameFailed(from: string, to: string): void {
+    this.releaseHeld(this.files.takeHold(from, to));
+  }
+
+  async setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
+    const file = await this.readyFile(entry.path);
+    if (!file) return false;
+    file.changedMtime(mtime);
+    if (file.writers === 0) {
+      await this.commit(file);
+      this.uploads.schedule(file);
+    }
+    return true;
+  }
+
+  // ---- handles (StagingOps) ---------------------------------------------------------
+
+  attributes(file: PendingFile): FileAttributes {
+    return this.ctx.attributes(file.entry());
+  }
+
+  write(handle: StagingHandle, buffer: Buffer, position: number): Promise<number> {
+    const file = handle.file;
+    return file.mutations.run(async () => {
+      const at = handle.append ? file.size : position;
+      await this.changing(file, at);
+      try {
+        // The kernel's buffer is only valid until this promise settles: written, not kept.
+        const { bytesWritten } = await (await handle.current()).write(buffer, 0, buffer.length, at);
+        crashPoint('write');
+        file.changedContent(Math.max(file.size, at + bytesWritten), this.now());
+        handle.writeSizes.record(buffer.length);
+        this.writeSizes.record(buffer.length);
+        return bytesWritten;
+      } catch (err) {
+        file.damaged(err as Error);
+        throw err;
+      }
+    });
+  }
+
+  async resize(handle: StagingHandle, size: number): Promise<void> {
+    // Not open for writing (the kernel normally refuses ftruncate then): as truncate by path.
+    if (!handle.writable) return this.truncate(handle.file.entry(), size);
+    const file = handle.file;
+    await file.mutations.run(async () => {
+      await this.changing(file, Math.min(size, file.size), size);
+      try {
+        // Sparse: extending writes no zeros.
+        await (await handle.current()).truncate(size);
+        file.changedContent(size, this.now());
+      } catch (err) {
+        file.damaged(err as Error);
+        throw err;
+      }
+    });
+  }
+
+  async flush(handle: StagingHandle): Promise<void> {
+    await this.commit(handle.file);
+  }
+
+  async fsync(handle: StagingHandle): Promise<void> {
+    const file = handle.file;
+    if (file.removed) {
+      await (await handle.current()).datasync();
+      return;
+    }
+    await this.commit(file);
+    const closed = file.closedVersion;
+    if (closed) await this.waitForServer(file, closed.generation);
+  }
+
+  async release(handle: StagingHandle): Promise<void> {
+    const file = handle.file;
+    const lastWriter = file.closed(handle.writable);
+    try {
+      if (handle.writeSizes.totalWrites > 0 && this.log.enabled('debug')) {
+        this.log.debug('closed %s: %d bytes in %d writes (sizes %s)', file.path, handle.writeSizes.totalBytes, handle.writeSizes.totalWrites, handle.writeSizes.describe());
+      }
+      // Changes after the last flush (a write through mmap, or a dup'd descriptor).
+      if (lastWriter && file.needsCommit) await this.commit(file);
+    } catch {
+      // The version is damaged (commit() says why once): the rollback below drops it.
+    } finally {
+      await handle.releaseDescriptor().catch((err: unknown) => this.log.warn('%s: closing its staging file failed: %s', file.path, describeFailure(err)));
+      if (lastWriter && file.needsCommit && !file.removed) await this.dropWorking(file);
+      // The last close starts the upload delay again; any close may leave the file idle.
+      if (lastWriter) this.uploads.schedule(file);
+      else this.uploads.after(file);
+    }
+  }
+
+  // ---- for fsync, drain and status ------------------------------------------------------
+
+  /** Resolves once `generation` of the file is on the server (EIO on refusal or timeout). */
+  waitForServer(file: PendingFile, generation: number): Promise<void> {
+    if (file.landed >= generation || file.removed) return Promise.resolve();
+    const seconds = Math.round(this.options.fsyncTimeoutMs / 1000);
+    const waiting = file.waitForLanding(generation, this.options.fsyncTimeoutMs, () => {
+      const why = file.failure ? ` (last error: ${file.failure.message})` : '';
+      return new FsError('EIO', `${file.path}: not on the server after ${seconds} s${why}; it stays pending and is retried`);
+    });
+    this.uploads.now(file);
+    return waiting;
+  }
+
+  /**
+   * Commits the file's working version (close, fsync, utimens, a drain); a
+   * newer closed content aborts the upload of an older one, and the staging
+   * file of a replaced closed version goes once no upload reads it. A failure
+   * is logged once and recorded for status; the caller gets it.
+   */
+  async commit(file: PendingFile): Promise<void> {
+    let replaced: StagingFile | null;
+    try {
+      replaced = await this.records.commit(file);
+    } catch (err) {
+      if (err === file.damage && !this.reported.has(file)) {
+        this.reported.add(file);
+        this.log.error('%s: %s; this version is not kept (the file stays as it was last closed), and %s', file.path, describeFailure(err), this.dropOutcome(file));
+      }
+      throw err;
+    }
+    const closed = file.closedVersion;
+    const attempt = file.attempt;
+    // Bytes newer than those in flight make that upload obsolete (a new time alone follows it).
+    if (closed && attempt && attempt.contentGeneration < closed.contentGeneration) await this.uploads.abort(file, 'a newer version was closed');
+    if (replaced) await this.removeStaging(replaced);
+  }
+
+  /**
+   * Before a change of the working version from byte `offset` on (to `size`
+   * bytes, for a truncate): when that would alter the closed version's bytes
+   * in place, the working content first moves to a copy of its own (the
+   * caller holds `mutations`).
+   */
+  private async changing(file: PendingFile, offset: number, size?: number): Promise<void> {
+    if (file.damage) throw file.damage;
+    if (file.removed || !file.mustCopyBeforeChangeAt(offset)) return;
+    const from = file.working;
+    const bytes = size === undefined ? file.size : Math.min(size, file.size);
+    const name = this.staging.nameFor(file.id, ++this.copies);
+    let handle;
+    try {
+      handle = await this.staging.copy(from.path, name, bytes);
+    } catch (err) {
+      file.damaged(err as Error);
+      throw err;
+    }
+    const fd = new SharedFd(() => this.staging.openExisting(name));
+    fd.adopt(handle);
+    crashPoint('copy');
+    file.copied({ name, path: this.staging.pathOf(name), fd });
+    // Nobody holds the new descriptor yet: handles move to it at their next operation.
+    void fd.closeIfUnused().catch(() => undefined);
+  }
+
+  /**
+   * The last writer closed a working version that could not be committed: it
+   * is dropped. The file goes back to its closed version, or, never closed,
+   * leaves the pending set (the server's version shows again, if there is one).
+   */
+  private async dropWorking(file: PendingFile): Promise<void> {
+    const reason = file.damage ? describeFailure(file.damage) : 'its changes could not be recorded';
+    const outcome = this.dropOutcome(file);
+    this.problemCount++;
+    this.problems.push({ path: file.path, error: reason, outcome, at: new Date() });
+    if (this.problems.length > MAX_PROBLEMS) this.problems.shift();
+    this.reported.delete(file);
+    this.log.warn('%s: the changes since it was last closed are dropped (%s): %s', file.path, reason, outcome);
+    const closed = file.closedVersion;
+    if (!closed) {
+      await this.discard(file, 'its only version could not be kept');
+      return;
+    }
+    await file.mutations.run(async () => {
+      const dropped = file.rolledBack();
+      if (dropped) await this.removeStaging(dropped);
+      else await closed.staging.fd.with((fd) => fd.truncate(closed.size));
+    });
+  }
+
+  private dropOutcome(file: PendingFile): string {
+    if (file.closedVersion) return 'it keeps the version last closed';
+    return file.onServer ? 'the server\'s version stays' : 'it is not created';
+  }
+
+  /** Deletes a staging file nothing refers to any more (open descriptors keep working). */
+  private async removeStaging(staging: StagingFile): Promise<void> {
+    await this.staging.remove(staging.name).catch((err: unknown) => this.log.warn('could not delete staging file %s: %s', staging.path, describeFailure(err)));
+  }
+
+  // ---- what the uploads report ---------------------------------------------------------
+
+  private landed(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void {
+    this.totals.uploadedFiles++;
+    if (attempt.kind === 'content') this.totals.uploadedBytes += attempt.size;
+    this.ctx.remoteChanged(entry);
+  }
+
+  /** Nothing to upload and nobody uses the file: it leaves the pending set, and its staging files go. */
+  private idle(file: PendingFile): void {
+    if (!file.idle || !this.files.delete(file)) return;
+    file.remove('uploaded');
+    for (const staging of stagingFilesOf(file)) void this.removeStaging(staging);
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private now(): Date {
+    return new Date(this.ctx.options.clock());
+  }
+
+  /** A new pending file, indexed at once (concurrent opens find it); `ready` once staged. */
+  private newFile(
+    path: string,
+    init: { onServer: boolean; generation: number; landed: number; size: number; mtime: Date; createdAt: Date | null },
+    stage: 'create' | { fetch: string },
+  ): PendingFile {
+    const id = StagingArea.newId();
+    const stagingName = this.staging.nameFor(id);
+    const fd = new SharedFd(() => this.staging.openExisting(stagingName));
+    const staging = { name: stagingName, path: this.staging.pathOf(stagingName), fd };
+    const staged = (async (): Promise<number | undefined> => {
+      fd.adopt(await this.staging.create(stagingName));
+      return stage === 'create' ? undefined : fd.with((handle) => fetchInto(this.ctx.client, stage.fetch, handle));
+    })();
+    let file!: PendingFile;
+    const ready = staged.then((size) => {
+      file.staged(size);
+      this.uploads.after(file);
+    });
+    file = new PendingFile({ id, path, staging, journaled: -1, phase: 'staging', ready, ...init });
+    ready.catch(async (err: unknown) => {
+      // Never pending: forget it (the opener reports the error).
+      this.log.debug('staging %s failed: %s', path, describeFailure(err));
+      file.remove('its staging failed');
+      this.files.delete(file);
+      await fd.closeIfUnused().catch(() => undefined);
+      await this.staging.remove(stagingName).catch(() => undefined);
+    });
+    this.files.add(file);
+    return file;
+  }
+
+  /** An existing remote file staged for writing: empty with O_TRUNC, else its content fetched. */
+  private stageRemote(entry: RemoteEntry, truncate: boolean): PendingFile {
+    const base = { onServer: true, size: truncate ? 0 : entry.size, createdAt: entry.createdAt };
+    // Truncated: generation 1 differs from what the server has (0); fetched: the same.
+    return truncate
+      ? this.newFile(entry.path, { ...base, generation: 1, landed: 0, mtime: this.now() }, 'create')
+      : this.newFile(entry.path, { ...base, generation: 0, landed: 0, mtime: entry.mtime }, { fetch: entry.path });
+  }
+
+  /** Counts the handle on the file at once (so it is not dropped meanwhile), then waits until it is staged. */
+  private async openHandle(file: PendingFile, flags: number, writable: boolean): Promise<StagingHandle> {
+    file.opened(writable);
+    if (writable) this.uploads.reopened(file);
+    try {
+      await file.ready;
+      const source = file.working.fd;
+      const fd = await source.acquire();
+      return new StagingHandle(this, file, source, fd, writable, writable && (flags & constants.O_APPEND) !== 0);
+    } catch (err) {
+      file.closed(writable);
+      this.uploads.after(file);
+      throw err;
+    }
+  }
+
+  /** The pending file at a path once staged, or undefined (none, or its staging failed). */
+  private async readyFile(path: string): Promise<PendingFile | undefined> {
+    const file = this.files.get(path);
+    if (!file) return undefined;
+    try {
+      await file.ready;
+    } catch {
+      return undefined;
+    }
+    return this.files.get(path) === file ? file : undefined;
+  }
+
+  /** Cancels a pending file for good: record, then staging (open handles keep their descriptor). */
+  private async discard(file: PendingFile, why: string): Promise<void> {
+    if (file.removed) return;
+    await this.forget(file, why);
+    await this.erase(file);
+  }
+
+  /** The first half of discard: the file leaves the pending set and its upload stops (nothing on disk changes). */
+  private async forget(file: PendingFile, why: string): Promise<void> {
+    this.files.delete(file);
+    file.remove(why);
+    await this.uploads.abort(file, why);
+    this.uploads.after(file);
+    this.log.debug('%s: pending upload cancelled (%s)', file.path, why);
+  }
+
+  /** The second half: its record, then its staging files, go. */
+  private async erase(file: PendingFile): Promise<void> {
+    await this.records.discard(file);
+    for (const staging of stagingFilesOf(file)) await this.staging.remove(staging.name);
+  }
+
+  /** Holds files (no upload starts) and aborts their uploads in flight. */
+  private async hold(files: PendingFile[], why: string): Promise<void> {
+    for (const file of files) file.hold();
+    await Promise.all(files.map((f) => this.uploads.abort(f, why)));
+  }
+
+  /** Ends a hold: each file takes its next step. */
+  private releaseHeld(files: PendingFile[]): void {
+    for (const file of files) {
+      file.unhold();
+      this.uploads.after(file);
+    }
+  }
+}
+
+/** The staging files a pending file uses: its working version's and, when it differs, its closed version's. */
+export function stagingFilesOf(file: PendingFile): StagingFile[] {
+  const closed = file.closedVersion?.staging;
+  return closed && closed !== file.working ? [file.working, closed] : [file.working];
+}
