@@ -17,6 +17,9 @@ RUN apt-get update -qq \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/filesfs
 COPY package.json package-lock.json ./
+# npm ci runs the package's postinstall, which builds the patched binding from these.
+COPY scripts ./scripts
+COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN scripts/setup && npm prune --omit=dev

@@ -1,6 +1,10 @@
 // Types for native/detect-fuse.mjs (imported from src as ../../native/detect-fuse.mjs).
 
+/** Which part of the FUSE setup a problem is about (`filesfs doctor` shows each part on its own line). */
+export type FuseCheck = 'platform' | 'library' | 'fusermount' | 'device' | 'binding';
+
 export interface FuseProblem {
+  check: FuseCheck;
   /** What is missing or wrong, e.g. "fusermount is not on PATH". */
   problem: string;
   /** What to do about it, e.g. "sudo apt-get install libfuse2 fuse". */

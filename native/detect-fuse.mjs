@@ -40,15 +40,15 @@ export function detectFuse(options = {}) {
   const platform = options.platform ?? process.platform;
   const problems = [];
   if (platform !== 'linux') {
-    problems.push({ problem: `filesfs mounts through FUSE on Linux; this is ${platform}`, fix: 'run filesfs on Linux (or in a Linux container with --device /dev/fuse --cap-add SYS_ADMIN)' });
+    problems.push({ check: 'platform', problem: `filesfs mounts through FUSE on Linux; this is ${platform}`, fix: 'run filesfs on Linux (or in a Linux container with --device /dev/fuse --cap-add SYS_ADMIN)' });
     return { ok: false, problems, libfuse: undefined, fusermount: undefined };
   }
 
   const libfuse = findLibfuse(options);
-  if (!libfuse) problems.push({ problem: 'the FUSE 2 library libfuse.so.2 is not installed', fix: INSTALL_DEBIAN });
+  if (!libfuse) problems.push({ check: 'library', problem: 'the FUSE 2 library libfuse.so.2 is not installed', fix: INSTALL_DEBIAN });
 
   const fusermount = findOnPath('fusermount', options.pathEnv ?? process.env.PATH ?? '');
-  if (!fusermount) problems.push({ problem: 'fusermount is not on PATH', fix: INSTALL_DEBIAN });
+  if (!fusermount) problems.push({ check: 'fusermount', problem: 'fusermount is not on PATH', fix: INSTALL_DEBIAN });
 
   const devFuse = options.devFuse ?? '/dev/fuse';
   const device = checkDevice(devFuse);
@@ -117,15 +117,16 @@ function checkDevice(devFuse) {
     st = statSync(devFuse);
   } catch {
     return {
+      check: 'device',
       problem: `${devFuse} is missing`,
       fix: 'load the fuse kernel module (sudo modprobe fuse); in Docker add --device /dev/fuse --cap-add SYS_ADMIN (and --security-opt apparmor:unconfined where AppArmor blocks mounts)',
     };
   }
-  if (!st.isCharacterDevice()) return { problem: `${devFuse} is not a character device`, fix: 'recreate it: sudo mknod -m 666 /dev/fuse c 10 229' };
+  if (!st.isCharacterDevice()) return { check: 'device', problem: `${devFuse} is not a character device`, fix: 'recreate it: sudo mknod -m 666 /dev/fuse c 10 229' };
   try {
     accessSync(devFuse, constants.R_OK | constants.W_OK);
   } catch {
-    return { problem: `no read/write permission on ${devFuse}`, fix: `ask an administrator for access (e.g. sudo chmod 666 ${devFuse}, or add your user to the group owning it)` };
+    return { check: 'device', problem: `no read/write permission on ${devFuse}`, fix: `ask an administrator for access (e.g. sudo chmod 666 ${devFuse}, or add your user to the group owning it)` };
   }
   return undefined;
 }
@@ -141,18 +142,18 @@ function fuseNativeDir() {
 
 /** Mirrors native/build-fuse-native.mjs: the stamp holds sha256(version + patch). */
 function checkBinding(pkgDir, patchFile) {
-  const fix = 'run npm run setup (it builds fuse-native with native/fuse-native.patch)';
-  if (!pkgDir) return { problem: 'the npm package fuse-native is not installed', fix: 'run npm run setup (or npm ci)' };
+  const fix = `build it: node ${join(here, 'build-fuse-native.mjs')} (in a checkout, npm run setup does it)`;
+  if (!pkgDir) return { check: 'binding', problem: 'the npm package fuse-native is not installed', fix: 'run npm run setup (or npm ci)' };
   const stamp = join(pkgDir, 'build', 'filesfs-patch.sha256');
   if (!existsSync(join(pkgDir, 'build', 'Release', 'fuse.node')) || !existsSync(stamp)) {
-    return { problem: 'the patched fuse-native binding is not built', fix };
+    return { check: 'binding', problem: 'the patched fuse-native binding is not built', fix };
   }
   try {
     const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
     const wanted = createHash('sha256').update(version).update(readFileSync(patchFile)).digest('hex');
-    if (readFileSync(stamp, 'utf8').trim() !== wanted) return { problem: 'the fuse-native binding was built from another version of native/fuse-native.patch', fix };
+    if (readFileSync(stamp, 'utf8').trim() !== wanted) return { check: 'binding', problem: 'the fuse-native binding was built from another version of native/fuse-native.patch', fix };
   } catch (err) {
-    return { problem: `cannot check the fuse-native binding (${err instanceof Error ? err.message : String(err)})`, fix };
+    return { check: 'binding', problem: `cannot check the fuse-native binding (${err instanceof Error ? err.message : String(err)})`, fix };
   }
   return undefined;
 }

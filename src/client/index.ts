@@ -12,3 +12,4 @@ export { MIN_PART_SIZE } from './part-size.js';
 export { SMALL_FILE_BYTES } from './upload-source.js';
 export { RetryPolicy } from './retry.js';
 export * from './errors.js';
+export type { RequestEvent, RequestObserver } from './observer.js';

@@ -11,6 +11,7 @@ import { USER_AGENT } from '../version.js';
 import { checkInteger } from '../options/check.js';
 import { ConfigError } from '../options/config-error.js';
 import { parseBaseUrl } from '../options/parse.js';
+import type { RequestObserver } from './observer.js';
 
 /** An API key, or a username and password for a session (POST /sessions). */
 export type ClientCredentials = { apiKey: string } | { username: string; password: string };
@@ -52,6 +53,8 @@ export interface ClientOptions {
   userAgent?: string;
   /** Clock for URL expiry decisions; tests only. Default Date.now. */
   now?: () => number;
+  /** Told about every request attempt (observer.ts), e.g. for metrics. */
+  observer?: RequestObserver;
 }
 
 export interface ResolvedClientOptions {
@@ -73,6 +76,7 @@ export interface ResolvedClientOptions {
   readonly logger: Logger;
   readonly userAgent: string;
   readonly now: () => number;
+  readonly observer: RequestObserver | undefined;
 }
 
 export const CLIENT_DEFAULTS = {
@@ -160,6 +164,7 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
     logger,
     userAgent: options.userAgent ?? USER_AGENT,
     now: options.now ?? Date.now,
+    observer: options.observer,
   };
   // Not enumerable: JSON.stringify and util.inspect of the options (or of an
   // object holding them) never show the key or password.

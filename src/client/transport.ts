@@ -16,6 +16,7 @@ import { Agent, type Dispatcher } from 'undici';
 import type { ResolvedClientOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 import { FilesError, NetworkError, TimeoutError, TlsVerificationError } from './errors.js';
+import { notifyObserver, type RequestObserver } from './observer.js';
 import { abortError } from './retry.js';
 import { secureContextWithExtraCa } from './tls.js';
 
@@ -37,6 +38,8 @@ export interface SendRequest {
   /** What the request is, for logs and errors, e.g. "GET /folders/a" or "PUT upload part 3". Never a URL with a signature. */
   label: string;
   attempt: number;
+  /** A hedged duplicate of a request still in flight (for the observer). */
+  hedge?: boolean;
 }
 
 export interface SendResponse {
@@ -102,9 +105,11 @@ export class Transport {
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly observer: RequestObserver | undefined;
 
   constructor(options: ResolvedClientOptions) {
     this.logger = options.logger;
+    this.observer = options.observer;
     this.timeoutMs = options.requestTimeoutMs;
     this.connectTimeoutMs = options.connectTimeoutMs;
     const secureContext = secureContextWithExtraCa(options.caPem, options.logger);
@@ -141,11 +146,27 @@ export class Transport {
     } catch (err) {
       const mapped = transportError(err, req.label, req.signal, this.timeoutMs, this.connectTimeoutMs);
       log.debug(`${req.label} failed ${Math.round(performance.now() - started)}ms attempt ${req.attempt}: ${mapped.message}`);
+      this.observe(req, started, undefined, mapped);
       throw mapped;
     }
+    this.observe(req, started, res.statusCode, undefined);
     log.debug(`${req.label} ${res.statusCode} ${Math.round(performance.now() - started)}ms attempt ${req.attempt}`);
     if (log.enabled('trace')) log.trace(`← ${req.label} ${res.statusCode} ${headersForLog(res.headers)}`);
     return { status: res.statusCode, headers: res.headers, body: res.body };
+  }
+
+  private observe(req: SendRequest, started: number, status: number | undefined, error: Error | undefined): void {
+    if (!this.observer) return;
+    notifyObserver(this.observer, {
+      method: req.method,
+      origin: req.url.origin,
+      path: req.url.pathname,
+      attempt: req.attempt,
+      hedge: req.hedge === true,
+      ...(status !== undefined ? { status } : {}),
+      ...(error !== undefined ? { error } : {}),
+      seconds: (performance.now() - started) / 1000,
+    });
   }
 
   /** Maps a failure while reading a response body like one while sending. */

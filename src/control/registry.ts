@@ -2,15 +2,21 @@
 // mount writes one small record,
 //   <registry>/<sha256 of the canonical mountpoint>.json   (dir 0700, file 0600)
 //   = {pid, mountpoint, cacheDir, socket, baseUrl, root, startedAt, version}
-// with <registry> = $XDG_RUNTIME_DIR/filesfs/mounts, or /tmp/filesfs-<uid>/mounts
-// without XDG_RUNTIME_DIR. The mount removes it at exit; a record whose pid is
-// gone (kill -9) is ignored and removed by the next reader.
+// with <registry> = $XDG_RUNTIME_DIR/filesfs/mounts; without XDG_RUNTIME_DIR
+// (mount(8), systemd units, cron) /run/filesfs/mounts for root, whose system
+// mounts run for months (a folder under /tmp would be aged out by
+// systemd-tmpfiles), else /tmp/filesfs-<uid>/mounts. Lookups try the
+// session's folder, then that one, so `filesfs unmount` and `filesfs status`
+// in a login shell find a mount started by /etc/fstab. The mount removes its
+// record at exit; a record whose pid is gone (kill -9) is ignored and removed
+// by the next reader.
 //
 // The mountpoint is canonicalised without touching the mountpoint itself
 // (src/fuse canonicalMountpoint: realpath of the parent + the name), so a
 // stale mount, or our own mount seen from the process that serves it, never
 // hangs or fails the lookup.
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalMountpoint } from '../fuse/index.js';
@@ -25,7 +31,19 @@ export interface MountRecord extends MountInfo {
 export function registryDir(env: NodeJS.ProcessEnv = process.env): string {
   const runtime = env.XDG_RUNTIME_DIR;
   if (runtime && runtime.startsWith('/')) return join(runtime, 'filesfs', 'mounts');
-  return join('/tmp', `filesfs-${process.getuid?.() ?? 'user'}`, 'mounts');
+  return sessionlessRegistryDir();
+}
+
+/** The registry of mounts started without XDG_RUNTIME_DIR (see the top of this file). */
+function sessionlessRegistryDir(): string {
+  const uid = process.getuid?.();
+  if (uid === 0 && existsSync('/run')) return '/run/filesfs/mounts';
+  return join('/tmp', `filesfs-${uid ?? 'user'}`, 'mounts');
+}
+
+/** Where to look for a mount's record, in order. */
+function lookupDirs(env: NodeJS.ProcessEnv): string[] {
+  return [...new Set([registryDir(env), sessionlessRegistryDir()])];
 }
 
 function recordFile(dir: string, canonical: string): string {
@@ -84,11 +102,14 @@ async function readRecord(file: string): Promise<MountRecord | undefined> {
 
 /** The live filesfs mount serving `mountpoint`, if any. */
 export async function findMount(mountpoint: string, env: NodeJS.ProcessEnv = process.env): Promise<MountRecord | undefined> {
-  const file = recordFile(registryDir(env), await canonicalMountpoint(mountpoint));
-  const record = await readRecord(file);
-  if (!record) return undefined;
-  if (processAlive(record.pid)) return record;
-  await unlink(file).catch(() => undefined);
+  const canonical = await canonicalMountpoint(mountpoint);
+  for (const dir of lookupDirs(env)) {
+    const file = recordFile(dir, canonical);
+    const record = await readRecord(file);
+    if (!record) continue;
+    if (processAlive(record.pid)) return record;
+    await unlink(file).catch(() => undefined);
+  }
   return undefined;
 }
 

@@ -38,8 +38,16 @@ import { errnoOf } from './errno.js';
 import type { FilesfsOperations, FuseStat } from './operations.js';
 import { toFuseStat, toFuseStatfs } from './stat.js';
 
+/**
+ * Told about every operation once it is answered: its name, the errno name
+ * it failed with (null for success) and how long it took, in seconds. For
+ * metrics (src/metrics); an observer that throws is ignored.
+ */
+export type OperationObserver = (operation: string, errno: string | null, seconds: number) => void;
+
 export interface AdapterOptions {
   logger?: Logger;
+  observer?: OperationObserver;
 }
 
 /** fuse-native copies each readdir name into a 1024-byte buffer (NUL included). */
@@ -50,12 +58,20 @@ const MAX_HANDLE = 0x7fff_ffff;
 const UNCHANGED_ID = 0xffff_ffff;
 const PERMISSION_BITS = 0o7777;
 
-const ENOSYS = errnoOf('ENOSYS');
-const EPERM = errnoOf('EPERM');
-
 export function createOperations(fs: Filesystem, options: AdapterOptions = {}): FilesfsOperations {
   const logger = options.logger ?? silentLogger;
   const tracing = logger.enabled('trace');
+  const observer = options.observer;
+  const timing = tracing || observer !== undefined;
+
+  function observe(op: string, errno: string | null, started: number): void {
+    if (!observer) return;
+    try {
+      observer(op, errno, (performance.now() - started) / 1000);
+    } catch {
+      // The observer's failure is not the operation's.
+    }
+  }
 
   /**
    * Runs one operation: `work` calls the filesystem, `reply` answers a
@@ -63,7 +79,7 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
    * answers an errno. Exactly one of them reaches the kernel.
    */
   function run<T>(op: string, path: string, work: () => Promise<T>, reply: (value: T) => void, fail: (errno: number) => void): void {
-    const started = tracing ? performance.now() : 0;
+    const started = timing ? performance.now() : 0;
     let pending: Promise<T>;
     try {
       pending = work();
@@ -74,9 +90,11 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
       .then((value) => {
         reply(value);
         if (tracing) logger.trace('%s %s → ok (%s ms)', op, JSON.stringify(path), (performance.now() - started).toFixed(1));
+        observe(op, null, started);
       })
       .catch((err: unknown) => {
         const code = err instanceof FsError ? err.code : 'EIO';
+        observe(op, code, started);
         if (tracing) logger.trace('%s %s → %s (%s ms)', op, JSON.stringify(path), code, (performance.now() - started).toFixed(1));
         if (!(err instanceof FsError)) logger.warn('%s %s: the filesystem rejected with something other than an FsError (a bug): %s', op, JSON.stringify(path), err instanceof Error ? err.stack ?? err.message : String(err));
         fail(errnoOf(code));
@@ -88,9 +106,10 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     run(op, path, work, () => cb(0), cb);
   }
 
-  function refuse(op: string, path: string, errno: number, cb: (code: number) => void): void {
-    if (tracing) logger.trace('%s %s → refused (%d)', op, JSON.stringify(path), errno);
-    cb(errno);
+  function refuse(op: string, path: string, code: 'EPERM' | 'ENOSYS', cb: (code: number) => void): void {
+    if (tracing) logger.trace('%s %s → refused (%s)', op, JSON.stringify(path), code);
+    observe(op, code, timing ? performance.now() : 0);
+    cb(errnoOf(code));
   }
 
   /** A result the filesystem should never give (a bug): logged here, answered with EIO. */
@@ -212,16 +231,16 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     },
 
     symlink(_target, path, cb) {
-      refuse('symlink', path, EPERM, cb);
+      refuse('symlink', path, 'EPERM', cb);
     },
 
     link(_from, to, cb) {
-      refuse('link', to, EPERM, cb);
+      refuse('link', to, 'EPERM', cb);
     },
 
     mknod(path, mode, _dev, cb) {
       if ((mode & fsConstants.S_IFMT) !== fsConstants.S_IFREG) {
-        refuse('mknod', path, EPERM, cb);
+        refuse('mknod', path, 'EPERM', cb);
         return;
       }
       const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY;
@@ -232,19 +251,19 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     },
 
     setxattr(path, _name, _value, _position, _flags, cb) {
-      refuse('setxattr', path, ENOSYS, cb);
+      refuse('setxattr', path, 'ENOSYS', cb);
     },
 
     getxattr(path, _name, _position, cb) {
-      refuse('getxattr', path, ENOSYS, cb);
+      refuse('getxattr', path, 'ENOSYS', cb);
     },
 
     listxattr(path, cb) {
-      refuse('listxattr', path, ENOSYS, cb);
+      refuse('listxattr', path, 'ENOSYS', cb);
     },
 
     removexattr(path, _name, cb) {
-      refuse('removexattr', path, ENOSYS, cb);
+      refuse('removexattr', path, 'ENOSYS', cb);
     },
   };
 }

@@ -18,7 +18,7 @@ import type { FuseDetection } from '../../native/detect-fuse.mjs';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import type { Filesystem } from '../vfs/index.js';
-import { createOperations } from './adapter.js';
+import { createOperations, type OperationObserver } from './adapter.js';
 import { FilesfsFuse, LAST_RESORT_TIMEOUT_MS } from './filesfs-fuse.js';
 import { tuneHeapForTransfers } from './heap.js';
 import { MountError } from './mount-error.js';
@@ -45,6 +45,8 @@ export interface MountOptions extends MountOptionsInput {
   initTimeoutMs?: number;
   /** Replaces the FUSE availability check (tests). */
   detect?: () => FuseDetection;
+  /** Told about every operation answered (adapter.ts), e.g. for metrics. */
+  operationObserver?: OperationObserver;
 }
 
 export interface Mount {
@@ -72,7 +74,7 @@ export async function mountFilesystem(fs: Filesystem, mountpoint: string, option
 
   // This process now moves file content for as long as it is mounted (heap.ts).
   tuneHeapForTransfers();
-  const fuse = new FilesfsFuse(target, createOperations(fs, { logger }), argument, options.operationTimeoutMs ?? LAST_RESORT_TIMEOUT_MS);
+  const fuse = new FilesfsFuse(target, createOperations(fs, { logger, ...(options.operationObserver ? { observer: options.operationObserver } : {}) }), argument, options.operationTimeoutMs ?? LAST_RESORT_TIMEOUT_MS);
   try {
     await mountAndWaitForInit(fuse, options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
     if (!(await waitForMount(target, true, 2000))) throw new Error('the kernel does not list the mount in /proc/self/mountinfo');

@@ -19,10 +19,19 @@ export type Credentials =
 export interface CredentialSources {
   baseUrl: string;
   apiKeyFile?: string;
+  /** How the key file was named, for messages: "--api-key-file" (default) or "-o api_key_file". */
+  apiKeyFileOption?: string;
   env?: NodeJS.ProcessEnv;
   /** Defaults to $NETRC or ~/.netrc. */
   netrcFile?: string;
   logger?: Logger;
+  /**
+   * Refuse (instead of warning about) an --api-key-file that another user
+   * could read: readable by group or others, or owned by someone else. Mounts
+   * through mount(8) and /etc/fstab ask for this: the key of a system mount
+   * is for root's eyes only.
+   */
+  privateKeyFile?: boolean;
 }
 
 const API_KEY_SHAPE = /^[A-Za-z0-9_-]+$/;
@@ -37,20 +46,29 @@ export function resolveCredentials(sources: CredentialSources): Credentials {
   const env = sources.env ?? process.env;
 
   if (sources.apiKeyFile) {
+    const option = sources.apiKeyFileOption ?? '--api-key-file';
     let text: string;
     let mode: number;
+    let owner: number;
     try {
-      mode = statSync(sources.apiKeyFile).mode;
+      const st = statSync(sources.apiKeyFile);
+      mode = st.mode;
+      owner = st.uid;
       text = readFileSync(sources.apiKeyFile, 'utf8');
     } catch (err) {
-      throw new ConfigError(`--api-key-file ${sources.apiKeyFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      throw new ConfigError(`${option} ${sources.apiKeyFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
     const key = text.trim();
     registerSecret(key);
-    if (mode & 0o077) {
-      sources.logger?.warn(`--api-key-file ${sources.apiKeyFile} is readable by other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${sources.apiKeyFile}`);
+    const uid = process.geteuid?.();
+    if (sources.privateKeyFile && (mode & 0o077 || (uid !== undefined && owner !== uid))) {
+      const why = mode & 0o077 ? `readable by other users (mode ${(mode & 0o777).toString(8).padStart(4, '0')})` : `owned by another user (uid ${owner})`;
+      throw new ConfigError(`api_key_file ${sources.apiKeyFile} is ${why}; only its owner may read it: chown ${uid === 0 ? 'root:root' : uid} ${sources.apiKeyFile} && chmod 600 ${sources.apiKeyFile}`);
     }
-    return { kind: 'api-key', apiKey: checkKey(key, `--api-key-file ${sources.apiKeyFile}`), source: `--api-key-file ${sources.apiKeyFile}` };
+    if (mode & 0o077) {
+      sources.logger?.warn(`${option} ${sources.apiKeyFile} is readable by other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${sources.apiKeyFile}`);
+    }
+    return { kind: 'api-key', apiKey: checkKey(key, `${option} ${sources.apiKeyFile}`), source: `${option} ${sources.apiKeyFile}` };
   }
 
   for (const name of ['FILES_API_KEY', 'FILESCOM_API_KEY']) {

@@ -6,8 +6,9 @@
 // where the log is and exits 0, or prints what the child logged and exits
 // with the child's status.
 import { spawn } from 'node:child_process';
-import { closeSync, fchmodSync, fstatSync, openSync, readSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, openSync, readSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { preparePrivateDir } from '../options/private-dir.js';
 
 export const LOG_FILE_NAME = 'filesfs.log';
@@ -61,12 +62,27 @@ function readFrom(path: string, offset: number): string {
 }
 
 /**
+ * The CLI's own script (dist/cli/main.js), never the name we were started
+ * under: as a mount helper that is /sbin/mount.filesfs, which would start a
+ * mount helper again.
+ */
+function cliScript(): string | undefined {
+  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  return existsSync(main) ? main : process.argv[1];
+}
+
+export interface DaemonOptions {
+  /** Print nothing once mounted (mount(8) helpers are silent on success). */
+  quiet?: boolean;
+}
+
+/**
  * Starts the detached mount. `childArgs` are the `mount` command's arguments
  * without --daemon. Resolves to the exit status for the parent.
  */
-export async function startDaemon(childArgs: string[], cacheDir: string, mountpoint: string): Promise<number> {
+export async function startDaemon(childArgs: string[], cacheDir: string, mountpoint: string, options: DaemonOptions = {}): Promise<number> {
   const log = openLog(cacheDir);
-  const entry = process.argv[1];
+  const entry = cliScript();
   if (!entry) throw new Error('cannot tell which script to start for --daemon');
   const child = spawn(process.execPath, [entry, 'mount', ...childArgs], {
     detached: true,
@@ -92,6 +108,7 @@ export async function startDaemon(childArgs: string[], cacheDir: string, mountpo
   if ('ready' in outcome) {
     child.unref();
     if (child.connected) child.disconnect();
+    if (options.quiet) return 0;
     process.stdout.write(`filesfs: mounted at ${outcome.ready.mountpoint} in the background (pid ${outcome.ready.pid}); log: ${log.path}\n`
       + `filesfs: unmount with: filesfs unmount ${outcome.ready.mountpoint}\n`);
     return 0;

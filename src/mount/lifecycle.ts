@@ -10,6 +10,7 @@
 //   afterUnmount   once the kernel mount is gone, before the process exits
 //                  (e.g. close the journal)
 //   handle(op)     control socket requests (e.g. "status")
+//   setUploadStatus  what is waiting to upload, read when metrics are scraped
 //
 // A feature is `{ name, setup(context) }` listed in features.ts; setup only
 // registers. Nothing here knows about any feature.
@@ -17,7 +18,7 @@ import type { ControlHandler } from '../control/index.js';
 import type { MountConfig } from './mount-config.js';
 import type { FilesClient } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
-import type { FilesFilesystem, VfsContext, WriteLayer } from '../vfs/index.js';
+import type { FilesFilesystem, VfsContext, WriteBackStatus, WriteLayer } from '../vfs/index.js';
 
 /** What a beforeUnmount hook receives. */
 export interface ShutdownContext {
@@ -60,6 +61,8 @@ export interface FeatureContext {
   afterUnmount(name: string, hook: () => Promise<void>): void;
   /** Answers control socket requests `op` (see src/control). */
   handle(op: string, handler: ControlHandler): void;
+  /** The write-back status at this instant (for metrics); at most one feature sets it. */
+  setUploadStatus(read: () => WriteBackStatus): void;
 }
 
 export interface MountFeature {
@@ -80,6 +83,7 @@ export class LifecycleRegistry {
   readonly beforeUnmount: Named<ShutdownHook>[] = [];
   readonly afterUnmount: Named<() => Promise<void>>[] = [];
   readonly handlers: Array<{ op: string; handler: ControlHandler }> = [];
+  uploadStatus: (() => WriteBackStatus) | undefined;
 
   /** The context handed to one feature's setup. */
   contextFor(feature: string, base: Pick<FeatureContext, 'config' | 'client' | 'cacheDir' | 'logger'>): FeatureContext {
@@ -94,6 +98,7 @@ export class LifecycleRegistry {
       beforeUnmount: (name, hook) => { this.beforeUnmount.push({ name: `${feature}: ${name}`, hook }); },
       afterUnmount: (name, hook) => { this.afterUnmount.push({ name: `${feature}: ${name}`, hook }); },
       handle: (op, handler) => { this.handlers.push({ op, handler }); },
+      setUploadStatus: (read) => { this.uploadStatus = read; },
     };
   }
 }

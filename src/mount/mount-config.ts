@@ -18,6 +18,8 @@ import { normalize } from '../path/index.js';
 import { DEFAULTS as VFS_DEFAULTS, MAX_PREFETCH_FILES, type FilesystemOptions, WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/index.js';
 import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/index.js';
 import type { CredentialSources } from './credentials.js';
+import { applyOptionSpellings } from './option-spellings.js';
+import { parseListenAddress, type ListenAddress } from '../options/listen-address.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -76,6 +78,7 @@ export const MOUNT_FLAGS = {
   'read-cache': { type: 'string' },
   'upload-delay': { type: 'string' },
   'upload-concurrency': { type: 'string' },
+  metrics: { type: 'string' },
 } as const;
 
 export interface MountConfig {
@@ -99,6 +102,8 @@ export interface MountConfig {
   mount: MountOptionsInput;
   /** For the write-back layer (the cache dir is added at start). */
   writeBack: Omit<WriteBackOptions, 'cacheDir'>;
+  /** Where to serve Prometheus metrics, and the option that said so (--metrics or -o metrics); none when absent. */
+  metrics?: ListenAddress & { option: string };
 }
 
 /** Environment variables read for the base URL, in order. */
@@ -113,7 +118,11 @@ function envBaseUrl(env: NodeJS.ProcessEnv): { value: string; name: string } | u
 }
 
 /** Parses `filesfs mount` arguments (and the environment) into a MountConfig. Throws ConfigError. */
-export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS, string | string[] | boolean>>, positionals: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): MountConfig {
+export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_FLAGS, string | string[] | boolean>>, positionals: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): MountConfig {
+  // `-o attr_ttl=10` is `--attr-ttl 10` (option-spellings.ts); -o keeps the libfuse options.
+  const spelled = applyOptionSpellings(flagValues, MOUNT_FLAGS);
+  const values = spelled.values as Partial<Record<keyof typeof MOUNT_FLAGS, string | string[] | boolean>>;
+  const label = spelled.label;
   const str = (name: keyof typeof MOUNT_FLAGS): string | undefined => {
     const v = values[name];
     return typeof v === 'string' ? v : undefined;
@@ -127,22 +136,22 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
 
   const urlFlag = str('base-url');
   const fromEnv = urlFlag === undefined ? envBaseUrl(env) : undefined;
-  const baseUrl = parseBaseUrl(urlFlag !== undefined ? '--base-url' : fromEnv?.name ?? '--base-url', urlFlag ?? fromEnv?.value ?? MOUNT_DEFAULTS.baseUrl);
+  const baseUrl = parseBaseUrl(urlFlag !== undefined ? label('base-url') : fromEnv?.name ?? '--base-url', urlFlag ?? fromEnv?.value ?? MOUNT_DEFAULTS.baseUrl);
 
   const rootFlag = str('root');
   const remoteRoot = rootFlag === undefined ? '' : normalize(rootFlag.trim());
-  if (rootFlag !== undefined && rootFlag.trim() === '') throw new ConfigError('--root: expected a remote folder such as "Reports/2024" (leave it out for the whole site)');
+  if (rootFlag !== undefined && rootFlag.trim() === '') throw new ConfigError(`${label('root')}: expected a remote folder such as "Reports/2024" (leave it out for the whole site)`);
 
   const cacheFlag = str('cache-dir');
   const cacheDir = cacheFlag !== undefined ? resolve(cwd, cacheFlag) : defaultCacheDir(baseUrl, remoteRoot, env);
 
   const seconds = (flag: keyof typeof MOUNT_FLAGS, fallback: number, min = 0): number => {
     const raw = str(flag);
-    return raw === undefined ? fallback : parseSeconds(`--${flag}`, raw, { min });
+    return raw === undefined ? fallback : parseSeconds(label(flag), raw, { min });
   };
   const integer = (flag: keyof typeof MOUNT_FLAGS, fallback: number | undefined, min: number, max: number): number | undefined => {
     const raw = str(flag);
-    return raw === undefined ? fallback : parseInteger(`--${flag}`, raw, { min, max });
+    return raw === undefined ? fallback : parseInteger(label(flag), raw, { min, max });
   };
 
   const attrTtlSeconds = seconds('attr-ttl', MOUNT_DEFAULTS.attrTtlSeconds);
@@ -150,16 +159,16 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
   const uid = integer('uid', undefined, 0, 0xffff_fffe);
   const gid = integer('gid', undefined, 0, 0xffff_fffe);
   const umaskRaw = str('umask');
-  const umask = umaskRaw === undefined ? MOUNT_DEFAULTS.umask : parseOctal('--umask', umaskRaw, 0o777);
+  const umask = umaskRaw === undefined ? MOUNT_DEFAULTS.umask : parseOctal(label('umask'), umaskRaw, 0o777);
   const readOnly = values['read-only'] === true;
   const allowOther = values['allow-other'] === true;
   const extra = (values.o as string[] | undefined) ?? [];
   // Validated now (with -o's own messages) rather than at mount time.
   const extraOptions = parseExtraOptions(extra);
-  if (readOnly && extraOptions.includes('rw')) throw new ConfigError('-o rw: conflicts with --read-only');
+  if (readOnly && extraOptions.includes('rw')) throw new ConfigError(`-o rw: conflicts with ${label('read-only')}`);
 
   const logLevelRaw = str('log-level');
-  const logLevel = logLevelRaw === undefined ? MOUNT_DEFAULTS.logLevel : parseChoice('--log-level', logLevelRaw, LOG_LEVELS);
+  const logLevel = logLevelRaw === undefined ? MOUNT_DEFAULTS.logLevel : parseChoice(label('log-level'), logLevelRaw, LOG_LEVELS);
 
   const caFile = str('ca-file');
   const sourceIp = str('source-ip');
@@ -176,15 +185,15 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
   };
 
   const readAheadRaw = str('read-ahead');
-  const readAheadBytes = readAheadRaw === undefined ? MOUNT_DEFAULTS.readAheadBytes : parseBytes('--read-ahead', readAheadRaw, { min: VFS_DEFAULTS.readBlockSize, max: 1024 * MiB });
+  const readAheadBytes = readAheadRaw === undefined ? MOUNT_DEFAULTS.readAheadBytes : parseBytes(label('read-ahead'), readAheadRaw, { min: VFS_DEFAULTS.readBlockSize, max: 1024 * MiB });
   if (readAheadBytes % VFS_DEFAULTS.readBlockSize !== 0) {
-    throw new ConfigError(`--read-ahead: expected a multiple of ${VFS_DEFAULTS.readBlockSize / KiB}K (the read block size), got ${readAheadRaw}`);
+    throw new ConfigError(`${label('read-ahead')}: expected a multiple of ${VFS_DEFAULTS.readBlockSize / KiB}K (the read block size), got ${readAheadRaw}`);
   }
   const minCache = readAheadBytes + READ_CACHE_SLACK;
   const readCacheRaw = str('read-cache');
-  const readCacheBytes = readCacheRaw === undefined ? Math.max(MOUNT_DEFAULTS.readCacheBytes, minCache) : parseBytes('--read-cache', readCacheRaw, { min: 1 });
+  const readCacheBytes = readCacheRaw === undefined ? Math.max(MOUNT_DEFAULTS.readCacheBytes, minCache) : parseBytes(label('read-cache'), readCacheRaw, { min: 1 });
   if (readCacheBytes < minCache) {
-    throw new ConfigError(`--read-cache: must be at least --read-ahead + ${READ_CACHE_SLACK / MiB}M (${minCache / MiB}M with --read-ahead ${readAheadBytes / MiB}M), got ${readCacheRaw}`);
+    throw new ConfigError(`${label('read-cache')}: must be at least --read-ahead + ${READ_CACHE_SLACK / MiB}M (${minCache / MiB}M with --read-ahead ${readAheadBytes / MiB}M), got ${readCacheRaw}`);
   }
 
   const filesystem: MountConfig['filesystem'] = {
@@ -212,10 +221,15 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
   };
 
   const apiKeyFile = str('api-key-file');
+  const metricsRaw = str('metrics');
   return {
     mountpoint,
     baseUrl,
-    credentials: { env, ...(apiKeyFile !== undefined ? { apiKeyFile: resolve(cwd, apiKeyFile) } : {}) },
+    credentials: {
+      env,
+      ...(apiKeyFile !== undefined ? { apiKeyFile: resolve(cwd, apiKeyFile) } : {}),
+      ...(apiKeyFile !== undefined && label('api-key-file') !== '--api-key-file' ? { apiKeyFileOption: label('api-key-file') } : {}),
+    },
     remoteRoot,
     cacheDir,
     daemon: values.daemon === true,
@@ -229,6 +243,7 @@ export function parseMountConfig(values: Partial<Record<keyof typeof MOUNT_FLAGS
       extraOptions,
     },
     writeBack,
+    ...(metricsRaw !== undefined ? { metrics: { ...parseListenAddress(label('metrics'), metricsRaw), option: label('metrics') } } : {}),
   };
 }
 

@@ -2,8 +2,9 @@
 // demo) runs. In order:
 //   credentials → client → one request to check key and root → cache dir
 //   (0700) → control socket (the cache dir's lock) → features' setup →
-//   registry record → the filesystem (one place: the write layer goes in
-//   here) → the kernel mount → "mounted" → afterMount hooks in the background
+//   the metrics endpoint (--metrics) → registry record → the filesystem (one
+//   place: the write layer goes in here) → the kernel mount → "mounted" →
+//   afterMount hooks in the background
 // (the check comes first, so that a typo leaves no cache dir behind), and then
 // waits for a stop: SIGINT/SIGTERM/SIGHUP, `filesfs unmount` over the
 // control socket, or the mount disappearing (someone ran fusermount -u). The
@@ -26,6 +27,7 @@ import type { MountConfig } from './mount-config.js';
 import { ControlServer, type MountInfo, registerMount } from '../control/index.js';
 import { isMountpoint, lazyUnmount, mountFilesystem, type Mount } from '../fuse/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import { MountMetrics, serveMetrics, type MetricsServer } from '../metrics/index.js';
 import { VERSION } from '../version.js';
 import { createFilesystem } from '../vfs/index.js';
 import { notifyDaemonParent } from './daemon.js';
@@ -108,13 +110,17 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
   let client: HttpFilesClient | undefined;
   let mount: Mount | undefined;
   let unregister: (() => Promise<void>) | undefined;
+  let metricsServer: MetricsServer | undefined;
+  const metrics = config.metrics ? new MountMetrics({ baseUrl: config.baseUrl, version: VERSION, root: config.remoteRoot }) : undefined;
   const release = async (): Promise<void> => {
     const steps: Array<[string, (() => Promise<unknown>) | undefined]> = [
+      ['metrics endpoint', metricsServer && (() => metricsServer!.close())],
       ['registry record', unregister],
       ['control socket', control && (() => control!.close())],
       ['client', client && (() => client!.close())],
     ];
     for (const [what, step] of steps) await step?.().catch((err: unknown) => logger.debug('closing the %s: %s', what, (err as Error).message));
+    metrics?.close();
     uninstallSignals();
     uninstallCrashGuard();
   };
@@ -124,7 +130,10 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
   let filesystem: ReturnType<typeof createFilesystem>;
   try {
     const credentials = resolveCredentials({ ...config.credentials, baseUrl: config.baseUrl, logger });
-    client = new HttpFilesClient({ ...config.client, credentials: clientCredentials(credentials), logger: logger.child('client') });
+    client = new HttpFilesClient({
+      ...config.client, credentials: clientCredentials(credentials), logger: logger.child('client'),
+      ...(metrics ? { observer: metrics.requestObserver } : {}),
+    });
     remoteRoot = await verifyRemote(client, { baseUrl: config.baseUrl, remoteRoot: config.remoteRoot, credentialSource: credentials.source, signal: startup.signal })
       .catch((err: unknown) => { interrupted(); throw err; });
     interrupted();
@@ -159,12 +168,20 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
       await feature.setup(registry.contextFor(feature.name, { config, client, cacheDir: config.cacheDir, logger: logger.child(feature.name) }));
     }
     for (const { op, handler } of registry.handlers) control.handle(op, handler);
+    if (metrics && config.metrics) {
+      metricsServer = await serveMetrics(metrics, config.metrics, logger.child('metrics'), config.metrics.option);
+      logger.info('metrics at %s', metricsServer.url);
+    }
     // Before the kernel mount: once `mountpoint -q` succeeds, `filesfs unmount` finds this process.
     unregister = await registerMount({ ...info, socket: control.socketPath }, options.env);
     interrupted();
 
     filesystem = createFilesystem(client, { ...config.filesystem, remoteRoot, logger }, registry.writeLayer ? { writeLayer: registry.writeLayer } : {});
-    mount = await mountFilesystem(filesystem, config.mountpoint, { ...config.mount, logger: logger.child('fuse') });
+    metrics?.watch({ cacheCounters: filesystem.cacheCounters, ...(registry.uploadStatus ? { uploadStatus: registry.uploadStatus } : {}) });
+    mount = await mountFilesystem(filesystem, config.mountpoint, {
+      ...config.mount, logger: logger.child('fuse'),
+      ...(metrics ? { operationObserver: metrics.operationObserver } : {}),
+    });
     mountedAt = mount.mountpoint;
     // No await from here to `shutdown`: a stop that arrived while the kernel
     // mounted is handled below as an ordinary stop.
@@ -196,7 +213,11 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
   const watcher = setInterval(() => {
     if (shutdown!.started) return;
     void isMountpoint(mounted.mountpoint).then((present) => {
-      if (!present && !shutdown!.started) void shutdown!.request(`${mounted.mountpoint} was unmounted from outside (fusermount -u or umount)`);
+      if (present || shutdown!.started) return;
+      // umount(2) of a fuse mount tells the filesystem nothing (the kernel sends
+      // DESTROY only to fuseblk): the mount is gone, the cache dir is not.
+      logger.info('%s was unmounted from outside (umount or fusermount -u): pending uploads, if any, go on from the cache dir %s before this process exits; if it is stopped first, they stay in its journal and resume at the next mount', mounted.mountpoint, config.cacheDir);
+      void shutdown!.request(`${mounted.mountpoint} was unmounted from outside`);
     }, () => undefined);
   }, MOUNT_WATCH_INTERVAL_MS);
 

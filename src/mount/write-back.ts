@@ -10,7 +10,8 @@
 //                  the journal for the next mount
 //   afterUnmount   stops the queue (uploads in flight are aborted; their
 //                  records stay)
-//   "status"       answers `filesfs status` (WriteBackStatus)
+//   "status"       answers `filesfs status` (WriteBackStatus); the same
+//                  status feeds the metrics' upload gauges
 // A read-only mount has no write layer; pending uploads of an earlier mount
 // stay in the journal for the next read-write one (said at start).
 import { readdir } from 'node:fs/promises';
@@ -66,6 +67,7 @@ export const writeBackFeature: MountFeature = {
     });
 
     ctx.handle('status', async () => writeBack.status());
+    ctx.setUploadStatus(() => writeBack.status());
   },
 };
 

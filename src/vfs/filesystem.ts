@@ -26,6 +26,7 @@ import { resolveOptions, type FilesystemOptions, type ResolvedOptions } from './
 import { fitsKernelName, keyOf, PathMapper } from './path-mapper.js';
 import { ContentRegistry } from './read/content-registry.js';
 import { FileReader } from './read/file-reader.js';
+import { CacheCounters } from './cache-counters.js';
 import { FolderReadAhead } from './read/folder-read-ahead.js';
 import { ReadOnlyWrites, type WriteLayer } from './writes.js';
 
@@ -78,6 +79,8 @@ export class FilesFilesystem implements Filesystem {
   private readonly warnedNames = new LRUCache<string, true>({ max: WARNED_NAMES_MAX });
   private readonly log: Logger;
   private readonly failures: FailureLog;
+  /** Cache hits and misses since the mount started (cache-counters.ts), for metrics. */
+  readonly cacheCounters = new CacheCounters();
 
   constructor(client: FilesClient, options: FilesystemOptions = {}, extensions: FilesFilesystemExtensions = {}) {
     const resolved = resolveOptions(options);
@@ -95,14 +98,14 @@ export class FilesFilesystem implements Filesystem {
       logger,
       onEntry: (entry) => contents.observe(entry),
     });
-    const lookup = new Lookup(client, metadata, resolved, logger);
+    const lookup = new Lookup(client, metadata, resolved, logger, this.cacheCounters);
     const namespace = new Namespace({ client, lookup, contents, paths, options: resolved, writes: () => this.writes, logger });
     const attributes = (entry: RemoteEntry): FileAttributes => toAttributes(entry, resolved);
     const remoteChanged = (entry: RemoteEntry): void => lookup.appliedEntry(entry);
     this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, attributes, remoteChanged };
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
-    const reader = new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath));
+    const reader = new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath), this.cacheCounters);
     this.folderReadAhead = new FolderReadAhead({
       window: resolved.prefetchFiles,
       cachedListing: (dirPath) => lookup.cachedListing(dirPath),

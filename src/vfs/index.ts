@@ -6,6 +6,8 @@ export { FilesFilesystem, createFilesystem, writeIntent } from './filesystem.js'
 export type { VfsContext, FilesFilesystemExtensions } from './filesystem.js';
 export type { Filesystem, FileAttributes, DirectoryEntry, FilesystemStats } from './filesystem-api.js';
 export { FsError, isFsError } from './fs-error.js';
+export { CacheCounters } from './cache-counters.js';
+export type { CacheName, HitsAndMisses } from './cache-counters.js';
 export type { ErrnoCode } from './fs-error.js';
 export { resolveOptions, DEFAULTS, MAX_PREFETCH_FILES } from './options.js';
 export type { FilesystemOptions, ResolvedOptions, Clock } from './options.js';

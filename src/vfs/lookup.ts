@@ -15,6 +15,7 @@ import { type FilesClient, type RemoteEntry, rootEntry, NotFoundError } from '..
 import type { Logger } from '../log/logger.js';
 import { parentPath } from '../path/index.js';
 import { FsError } from './fs-error.js';
+import { CacheCounters } from './cache-counters.js';
 import { buildListing, type Listing } from './metadata/listing.js';
 import type { MetadataCache } from './metadata/metadata-cache.js';
 import type { ResolvedOptions } from './options.js';
@@ -50,6 +51,7 @@ export class Lookup {
     private readonly cache: MetadataCache,
     private readonly options: Pick<ResolvedOptions, 'clock' | 'listPageSize' | 'attrTtlMs' | 'dirTtlMs'>,
     private readonly log: Logger,
+    private readonly counters: CacheCounters = new CacheCounters(),
   ) {
     this.siteRoot = rootEntry(new Date(options.clock()));
   }
@@ -61,8 +63,10 @@ export class Lookup {
     if (local) return local;
     if (path === '') return this.siteRoot;
     const known = this.cache.known(path);
+    if (known !== undefined) this.counters.attributes.hits++;
     if (known === null) throw notFound(path);
     if (known) return known;
+    this.counters.attributes.misses++;
     const relisted = await this.relisted(path);
     if (relisted !== undefined) {
       if (relisted === null) throw notFound(path);
@@ -100,7 +104,9 @@ export class Lookup {
     if (this.options.attrTtlMs > 0 || path === '') return this.resolve(path);
     const local = this.overlay.localEntry(path);
     if (local === null) throw notFound(path);
-    return local ?? this.stat(path);
+    if (local) return local;
+    this.counters.attributes.misses++;
+    return this.stat(path);
   }
 
   /** Like resolve, but null instead of ENOENT. */
@@ -153,7 +159,11 @@ export class Lookup {
   async listing(dirPath: string): Promise<Listing> {
     const key = keyOf(dirPath);
     const cached = this.cache.listing(key);
-    if (cached) return cached;
+    if (cached) {
+      this.counters.listings.hits++;
+      return cached;
+    }
+    this.counters.listings.misses++;
     return this.lists.run(key, async (flight) => {
       const at = this.options.clock();
       const entries: RemoteEntry[] = [];

@@ -126,8 +126,8 @@ describe('the mount registry', () => {
     expect(readdirSync(registryDir(env))).toEqual([]);
   });
 
-  test('without XDG_RUNTIME_DIR it lives in /tmp/filesfs-<uid>; a folder of someone else is refused', async () => {
-    expect(registryDir({})).toBe(`/tmp/filesfs-${process.getuid!()}/mounts`);
+  test('without XDG_RUNTIME_DIR it lives in /run/filesfs (root) or /tmp/filesfs-<uid>; a folder of someone else is refused', async () => {
+    expect(registryDir({})).toBe(process.getuid!() === 0 ? '/run/filesfs/mounts' : `/tmp/filesfs-${process.getuid!()}/mounts`);
     const runtime = scratch('runtime');
     writeFileSync(join(runtime, 'filesfs'), 'not a folder');
     await expect(registerMount({ ...info(), socket: '/s' }, { XDG_RUNTIME_DIR: runtime })).rejects.toThrow();

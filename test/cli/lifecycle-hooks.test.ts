@@ -80,6 +80,10 @@ describe('features plug into the mount lifecycle', () => {
 
   test('SIGINT drains; a second SIGINT forces; the process exits 0 with nothing mounted', async () => {
     const m = await start(600_000);
+    // Once the process says it is mounted: `mountpoint -q` can succeed a moment
+    // before, and a signal then is a stop "received while starting".
+    const mounted = Date.now() + 10_000;
+    while (!m.stderr().includes('] mounted ') && Date.now() < mounted) await new Promise((r) => setTimeout(r, 20));
     m.child.kill('SIGINT');
     // The second signal only once the first was handled (signals are not queued).
     const deadline = Date.now() + 10_000;

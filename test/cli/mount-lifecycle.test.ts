@@ -71,7 +71,8 @@ describe('stopping a foreground mount', () => {
     const m = await startMount({ url: emu().url, apiKey: API_KEY });
     expect((await runProgram('fusermount', ['-u', m.mountpoint])).code).toBe(0);
     expect(await m.exited).toEqual({ code: 0, signal: null });
-    expect(m.stderr()).toContain(`${m.mountpoint} was unmounted from outside (fusermount -u or umount): unmounting`);
+    expect(m.stderr()).toContain(`${m.mountpoint} was unmounted from outside (umount or fusermount -u): pending uploads, if any, go on from the cache dir ${m.cacheDir} before this process exits`);
+    expect(m.stderr()).toContain(`${m.mountpoint} was unmounted from outside: unmounting`);
     expect(await findMount(m.mountpoint, m.env)).toBeUndefined();
   });
 

@@ -2,9 +2,12 @@
 // with what to do.
 import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { detectFuse, formatFuseProblems } from '../../native/detect-fuse.mjs';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 describe('detectFuse', () => {
   test('this machine is ready (npm run setup has run)', () => {
@@ -23,7 +26,9 @@ describe('detectFuse', () => {
     expect(text).toContain('libfuse.so.2 is not installed: install the Debian packages libfuse2 and fuse: sudo apt-get install libfuse2 fuse');
     expect(text).toContain('fusermount is not on PATH');
     expect(text).toContain('is missing: load the fuse kernel module (sudo modprobe fuse); in Docker add --device /dev/fuse --cap-add SYS_ADMIN');
-    expect(text).toContain('the patched fuse-native binding is not built: run npm run setup');
+    expect(text).toContain(`the patched fuse-native binding is not built: build it: node ${join(REPO, 'native', 'build-fuse-native.mjs')} (in a checkout, npm run setup does it)`);
+    // Each problem says which part of the setup it is about (filesfs doctor's lines).
+    expect(r.problems.map((p) => p.check)).toEqual(['library', 'fusermount', 'device', 'binding']);
   });
 
   test('ldconfig output and library folders are both consulted', async () => {
@@ -41,7 +46,7 @@ describe('detectFuse', () => {
     await writeFile(join(pkg, 'build', 'Release', 'fuse.node'), '');
     await writeFile(join(pkg, 'build', 'filesfs-patch.sha256'), 'old\n');
     const r = detectFuse({ fuseNativeDir: pkg });
-    expect(r.problems).toEqual([{ problem: 'the fuse-native binding was built from another version of native/fuse-native.patch', fix: 'run npm run setup (it builds fuse-native with native/fuse-native.patch)' }]);
+    expect(r.problems).toEqual([{ check: 'binding', problem: 'the fuse-native binding was built from another version of native/fuse-native.patch', fix: `build it: node ${join(REPO, 'native', 'build-fuse-native.mjs')} (in a checkout, npm run setup does it)` }]);
   });
 
   test('not Linux', () => {

@@ -117,7 +117,7 @@ describe('mountpoint checks', () => {
   test('FUSE missing on the machine: every problem with what to do', async () => {
     const mnt = await freshMountpoint('nofuse');
     const err = await refusal(mountFilesystem(new MemoryFilesystem(), mnt, {
-      detect: () => ({ ok: false, libfuse: undefined, fusermount: undefined, problems: [{ problem: 'fusermount is not on PATH', fix: 'sudo apt-get install libfuse2 fuse' }] }),
+      detect: () => ({ ok: false, libfuse: undefined, fusermount: undefined, problems: [{ check: 'fusermount', problem: 'fusermount is not on PATH', fix: 'sudo apt-get install libfuse2 fuse' }] }),
     }));
     expect(err.reason).toBe('fuse-unavailable');
     expect(err.message).toContain('fusermount is not on PATH: sudo apt-get install libfuse2 fuse');

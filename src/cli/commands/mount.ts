@@ -40,8 +40,10 @@ Files shown:
   --umask M             files 0666 & ~M, folders 0777 & ~M (default ${MOUNT_DEFAULTS.umask.toString(8).padStart(3, '0')})
   --allow-other         let other users see the mount (needs user_allow_other in
                         /etc/fuse.conf unless root)
-  -o OPTS               libfuse mount options, comma-separated, repeatable
-                        (e.g. -o nonempty, -o attr_timeout=5)
+  -o OPTS               mount options, comma-separated, repeatable: every
+                        option here has an -o spelling (its name with "_":
+                        -o attr_ttl=10,read_only,uid=1000), and libfuse's
+                        options pass through (e.g. -o nonempty,noatime)
 
 Caching and reading:
   --attr-ttl S          trust file attributes for S seconds (default ${MOUNT_DEFAULTS.attrTtlSeconds}; 0 = always ask)
@@ -82,6 +84,8 @@ Network:
 Process:
   --daemon              mount in the background; the log goes to
                         <cache dir>/filesfs.log
+  --metrics [HOST:]PORT serve Prometheus metrics at http://HOST:PORT/metrics
+                        (a port alone: 127.0.0.1 only)
   --log-level L         ${LOG_LEVELS.join(', ')} (default ${MOUNT_DEFAULTS.logLevel}); logs go to stderr
   -h, --help            show this help`;
 

@@ -14,6 +14,7 @@
 // ESTALE instead of returning a mix of two versions.
 import { ContentChangedError, type FilesClient } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
+import { CacheCounters } from '../cache-counters.js';
 import { FsError } from '../fs-error.js';
 import { CLOSED_FILE_KEPT_BYTES, type ContentRegistry } from './content-registry.js';
 import { ChunkedData, type FileContent, type Segment, type SegmentData } from './file-content.js';
@@ -34,6 +35,7 @@ export class FileReader {
     private readonly log: Logger,
     /** Told when a read found the file changed on the server (its metadata is outdated too). */
     private readonly onChanged: (remotePath: string) => void = () => {},
+    private readonly counters: CacheCounters = new CacheCounters(),
   ) {}
 
   /** Reads into `buffer` from `position`; resolves to the bytes read (0 at or after the end). */
@@ -82,6 +84,8 @@ export class FileReader {
   /** The segment holding `block`: cached, in flight, or fetched now. */
   private async segment(content: FileContent, block: number): Promise<Segment> {
     let othersFailed = false;
+    if (this.registry.blocks.has(content, block) || content.inflight.has(block)) this.counters.blocks.hits++;
+    else this.counters.blocks.misses++;
     for (;;) {
       if (content.superseded) throw stale(content);
       const cached = this.registry.blocks.find(content, block);

@@ -97,6 +97,18 @@ export interface WriteBackStatus {
   conflictCount: number;
   /** The newest of them (at most 100). */
   conflicts: ConflictEntry[];
+  /** Every file not uploaded yet (listed or not), counted and summed by state. */
+  byState: Record<UploadState, { files: number; bytes: number }>;
+}
+
+/** Files and bytes by state. */
+export function countByState(entries: readonly UploadStatusEntry[]): WriteBackStatus['byState'] {
+  const out: WriteBackStatus['byState'] = { pending: { files: 0, bytes: 0 }, open: { files: 0, bytes: 0 }, uploading: { files: 0, bytes: 0 }, retrying: { files: 0, bytes: 0 }, failed: { files: 0, bytes: 0 } };
+  for (const e of entries) {
+    out[e.state].files++;
+    out[e.state].bytes += e.size;
+  }
+  return out;
 }
 
 /** Entries listed at most; the totals always count every file. */

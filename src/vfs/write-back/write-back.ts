@@ -27,7 +27,7 @@ import type { PendingFile } from './pending-file.js';
 import { PendingFiles } from './registry.js';
 import { recover, type Recovery } from './recovery.js';
 import { StagingArea } from './staging.js';
-import { entryOf, MAX_LISTED_FILES, sortEntries, type CacheDiskStatus, type WriteBackStatus } from './status.js';
+import { countByState, entryOf, MAX_LISTED_FILES, sortEntries, type CacheDiskStatus, type WriteBackStatus } from './status.js';
 import { stagingFilesOf, WriteBackLayer } from './write-layer.js';
 
 export class WriteBack {
@@ -112,6 +112,7 @@ export class WriteBack {
       cacheDisk: cacheDisk(this.options.cacheDir),
       conflictCount: layer?.conflictCount ?? 0,
       conflicts: (layer?.conflicts ?? []).map((c) => ({ path: this.mountPathOf(c.path), copy: c.copy === null ? null : this.mountPathOf(c.copy), reason: c.reason, at: c.at.toISOString() })),
+      byState: countByState(entries),
     };
   }
 

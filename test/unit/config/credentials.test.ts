@@ -29,6 +29,20 @@ describe('resolveCredentials', () => {
     expect(lines).toHaveLength(0);
   });
 
+  it('privateKeyFile (mounts through mount(8)): a key file others can read is refused, naming the fix, never the key', () => {
+    const file = join(dir, 'fstab-key');
+    writeFileSync(file, 'abc123KEY\n');
+    chmodSync(file, 0o640);
+    expect(() => resolveCredentials({ ...base, apiKeyFile: file, privateKeyFile: true })).toThrow(/^api_key_file .*fstab-key is readable by other users \(mode 0640\); only its owner may read it: chown .* && chmod 600 /);
+    try {
+      resolveCredentials({ ...base, apiKeyFile: file, privateKeyFile: true });
+    } catch (err) {
+      expect((err as Error).message).not.toContain('abc123KEY');
+    }
+    chmodSync(file, 0o600);
+    expect(resolveCredentials({ ...base, apiKeyFile: file, privateKeyFile: true })).toMatchObject({ kind: 'api-key', apiKey: 'abc123KEY' });
+  });
+
   it('reads FILES_API_KEY, then FILESCOM_API_KEY', () => {
     expect(resolveCredentials({ ...base, env: { FILESCOM_API_KEY: 'k2k2k2' } })).toMatchObject({ apiKey: 'k2k2k2', source: '$FILESCOM_API_KEY' });
     expect(resolveCredentials({ ...base, env: { FILES_API_KEY: 'k1k1k1', FILESCOM_API_KEY: 'k2k2k2' } })).toMatchObject({ apiKey: 'k1k1k1' });
