@@ -15,7 +15,7 @@ import { ConfigError } from '../options/config-error.js';
 import { parseBaseUrl, parseBytes, parseChoice, parseInteger, parseOctal, parseSeconds } from '../options/parse.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { normalize } from '../path/index.js';
-import { DEFAULTS as VFS_DEFAULTS, MAX_PREFETCH_FILES, type FilesystemOptions, WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/index.js';
+import { CONFLICT_POLICIES, DEFAULT_LOCAL_ONLY, DEFAULTS as VFS_DEFAULTS, globToRegExp, MAX_PREFETCH_FILES, type FilesystemOptions, WRITE_BACK_DEFAULTS, type WriteBackOptions } from '../vfs/index.js';
 import { parseExtraOptions, sanitizeSourceName, type MountOptionsInput } from '../fuse/index.js';
 import type { CredentialSources } from './credentials.js';
 import { applyOptionSpellings } from './option-spellings.js';
@@ -78,6 +78,9 @@ export const MOUNT_FLAGS = {
   'read-cache': { type: 'string' },
   'upload-delay': { type: 'string' },
   'upload-concurrency': { type: 'string' },
+  'on-conflict': { type: 'string' },
+  'local-only': { type: 'string', multiple: true },
+  'no-local-only': { type: 'boolean' },
   metrics: { type: 'string' },
 } as const;
 
@@ -102,6 +105,8 @@ export interface MountConfig {
   mount: MountOptionsInput;
   /** For the write-back layer (the cache dir is added at start). */
   writeBack: Omit<WriteBackOptions, 'cacheDir'>;
+  /** Name patterns of files kept only in the cache dir, never uploaded (empty: none). */
+  localOnly: string[];
   /** Where to serve Prometheus metrics, and the option that said so (--metrics or -o metrics); none when absent. */
   metrics?: ListenAddress & { option: string };
 }
@@ -218,7 +223,18 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     uploadConcurrency: integer('upload-concurrency', MOUNT_DEFAULTS.uploadConcurrency, 1, 256)!,
     // Small files' uploads hold one connection each at a time: as many as the pool has.
     smallUploadConcurrency: Math.min(client.connections ?? MOUNT_DEFAULTS.connections, 256),
+    onConflict: str('on-conflict') === undefined ? WRITE_BACK_DEFAULTS.onConflict : parseChoice(label('on-conflict'), str('on-conflict')!, CONFLICT_POLICIES),
   };
+
+  const extraLocalOnly = (values['local-only'] as string[] | undefined) ?? [];
+  for (const glob of extraLocalOnly) {
+    try {
+      globToRegExp(glob);
+    } catch (err) {
+      throw new ConfigError(`${label('local-only')}: ${(err as Error).message}`);
+    }
+  }
+  const localOnly = [...(values['no-local-only'] === true ? [] : DEFAULT_LOCAL_ONLY), ...extraLocalOnly];
 
   const apiKeyFile = str('api-key-file');
   const metricsRaw = str('metrics');
@@ -243,6 +259,7 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
       extraOptions,
     },
     writeBack,
+    localOnly,
     ...(metricsRaw !== undefined ? { metrics: { ...parseListenAddress(label('metrics'), metricsRaw), option: label('metrics') } } : {}),
   };
 }

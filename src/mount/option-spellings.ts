@@ -40,8 +40,8 @@ const FOR_OTHER_TOOLS = new Set(['_netdev', 'nofail', 'noauto', 'auto', 'user', 
 const FOR_OTHER_TOOLS_PREFIXES = ['x-', 'X-', 'comment='];
 
 export interface SplitOptions {
-  /** Flag values from -o, by flag name (e.g. "attr-ttl" → "10", "read-only" → true). */
-  flags: Record<string, string | boolean>;
+  /** Flag values from -o, by flag name (e.g. "attr-ttl" → "10", "read-only" → true; a list for a repeatable flag). */
+  flags: Record<string, string | boolean | string[]>;
   /** Which -o item gave each flag (for messages), by flag name. */
   spelledAs: Record<string, string>;
   /** The items left for libfuse, in order. */
@@ -97,7 +97,8 @@ export function splitMountOptions(lists: readonly string[], flags: FlagSpec): Sp
         out.flags[flag] = true;
       } else {
         if (value === undefined || value === '') throw new ConfigError(`-o ${name}: expected ${name}=VALUE`);
-        out.flags[flag] = value;
+        if (spec.multiple) out.flags[flag] = [...((out.flags[flag] as string[] | undefined) ?? []), value];
+        else out.flags[flag] = value;
       }
       out.spelledAs[flag] = name;
     }

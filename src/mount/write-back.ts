@@ -16,7 +16,7 @@
 // stay in the journal for the next read-write one (said at start).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBytes, WriteBack, type DrainProgress } from '../vfs/index.js';
+import { formatBytes, keepLocal, LocalOnlyPatterns, LocalOnlyStore, WriteBack, type DrainProgress } from '../vfs/index.js';
 import type { MountFeature } from './lifecycle.js';
 
 export const writeBackFeature: MountFeature = {
@@ -29,7 +29,10 @@ export const writeBackFeature: MountFeature = {
       return;
     }
     const writeBack = await WriteBack.open({ cacheDir: ctx.cacheDir, ...ctx.config.writeBack }, log);
-    ctx.setWriteLayer(writeBack.factory);
+    // OS junk (.DS_Store, ~$ owner files, swap files, ...) stays in the cache dir.
+    const patterns = new LocalOnlyPatterns(ctx.config.localOnly);
+    const localOnly = patterns.empty ? null : await LocalOnlyStore.open(ctx.cacheDir);
+    ctx.setWriteLayer(localOnly ? keepLocal(writeBack.factory, localOnly, patterns) : writeBack.factory);
 
     ctx.afterMount('resume uploads', async () => {
       writeBack.resume();
@@ -64,6 +67,7 @@ export const writeBackFeature: MountFeature = {
 
     ctx.afterUnmount('stop uploads', async () => {
       await writeBack.close();
+      await localOnly?.close();
     });
 
     ctx.handle('status', async () => writeBack.status());

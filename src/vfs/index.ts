@@ -20,3 +20,9 @@ export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './write-back/optio
 export type { WriteBackOptions, ResolvedWriteBackOptions } from './write-back/options.js';
 export type { DrainOptions, DrainProgress, DrainResult } from './write-back/drain.js';
 export type { WriteBackStatus, UploadStatusEntry, UploadState } from './write-back/status.js';
+export { CONFLICT_POLICIES } from './write-back/conflict.js';
+export type { ConflictPolicy } from './write-back/conflict.js';
+// Local-only files (OS junk kept in the cache dir, never uploaded).
+export { DEFAULT_LOCAL_ONLY, globToRegExp, LocalOnlyPatterns } from './local-only/patterns.js';
+export { LocalOnlyStore } from './local-only/store.js';
+export { keepLocal } from './local-only/local-only-layer.js';
