@@ -3,13 +3,21 @@
 // of undici's failures to NetworkError / TimeoutError. Retries, auth and error
 // bodies are the callers' business (api.ts, upload.ts, download.ts).
 //
-// A single Agent serves every origin: the API host and the hosts of presigned
-// upload/download URLs (files-api.md §4, §5), each origin with its own pool of
-// up to `connections` keep-alive sockets. undici's headersTimeout and
-// bodyTimeout are the read/idle timeout: a server that stops answering (or
-// stops sending body bytes) aborts the request with a TimeoutError after
-// requestTimeoutMs, and the headers timer is refreshed while a request body is
-// still being written, so a slow upload is not mistaken for a stall.
+// Two undici Agents, one for API calls and one for transfers (presigned
+// upload/download URLs, files-api.md §4, §5), each with a pool of up to
+// `connections` keep-alive sockets per origin, one request at a time on each
+// (no pipelining): a request never waits behind another one's answer on the
+// same socket, so a stalled request holds only its own connection, and a
+// hedge (hedging.ts) always goes out on another one. Two agents because the
+// transfer host can be the API host (the emulator, some sites): transfers
+// that fill every connection of a pool must never make a stat wait for one. undici's headersTimeout and
+// bodyTimeout are the outer bound of any request (requestTimeoutMs, the
+// --timeout flag): a server that stops answering (or stops sending body
+// bytes) aborts the request with a TimeoutError after that long, and the
+// headers timer is refreshed while a request body is still being written.
+// The shorter deadlines (deadlines.ts for API calls, stall-watch.ts for
+// transfers) abort the request through its signal, and undici then destroys
+// its socket: a stalled connection never goes back into the pool.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
@@ -27,6 +35,7 @@ import { secureContextWithExtraCa } from './tls.js';
 const KEEP_ALIVE_MS = 30_000;
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Lane = 'api' | 'data';
 
 export interface SendRequest {
   method: HttpMethod;
@@ -37,6 +46,10 @@ export interface SendRequest {
   /** What the request is, for logs and errors, e.g. "GET /folders/a" or "PUT upload part 3". Never a URL with a signature. */
   label: string;
   attempt: number;
+  /** 'data' for transfers to presigned URLs: their own pool (see above). Default 'api'. */
+  lane?: Lane;
+  /** Overrides the outer wait for response headers (an upload's, see upload.ts). */
+  headersTimeoutMs?: number;
 }
 
 export interface SendResponse {
@@ -98,18 +111,25 @@ export function provablyNotSent(err: unknown): boolean {
 }
 
 export class Transport {
+  /** API calls. */
   readonly agent: Agent;
+  /** Transfers to presigned URLs. */
+  readonly dataAgent: Agent;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number;
+  private readonly connections: number;
 
   constructor(options: ResolvedClientOptions) {
     this.logger = options.logger;
     this.timeoutMs = options.requestTimeoutMs;
     this.connectTimeoutMs = options.connectTimeoutMs;
+    this.connections = options.connections;
     const secureContext = secureContextWithExtraCa(options.caPem, options.logger);
-    this.agent = new Agent({
+    const agentOptions: Agent.Options = {
       connections: options.connections,
+      // One request per connection at a time (undici's default, stated): see above.
+      pipelining: 1,
       keepAliveTimeout: KEEP_ALIVE_MS,
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
@@ -120,7 +140,9 @@ export class Transport {
         timeout: options.connectTimeoutMs,
         ...(secureContext ? { secureContext } : {}),
       },
-    });
+    };
+    this.agent = new Agent(agentOptions);
+    this.dataAgent = new Agent(agentOptions);
   }
 
   /** Sends one request and returns once the response headers are in. The body must be consumed or dumped. */
@@ -130,13 +152,14 @@ export class Transport {
     if (log.enabled('trace')) log.trace(`→ ${req.label} attempt ${req.attempt} ${req.url.host} ${headersForLog(req.headers)}`);
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.agent.request({
+      res = await (req.lane === 'data' ? this.dataAgent : this.agent).request({
         origin: req.url.origin,
         path: req.url.pathname + req.url.search,
         method: req.method,
         headers: req.headers,
         body: req.body ?? null,
         signal: req.signal,
+        ...(req.headersTimeoutMs !== undefined ? { headersTimeout: req.headersTimeoutMs } : {}),
       });
     } catch (err) {
       const mapped = transportError(err, req.label, req.signal, this.timeoutMs, this.connectTimeoutMs);
@@ -146,6 +169,17 @@ export class Transport {
     log.debug(`${req.label} ${res.statusCode} ${Math.round(performance.now() - started)}ms attempt ${req.attempt}`);
     if (log.enabled('trace')) log.trace(`← ${req.label} ${res.statusCode} ${headersForLog(res.headers)}`);
     return { status: res.statusCode, headers: res.headers, body: res.body };
+  }
+
+  /**
+   * True when a request to `origin` would start without queueing: an idle
+   * connection, or room for a new one, and nothing waiting already.
+   */
+  spareConnection(origin: string, lane: Lane = 'api'): boolean {
+    const agent = lane === 'data' ? this.dataAgent : this.agent;
+    const pool = (agent.stats as Record<string, { connected: number; free: number; queued: number } | undefined>)[origin];
+    if (!pool) return true;
+    return pool.queued === 0 && (pool.free > 0 || pool.connected < this.connections);
   }
 
   /** Maps a failure while reading a response body like one while sending. */
@@ -166,11 +200,11 @@ export class Transport {
   }
 
   async close(): Promise<void> {
-    await this.agent.close();
+    await Promise.all([this.agent.close(), this.dataAgent.close()]);
   }
 
   async destroy(): Promise<void> {
-    await this.agent.destroy();
+    await Promise.all([this.agent.destroy(), this.dataAgent.destroy()]);
   }
 }
 
