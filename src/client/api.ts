@@ -26,7 +26,7 @@ import type { ResolvedClientOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 import type { Auth, AuthStamp } from './auth.js';
 import { outcomeOf } from './client-stats.js';
-import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline } from './deadlines.js';
+import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline, itemScale } from './deadlines.js';
 import { FilesError, ServerError, TlsVerificationError } from './errors.js';
 import { errorFromHttp, parseJsonLenient } from './http-error.js';
 import { HEDGED_KINDS, type ApiKind } from './request-kind.js';
@@ -184,6 +184,7 @@ export class ApiClient {
     return this.guard.hedger.race({
       kind,
       deadlineMs,
+      scale: itemScale(call.items),
       hedge: true,
       spareConnection: () => this.guard.spareConnection(this.base.origin, 'api'),
       signal: call.signal,
@@ -202,14 +203,14 @@ export class ApiClient {
     try {
       const result = await this.once<T>(call, label, n, stamp, deadline.signal);
       stats.request(kind, result instanceof FilesError ? 'http-error' : 'ok');
-      hedger.record(kind, performance.now() - started);
+      hedger.record(kind, performance.now() - started, itemScale(call.items));
       health.answered();
       return result;
     } catch (err) {
       stats.request(kind, outcomeOf(err));
       if (deadline.expired) {
         stats.stall();
-        hedger.record(kind, deadlineMs);
+        hedger.record(kind, deadlineMs, itemScale(call.items));
       }
       if (err instanceof FilesError && !(err instanceof TlsVerificationError)) {
         if (err.status !== undefined) health.answered();

@@ -29,9 +29,14 @@ export const ITEMS_PER_DEADLINE = 1_000;
 /** A small call's total time is at most this many of its first-attempt deadlines. */
 export const CALL_BUDGET_DEADLINES = 3;
 
+/** How many ITEMS_PER_DEADLINE a call about `items` entries or parts covers (at least 1). */
+export function itemScale(items = 1): number {
+  return Math.max(1, Math.ceil(items / ITEMS_PER_DEADLINE));
+}
+
 /** The first attempt's deadline for a call about `items` entries or parts (1 for a plain call). */
 export function baseDeadlineMs(metadataTimeoutMs: number, items = 1): number {
-  return metadataTimeoutMs * Math.max(1, Math.ceil(items / ITEMS_PER_DEADLINE));
+  return metadataTimeoutMs * itemScale(items);
 }
 
 /** Attempt `attempt`'s deadline (1-based): doubled per retry, never beyond the outer request timeout. */

@@ -27,8 +27,10 @@
 // filesystem, serving from its caches meanwhile, learns that the server is
 // back without a user's request having to fail first.
 import type { Logger } from '../log/logger.js';
-import { NetworkError, type FilesError } from './errors.js';
+import { ServerUnreachableError, type FilesError } from './errors.js';
 import { abortError } from './retry.js';
+
+export { ServerUnreachableError } from './errors.js';
 
 export const FAILURES_TO_UNREACHABLE = 3;
 /** First background probe after the server became unreachable. */
@@ -47,9 +49,6 @@ export interface HealthSnapshot {
   /** The last time any API request got an answer. */
   readonly lastAnswer: Date | null;
 }
-
-/** An API call refused without a request because the server is unreachable (kind `network`). */
-export class ServerUnreachableError extends NetworkError {}
 
 /** What admit() lets a caller do. */
 export type Admission = 'go' | 'probe';

@@ -8,10 +8,13 @@
 // of recent latencies, at a cost of about 5 % more requests.
 //
 // Threshold per kind: the HEDGE_QUANTILE of the last WINDOW_SIZE latencies of
-// that kind (successful answers; a request stopped by its deadline counts as
-// taking the whole deadline), never below HEDGE_FLOOR_MS and never above half
-// the request's deadline (so the hedge has time to answer before the
-// original's deadline). Until MIN_SAMPLES latencies are known, INITIAL_MS.
+// that kind (answers; a request stopped by its deadline counts as taking the
+// whole deadline), never below HEDGE_FLOOR_MS and never above half the
+// request's deadline (so the hedge has time to answer before the original's
+// deadline). Until MIN_SAMPLES latencies are known, INITIAL_MS. A request
+// that asks for more (a listing page of 10,000 entries) has its latency
+// recorded per 1,000 entries and its threshold scaled back up, like its
+// deadline (deadlines.ts).
 //
 // Bounded: a token bucket grants HEDGE_RATIO of a token per hedgeable request
 // and holds at most HEDGE_BURST; a hedge takes one. Over N requests at most
@@ -19,10 +22,10 @@
 // hedge is sent when the pool has neither an idle connection nor room for a
 // new one: it would only queue behind the requests already waiting.
 //
-// Measured (README "Timeouts"): on the emulator with 10 % injected faults
-// (2 % of them stalls) a few hundred metadata calls sent hedges for about the
-// 2 % of calls that stalled, and each such call took the threshold plus one
-// answer instead of a deadline.
+// Measured (README "When the server is slow, stalls or is down"): on the
+// emulator with 10 % injected faults a few hundred metadata calls sent hedges
+// for about the 2 % of calls that stalled, and each such call took the
+// threshold plus one answer instead of a deadline.
 import type { ClientStats } from './client-stats.js';
 import { LatencyWindow } from './latency-window.js';
 import type { RequestKind } from './request-kind.js';
@@ -33,12 +36,14 @@ export const WINDOW_SIZE = 128;
 /** Latencies needed before the window's quantile is trusted. */
 export const MIN_SAMPLES = 20;
 /**
- * Never hedge sooner. Above the emulator's slowest small answer under load
- * (50 ms at 16 calls at once): a busy moment is not a stall.
+ * Never hedge sooner: below this a wait is load, not a stall. Small calls on
+ * the emulator took up to 50 ms at 16 at once (more on a machine shared by
+ * many), a metadata call through a 300 ms round trip 0.3 s on an open
+ * connection and 0.9 s on a new TLS one. A hedge is a billable request.
  */
-export const HEDGE_FLOOR_MS = 100;
-/** Before MIN_SAMPLES latencies are known: a fresh TLS connection over a 300 ms link takes ~0.9 s. */
-export const INITIAL_MS = 1_000;
+export const HEDGE_FLOOR_MS = 1_000;
+/** Before MIN_SAMPLES latencies are known. */
+export const INITIAL_MS = HEDGE_FLOOR_MS;
 /** Tokens granted per hedgeable request: at most 5 % extra requests. */
 export const HEDGE_RATIO = 0.05;
 /** Tokens the bucket holds (and starts with). */
@@ -56,6 +61,8 @@ export interface RaceOptions<T> {
   kind: RequestKind;
   /** The original request's deadline: the threshold stays below half of it. */
   deadlineMs: number;
+  /** Thousands of entries the request asks for (a listing page), at least 1: scales the threshold. */
+  scale?: number;
   /** False: no hedge for this one (e.g. a health probe). */
   hedge: boolean;
   /** Is there a connection for a hedge (an idle one, or room for a new one)? */
@@ -86,16 +93,16 @@ export class Hedger {
     return w;
   }
 
-  /** Records how long a request of `kind` took to answer. */
-  record(kind: RequestKind, ms: number): void {
-    this.window(kind).add(ms);
+  /** Records how long a request of `kind` took to answer; `scale`: thousands of entries it asked for (at least 1). */
+  record(kind: RequestKind, ms: number, scale = 1): void {
+    this.window(kind).add(ms / scale);
   }
 
-  /** How long a request of `kind` with this deadline waits before its hedge is sent. */
-  thresholdMs(kind: RequestKind, deadlineMs: number): number {
+  /** How long a request of `kind` with this deadline (and scale, as for record) waits before its hedge is sent. */
+  thresholdMs(kind: RequestKind, deadlineMs: number, scale = 1): number {
     const w = this.window(kind);
     const recent = w.count >= MIN_SAMPLES ? w.value()! : INITIAL_MS;
-    return Math.max(1, Math.min(deadlineMs / 2, Math.max(HEDGE_FLOOR_MS, recent)));
+    return Math.max(1, Math.min(deadlineMs / 2, Math.max(HEDGE_FLOOR_MS, recent) * scale));
   }
 
   /** Hedge tokens left (for tests and status). */
@@ -146,7 +153,7 @@ export class Hedger {
         this.tokens -= 1;
         this.stats.hedgeSent();
         launch(true);
-      }, this.thresholdMs(o.kind, o.deadlineMs));
+      }, this.thresholdMs(o.kind, o.deadlineMs, o.scale));
     });
   }
 }

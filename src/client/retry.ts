@@ -170,7 +170,13 @@ export async function withRetries<T>(attempt: (n: number, context: AttemptContex
   const remaining = () => (options.budgetMs === undefined ? Infinity : options.budgetMs - (performance.now() - started));
   for (let n = 1; ; n++) {
     throwIfAborted(options.signal);
-    const admission = options.admit ? await options.admit(remaining()) : 'go';
+    let admission: 'go' | 'probe' = 'go';
+    try {
+      if (options.admit) admission = await options.admit(remaining());
+    } catch (err) {
+      // Refused without a request (the server is unreachable): an outer loop must not retry it either.
+      throw markRetriesExhausted(err);
+    }
     const probe = admission === 'probe';
     try {
       return await attempt(n, { remainingMs: remaining(), probe });

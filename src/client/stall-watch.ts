@@ -17,8 +17,8 @@
 //   - SLOWEST_LINK_BYTES_PER_S (512 kbit/s);
 //   - half the slowest of the client's recent parts (LinkRate): once a part
 //     has gone through, a stall is told from a slow link quickly;
-//   - the bytes that must have left already: (pulled − SEND_BUFFER_BYTES) /
-//     elapsed.
+//   - the bytes that must have left already, with a margin for buffers
+//     larger than we think: (pulled − 2 × SEND_BUFFER_BYTES) / elapsed.
 // A transfer on a connection that moves at least 512 kbit/s (or half its
 // recent speed) never trips while bytes flow; a stalled part after fast ones
 // is caught after stallTimeoutMs and a fraction of a second. Response bytes
@@ -131,7 +131,7 @@ export class StallWatch {
   allowedSilenceMs(now = performance.now()): number {
     if (!this.sending || this.pulled === 0) return this.stallMs;
     const elapsedS = Math.max(0.001, (now - this.started) / 1000);
-    const rate = Math.max(SLOWEST_LINK_BYTES_PER_S, this.expectedRate, (this.pulled - SEND_BUFFER_BYTES) / elapsedS);
+    const rate = Math.max(SLOWEST_LINK_BYTES_PER_S, this.expectedRate, (this.pulled - 2 * SEND_BUFFER_BYTES) / elapsedS);
     return this.stallMs + (Math.min(this.pulled, SEND_BUFFER_BYTES) / rate) * 1000;
   }
 

@@ -34,6 +34,10 @@ import { secureContextWithExtraCa } from './tls.js';
  */
 const KEEP_ALIVE_MS = 30_000;
 
+/** How long close() lets requests in flight finish before destroying their sockets. */
+const CLOSE_GRACE_MS = 2_000;
+const CLOSE_POLL_MS = 20;
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type Lane = 'api' | 'data';
 
@@ -199,8 +203,27 @@ export class Transport {
     return text;
   }
 
+  /**
+   * Closes both pools: requests in flight get CLOSE_GRACE_MS to finish, then
+   * every socket is destroyed (a stalled request must not hold an unmount).
+   * (undici's own close() waits for them without limit, and a destroy() after
+   * it no longer fails them: so wait here, then close or destroy.)
+   */
   async close(): Promise<void> {
-    await Promise.all([this.agent.close(), this.dataAgent.close()]);
+    const until = performance.now() + CLOSE_GRACE_MS;
+    while (this.busy() && performance.now() < until) await new Promise((r) => setTimeout(r, CLOSE_POLL_MS));
+    if (this.busy()) await this.destroy();
+    else await Promise.all([this.agent.close(), this.dataAgent.close()]);
+  }
+
+  /** Requests sent or queued and not yet answered in full, in either pool. */
+  private busy(): boolean {
+    for (const agent of [this.agent, this.dataAgent]) {
+      for (const pool of Object.values(agent.stats as Record<string, { running?: number; pending?: number; queued?: number }>)) {
+        if ((pool.running ?? 0) + (pool.pending ?? 0) + (pool.queued ?? 0) > 0) return true;
+      }
+    }
+    return false;
   }
 
   async destroy(): Promise<void> {
