@@ -6,11 +6,11 @@
 // - On the emulator (2 shared cores, 16 calls at once) the slowest metadata,
 //   download-URL, mkdir, PATCH or delete answer took 50 ms, and a listing page
 //   of 1,000 entries at most 0.7 s (10,000 entries, 4 listings at once: 2.5 s).
-// - Through a delay proxy modelling a 300 ms round trip (TLS 1.3 on a fresh
-//   connection: 3 round trips before the answer) a metadata call took 0.3 s
-//   on a reused connection and 0.9 s on a new one.
+// - Through a delay proxy modelling a 300 ms round trip, with TLS, a metadata
+//   call took 0.3 s on a reused connection and 0.6 s on a new one (0.9 s with
+//   the TCP handshake, which the proxy does not model); 16 at once, 0.4 s.
 // - So a 5 s first-attempt deadline (`metadataTimeoutMs`) is 5× a slow link's
-//   worst small call and 100× the emulator's, while a server that stalls
+//   slowest small call and 100× the emulator's, while a server that stalls
 //   costs seconds instead of the minute of the outer `requestTimeoutMs`.
 // - Listing pages and the end of an upload do work per entry or per part:
 //   their deadline is one metadataTimeout per 1,000 entries asked for (or

@@ -8,10 +8,11 @@
 // the time the operating system may need to send what it has already taken
 // from us. We see a request body's progress only as undici pulls chunks of
 // it, and the kernel buffers megabytes: on loopback, a server that never read
-// a byte still let 4.1 MiB in (the sender's 4 MiB buffer, net.ipv4.tcp_wmem,
-// and some of the receiver's); one reading 10 MiB at 256 KiB/s left 4.9 MiB
-// in the buffers, so chunks were pulled in bursts up to 19 s apart and the
-// answer came 19 s after the last pull. So the extra allowance is
+// a byte still let 4.1–4.25 MiB in (the sender's 4 MiB buffer,
+// net.ipv4.tcp_wmem, and some of the receiver's); one reading 10 MiB at
+// 256 KiB/s left up to 4.9 MiB in the buffers, so chunks were taken in bursts
+// up to 19 s apart (31 s with two parts sharing the link) and the answer came
+// up to 19 s after the last one. So the extra allowance is
 //   min(bytes pulled, SEND_BUFFER_BYTES) / rate
 // where rate is a low estimate of the connection's speed, the largest of:
 //   - SLOWEST_LINK_BYTES_PER_S (512 kbit/s);
@@ -28,7 +29,7 @@
 // the watch is paused: we stopped the bytes, not the server.
 import { TimeoutError } from './errors.js';
 
-/** Bytes the kernels (ours and the receiver's) may hold of a request body: Linux's 4 MiB send buffer and more (measured 4.1–4.9 MiB). */
+/** Bytes the kernels (ours and the receiver's) may hold of a request body: Linux's 4 MiB send buffer and more (measured up to 4.9 MiB). */
 export const SEND_BUFFER_BYTES = 5 * 1024 * 1024;
 /** The slowest connection whose buffered bytes are waited for: 512 kbit/s. */
 export const SLOWEST_LINK_BYTES_PER_S = 64 * 1024;
