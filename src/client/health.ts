@@ -1,16 +1,20 @@
-// Is the API server answering? After FAILURES_TO_UNREACHABLE API requests in
+// Is the API server answering? When FAILURES_TO_UNREACHABLE API requests in
 // a row ended without any HTTP answer (refused, reset, DNS, TLS, no answer
-// within the deadline), the server is "unreachable since T (last error …)";
-// the first HTTP answer of any status (even a 5xx: the server is there) makes
-// it reachable again. Hedges count like any request, and so does a request
-// stopped by its deadline; a request we aborted ourselves (a lost hedge, the
-// caller's abort) says nothing and is not counted.
+// within the deadline), over at least SILENCE_TO_UNREACHABLE_MS, the server
+// is "unreachable since T (last error …)"; the first HTTP answer of any status
+// (even a 5xx: the server is there) makes it reachable again. Hedges count
+// like any request, and so does a request stopped by its deadline; a request
+// we aborted ourselves (a lost hedge, the caller's abort) says nothing and is
+// not counted.
 //
-// Three in a row, because at a 4 % rate of failures without an answer (10 %
-// injected faults: resets and stalls are two of the five kinds) three in a row
-// happen once in ~15,000 requests, while a server that is down fails every
-// request: with the defaults the third failure comes within one call's
-// budget (15 s, deadlines.ts).
+// Both conditions, because failures in a row come in bursts from servers that
+// are there: keep-alive connections closed while we were idle fail together
+// in a millisecond, and a server resetting 20 % of connections fails three in
+// a row every ~125 requests (the fault tests saw it) while answering the
+// others. A server that is down fails every request, for as long as it is
+// down: with the defaults it is unreachable within one call's budget (15 s,
+// deadlines.ts) when it hangs, and after the third retry (3.5 s) when it
+// refuses connections.
 //
 // While unreachable, an API request does not run its retry schedule against a
 // server that is not there:
@@ -33,6 +37,8 @@ import { abortError } from './retry.js';
 export { ServerUnreachableError } from './errors.js';
 
 export const FAILURES_TO_UNREACHABLE = 3;
+/** ...spread over at least this long without an answer. */
+export const SILENCE_TO_UNREACHABLE_MS = 2_000;
 /** First background probe after the server became unreachable. */
 export const PROBE_FIRST_MS = 1_000;
 /** Longest pause between background probes. */
@@ -107,12 +113,13 @@ export class Health {
 
   /** An API request ended without an answer (network error or deadline). */
   failed(err: FilesError): void {
+    const now = this.now();
     this.failures++;
-    this.firstFailureAt ??= this.now();
+    this.firstFailureAt ??= now;
     this.lastError = err.message;
-    if (this.down || this.failures < FAILURES_TO_UNREACHABLE) return;
+    if (this.down || this.failures < FAILURES_TO_UNREACHABLE || now - this.firstFailureAt < SILENCE_TO_UNREACHABLE_MS) return;
     this.down = true;
-    this.logger.warn(`the server is unreachable (${this.failures} requests in a row without an answer; last: ${err.message}); requests fail fast until it answers again`);
+    this.logger.warn(`the server is unreachable (${this.failures} requests in a row without an answer for ${Math.round((now - this.firstFailureAt) / 1000)} s; last: ${err.message}); requests fail fast until it answers again`);
     this.emit();
     this.scheduleProbe(PROBE_FIRST_MS);
   }

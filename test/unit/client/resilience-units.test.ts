@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ClientStats, outcomeOf } from '../../../src/client/client-stats.js';
 import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline, DeadlineExceededError } from '../../../src/client/deadlines.js';
 import { NetworkError, NotFoundError, TimeoutError } from '../../../src/client/errors.js';
-import { FAILURES_TO_UNREACHABLE, Health, ServerUnreachableError } from '../../../src/client/health.js';
+import { FAILURES_TO_UNREACHABLE, Health, ServerUnreachableError, SILENCE_TO_UNREACHABLE_MS } from '../../../src/client/health.js';
 import { HEDGE_BURST, HEDGE_FLOOR_MS, HEDGE_RATIO, Hedger, HedgeLost, INITIAL_MS, MIN_SAMPLES } from '../../../src/client/hedging.js';
 import { LatencyWindow } from '../../../src/client/latency-window.js';
 import { LinkRate, SEND_BUFFER_BYTES, SLOWEST_LINK_BYTES_PER_S, StallError, StallWatch } from '../../../src/client/stall-watch.js';
@@ -223,29 +223,49 @@ describe('StallWatch', () => {
 
 describe('Health', () => {
   const failure = () => new NetworkError({ message: 'GET /x: connect ECONNREFUSED' });
+  /** Failures in a row, spread over the silence it takes. */
+  const takeDown = (h: Health) => {
+    for (let i = 0; i < FAILURES_TO_UNREACHABLE; i++) {
+      h.failed(failure());
+      if (i < FAILURES_TO_UNREACHABLE - 1) vi.advanceTimersByTime(SILENCE_TO_UNREACHABLE_MS / (FAILURES_TO_UNREACHABLE - 1));
+    }
+  };
 
-  it(`is unreachable after ${FAILURES_TO_UNREACHABLE} requests in a row without an answer, reachable again at the first answer`, () => {
+  it(`is unreachable after ${FAILURES_TO_UNREACHABLE} requests in a row without an answer over ${SILENCE_TO_UNREACHABLE_MS / 1000} s, reachable again at the first answer`, () => {
     const h = new Health(quiet, () => new Promise(() => {}));
     const changes: string[] = [];
     h.onChange((s) => changes.push(s.state));
     h.failed(failure());
     h.answered();
-    for (let i = 0; i < FAILURES_TO_UNREACHABLE - 1; i++) h.failed(failure());
-    expect(h.snapshot().state).toBe('reachable');
     const startedAt = Date.now();
-    h.failed(failure());
+    takeDown(h);
     const down = h.snapshot();
     expect(down).toMatchObject({ state: 'unreachable', consecutiveFailures: FAILURES_TO_UNREACHABLE, lastError: 'GET /x: connect ECONNREFUSED' });
-    expect(down.since!.getTime()).toBeLessThanOrEqual(startedAt);
+    expect(down.since!.getTime()).toBe(startedAt);
     h.answered();
     expect(h.snapshot()).toMatchObject({ state: 'reachable', since: null, consecutiveFailures: 0 });
     expect(changes).toEqual(['unreachable', 'reachable']);
     h.close();
   });
 
+  it('a burst of failures without the silence (stale keep-alive connections, a server dropping some) is not an outage', () => {
+    const h = new Health(quiet, () => new Promise(() => {}));
+    for (let i = 0; i < 10; i++) h.failed(failure());
+    vi.advanceTimersByTime(SILENCE_TO_UNREACHABLE_MS - 1);
+    h.failed(failure());
+    expect(h.snapshot()).toMatchObject({ state: 'reachable', consecutiveFailures: 11 });
+    // An answer in between starts the count again.
+    h.answered();
+    vi.advanceTimersByTime(SILENCE_TO_UNREACHABLE_MS);
+    h.failed(failure());
+    h.failed(failure());
+    expect(h.snapshot().state).toBe('reachable');
+    h.close();
+  });
+
   it('while unreachable: one caller probes, the others wait for it and fail, or go on when it found the server', async () => {
     const h = new Health(quiet, () => new Promise(() => {}));
-    for (let i = 0; i < FAILURES_TO_UNREACHABLE; i++) h.failed(failure());
+    takeDown(h);
     expect(await h.admit(undefined, 5_000, 'GET /a')).toBe('probe');
     const waiting = h.admit(undefined, 5_000, 'GET /b').catch((e: unknown) => e);
     // The probe fails: the waiting caller fails with ServerUnreachableError, without a request of its own.
@@ -267,7 +287,7 @@ describe('Health', () => {
 
   it('a caller waits for the probe at most `maxWaitMs`', async () => {
     const h = new Health(quiet, () => new Promise(() => {}));
-    for (let i = 0; i < FAILURES_TO_UNREACHABLE; i++) h.failed(failure());
+    takeDown(h);
     expect(await h.admit(undefined, 5_000, 'GET /a')).toBe('probe');
     const waiting = h.admit(undefined, 2_000, 'GET /b').catch((e: unknown) => e);
     await vi.advanceTimersByTimeAsync(2_000);
@@ -282,7 +302,7 @@ describe('Health', () => {
       if (probes < 3) h.failed(failure());
       else h.answered();
     });
-    for (let i = 0; i < FAILURES_TO_UNREACHABLE; i++) h.failed(failure());
+    takeDown(h);
     await vi.advanceTimersByTimeAsync(1_000);
     expect(probes).toBe(1);
     await vi.advanceTimersByTimeAsync(2_000);
