@@ -1,8 +1,18 @@
 // One Files.com API call: URL under /api/rest/v1, headers (User-Agent,
 // Accept, auth), parameters (query for GET/DELETE, JSON body otherwise,
 // docs/files-api.md §1), the JSON answer or a FilesError built from the error body
-// (errors.ts), Retry-After, one re-login after a 401 on a session, and the
-// retry loop (retry.ts).
+// (errors.ts), Retry-After, one new credential after a 401 (a new session, or
+// a changed API key from the credentials source; auth.ts), and the retry loop
+// (retry.ts).
+//
+// Bounded in time (deadlines.ts): each attempt has a deadline (5 s for the
+// first with the defaults, doubling per retry, longer for big listing pages
+// and the end of large uploads), and the whole call a budget (3 first
+// deadlines). Idempotent reads (metadata, listing pages, download URLs) are
+// hedged (hedging.ts): no answer after the recent 95th percentile, the same
+// GET goes out again on another connection and the first answer wins. Every
+// request's outcome feeds the server's health (health.ts): while the server is
+// unreachable a call is let through only as a probe, or fails fast.
 //
 // Retrying a call the server may already have carried out: every call is
 // retried on a transient failure, but a call whose earlier attempt *may have
@@ -15,9 +25,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ResolvedClientOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 import type { Auth, AuthStamp } from './auth.js';
-import { FilesError, ServerError } from './errors.js';
+import { outcomeOf } from './client-stats.js';
+import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline, itemScale } from './deadlines.js';
+import { FilesError, ServerError, TlsVerificationError } from './errors.js';
 import { errorFromHttp, parseJsonLenient } from './http-error.js';
-import { isRetryable, withRetries, type RetryPolicy } from './retry.js';
+import { HEDGED_KINDS, type ApiKind } from './request-kind.js';
+import type { Resilience } from './resilience.js';
+import { isRetryable, withRetries, type AttemptContext, type RetryPolicy } from './retry.js';
 import { provablyNotSent, type HttpMethod, type Transport } from './transport.js';
 
 export const API_PREFIX = '/api/rest/v1';
@@ -43,6 +57,12 @@ export interface ApiCall<T> {
    * succeeded. The call then resolves with `replayed: true` and no body.
    */
   replay?: (err: FilesError) => Promise<boolean>;
+  /** What the call is, for its deadline, hedging and stats. Default: 'metadata' for GET, else 'change'. */
+  kind?: ApiKind;
+  /** Entries (a listing page's per_page) or parts (an upload's end) the call covers; scales its deadline. */
+  items?: number;
+  /** The health probe itself: one attempt, no hedge, never held back while unreachable. */
+  probe?: boolean;
 }
 
 export interface ApiResult<T = unknown> {
@@ -71,6 +91,7 @@ export class ApiClient {
     private readonly policy: RetryPolicy,
     private readonly logger: Logger,
     private readonly userAgent: string,
+    private readonly guard: Resilience,
     private auth: Auth | undefined = undefined,
   ) {
     this.base = new URL(options.baseUrl);
@@ -89,18 +110,41 @@ export class ApiClient {
   /** Runs the call with retries; resolves with the parsed 2xx answer. */
   async call<T = unknown>(call: ApiCall<T>): Promise<ApiResult<T>> {
     const label = `${call.method} ${call.route}`;
+    const kind: ApiKind = call.kind ?? (call.method === 'GET' ? 'metadata' : 'change');
+    const { health, metadataTimeoutMs, requestTimeoutMs } = this.guard;
+    const baseMs = Math.min(requestTimeoutMs, baseDeadlineMs(metadataTimeoutMs, call.items));
+    // The health probe itself: one attempt, the first deadline, no hedge, never held back.
+    if (call.probe) return this.attempt<T>(call, label, 1, kind, baseMs, { remainingMs: baseMs, probe: true });
     let uncertain = false;
     try {
-      return await withRetries((n) => this.attempt<T>(call, label, n), {
-        policy: this.policy,
-        signal: call.signal,
-        retryable: (err) => {
-          const again = isRetryable(err);
-          if (again && mayHaveExecuted(err)) uncertain = true;
-          return again;
+      return await withRetries(
+        async (n, context) => {
+          // A probe tries once with the first deadline; a retry gets a longer one, never past the budget.
+          const deadlineMs = Math.max(1, Math.floor(Math.min(context.probe ? baseMs : attemptDeadlineMs(baseMs, n, requestTimeoutMs), context.remainingMs)));
+          try {
+            return await this.attempt<T>(call, label, n, kind, deadlineMs, context);
+          } finally {
+            if (context.probe) health.probeDone();
+          }
         },
-        onRetry: (err, n, wait) => this.logger.debug(`${label} attempt ${n} failed (${(err as Error).message}); retrying in ${wait} ms`),
-      });
+        {
+          policy: this.policy,
+          signal: call.signal,
+          budgetMs: callBudgetMs(baseMs),
+          minAttemptMs: Math.min(baseMs, 1_000),
+          // While the server is unreachable: be the probe, or wait for it (at most a first deadline).
+          admit: (remainingMs) => health.admit(call.signal, Math.max(0, Math.min(remainingMs, baseMs)), label),
+          retryable: (err) => {
+            const again = isRetryable(err);
+            if (again && mayHaveExecuted(err)) uncertain = true;
+            return again;
+          },
+          onRetry: (err, n, wait) => {
+            this.guard.stats.retry();
+            this.logger.debug(`${label} attempt ${n} failed (${(err as Error).message}); retrying in ${wait} ms`);
+          },
+        },
+      );
     } catch (err) {
       if (uncertain && call.replay && err instanceof FilesError && !err.transient) {
         if (await call.replay(err)) {
@@ -112,15 +156,15 @@ export class ApiClient {
     }
   }
 
-  private async attempt<T>(call: ApiCall<T>, label: string, n: number): Promise<ApiResult<T>> {
+  private async attempt<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, context: AttemptContext): Promise<ApiResult<T>> {
     const authed = call.authenticated !== false;
     let stamp: AuthStamp | undefined = authed && this.auth ? await this.auth.stamp(call.signal) : undefined;
     for (let renewed = false; ; renewed = true) {
-      const result = await this.once<T>(call, label, n, stamp);
+      const result = await this.exchange<T>(call, label, n, kind, deadlineMs, !context.probe && HEDGED_KINDS.has(kind), stamp);
       if (result instanceof FilesError) {
-        // A 401 on a session: log in again once, then send this call again.
+        // A 401: a new session, or a new key from the credentials source, once; then this call again at once.
         if (result.status === 401 && stamp && this.auth && !renewed && call.renewSession !== false && (await this.auth.renew(stamp, call.signal))) {
-          this.logger.info(`${label}: session no longer valid; logged in again`);
+          this.logger.info(this.auth.kind === 'session' ? `${label}: session no longer valid; logged in again` : `${label}: API key refused; using the new key from the credentials source`);
           stamp = await this.auth.stamp(call.signal);
           continue;
         }
@@ -130,8 +174,56 @@ export class ApiClient {
     }
   }
 
+  /** One request, hedged when `hedge`: resolves with the answer (an HTTP error included), rejects without one. */
+  private exchange<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, hedge: boolean, stamp: AuthStamp | undefined): Promise<ApiResult<T> | FilesError> {
+    const started = performance.now();
+    // A hedge gets what is left of the attempt's deadline: an attempt, hedge included, ends within it.
+    const leg = (lost: AbortSignal | undefined, late = false) =>
+      this.leg<T>(call, label, n, kind, late ? Math.max(1, Math.round(deadlineMs - (performance.now() - started))) : deadlineMs, stamp, lost, late);
+    if (!hedge) return leg(undefined);
+    return this.guard.hedger.race({
+      kind,
+      deadlineMs,
+      scale: itemScale(call.items),
+      hedge: true,
+      spareConnection: () => this.guard.spareConnection(this.base.origin, 'api'),
+      signal: call.signal,
+      label,
+      start: (lost, isHedge) => leg(lost, isHedge),
+      // An answer ends the race; only a failure without one waits for the other request.
+      decisive: (err) => !(err instanceof FilesError) || err.status !== undefined,
+    });
+  }
+
+  /** One HTTP exchange under its deadline, recorded in the stats, the hedge window and the server's health. */
+  private async leg<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, stamp: AuthStamp | undefined, lost: AbortSignal | undefined, isHedge = false): Promise<ApiResult<T> | FilesError> {
+    const { stats, hedger, health } = this.guard;
+    const deadline = new Deadline(deadlineMs, [call.signal, lost], label);
+    const started = performance.now();
+    try {
+      const result = await this.once<T>(call, label, n, stamp, deadline.signal, isHedge);
+      stats.request(kind, result instanceof FilesError ? 'http-error' : 'ok');
+      hedger.record(kind, performance.now() - started, itemScale(call.items));
+      health.answered();
+      return result;
+    } catch (err) {
+      stats.request(kind, outcomeOf(err));
+      if (deadline.expired) {
+        stats.stall();
+        hedger.record(kind, deadlineMs, itemScale(call.items));
+      }
+      if (err instanceof FilesError && !(err instanceof TlsVerificationError)) {
+        if (err.status !== undefined) health.answered();
+        else health.failed(err);
+      }
+      throw err;
+    } finally {
+      deadline.dispose();
+    }
+  }
+
   /** One request: resolves with the result, or with (not throws) the HTTP error so attempt() can re-login. */
-  private async once<T>(call: ApiCall<T>, label: string, n: number, stamp: AuthStamp | undefined): Promise<ApiResult<T> | FilesError> {
+  private async once<T>(call: ApiCall<T>, label: string, n: number, stamp: AuthStamp | undefined, signal: AbortSignal, hedge = false): Promise<ApiResult<T> | FilesError> {
     const hasBody = call.body !== undefined;
     const headers: Record<string, string> = {
       'user-agent': this.userAgent,
@@ -139,16 +231,20 @@ export class ApiClient {
       ...(hasBody ? { 'content-type': 'application/json' } : {}),
       ...(stamp?.headers ?? {}),
     };
+    const body = hasBody ? JSON.stringify(call.body) : null;
+    if (body !== null) this.guard.stats.bytesUp(Buffer.byteLength(body));
     const res = await this.transport.send({
       method: call.method,
       url: this.url(call.route, call.query),
       headers,
-      body: hasBody ? JSON.stringify(call.body) : null,
-      signal: call.signal,
+      body,
+      signal,
       label,
       attempt: n,
+      hedge,
     });
-    const text = await this.transport.readText(res, label, call.signal);
+    const text = await this.transport.readText(res, label, signal);
+    this.guard.stats.bytesDown(Buffer.byteLength(text));
     if (res.status >= 200 && res.status < 300) {
       const json = parseJsonLenient(text);
       if (json === undefined && text.trim() !== '') throw new ServerError({ message: `${label}: the server's answer is not JSON`, status: res.status, operation: label });

@@ -18,6 +18,12 @@
 // Range request from the first missing byte (after the usual retry wait),
 // under the same checks, so a reset in the middle of a large file costs one
 // extra request, not a restart.
+//
+// Every transfer runs under a stall watch (stall-watch.ts): no bytes for
+// stallTimeoutMs and it is abandoned (then retried or resumed), however long
+// it has been running. A range GET that has not answered (headers) after the
+// recent 95th percentile is hedged (hedging.ts): sent again on another
+// connection, the first answer is read and the other request aborted.
 import { Readable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import { normalizeForComparison } from '../path/index.js';
@@ -25,10 +31,14 @@ import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { DownloadUrlCache, sameVersion, type CachedDownload, type FileVersion } from './download-url-cache.js';
 import { parseEntry } from './entry.js';
-import { ContentChangedError, NotAuthorizedError, ServerError } from './errors.js';
+import { outcomeOf } from './client-stats.js';
+import { ContentChangedError, FilesError, NotAuthorizedError, ServerError } from './errors.js';
 import { errorFromHttp } from './http-error.js';
+import type { DataKind } from './request-kind.js';
+import type { Resilience } from './resilience.js';
 import { untilAborted, withRetries, type RetryPolicy } from './retry.js';
 import { ResumableDownload } from './resumable-stream.js';
+import { StallWatch } from './stall-watch.js';
 import { header, settle, type SendResponse, type Transport } from './transport.js';
 
 /** New URLs fetched within one read after 403/404 answers before giving up. */
@@ -58,6 +68,14 @@ type Refused = { refused: true };
 const REFUSED: Refused = { refused: true };
 const isRefused = (x: unknown): x is Refused => x === REFUSED;
 
+/** A download response whose body is still to be read, under its stall watch. */
+export interface OpenTransfer {
+  res: SendResponse;
+  watch: StallWatch;
+  /** Ends the transfer: records its outcome (ok without `err`) and stops the watch. Once only. */
+  done(err?: unknown): void;
+}
+
 export class Downloader {
   private readonly pending = new Map<string, Promise<CachedDownload>>();
 
@@ -69,6 +87,7 @@ export class Downloader {
     private readonly logger: Logger,
     private readonly userAgent: string,
     private readonly now: () => number,
+    private readonly guard: Resilience,
   ) {}
 
   /** A usable URL for `path` (fetched once for concurrent callers). */
@@ -89,7 +108,7 @@ export class Downloader {
     const route = routeFor('/files', path);
     const previous = this.cache.version(path);
     const fetchedAt = this.now();
-    const res = await this.api.call({ method: 'GET', route });
+    const res = await this.api.call({ method: 'GET', route, kind: 'download-url' });
     const fresh = versionOf(res.body, `GET ${route}`);
     const dateHeader = header(res.headers, 'date');
     const entry = this.cache.store(path, fresh.uri, fresh, fetchedAt, dateHeader ? Date.parse(dateHeader) : null);
@@ -122,16 +141,61 @@ export class Downloader {
     }
   }
 
-  /** Sends one range request; REFUSED (after dumping the body) on 403/404, an error for other failures. */
-  private async request(path: string, target: CachedDownload, start: number, endInclusive: number | null, wholeFile: boolean, attempt: number, signal: AbortSignal | undefined): Promise<SendResponse | Refused> {
+  /**
+   * Opens one range request (hedged when `hedge`): the response to read, or
+   * REFUSED (body dumped) on 403/404, or an error for other failures.
+   */
+  private open(path: string, target: CachedDownload, start: number, endInclusive: number | null, wholeFile: boolean, attempt: number, signal: AbortSignal | undefined, kind: DataKind, hedge: boolean): Promise<OpenTransfer | Refused> {
+    const leg = (lost: AbortSignal | undefined) => this.openOnce(path, target, start, endInclusive, wholeFile, attempt, signal, lost, kind);
+    if (!hedge) return leg(undefined);
+    const origin = new URL(target.uri!).origin;
+    return this.guard.hedger.race<OpenTransfer | Refused>({
+      kind,
+      deadlineMs: this.guard.stallTimeoutMs,
+      hedge: true,
+      spareConnection: () => this.guard.spareConnection(origin, 'data'),
+      signal,
+      label: this.label(path),
+      start: (lost) => leg(lost),
+      decisive: (err) => !(err instanceof FilesError) || err.status !== undefined,
+      discard: (late) => {
+        if (isRefused(late)) return;
+        late.res.body.destroy();
+        late.done(new Error('superseded by the hedge that answered first'));
+      },
+    });
+  }
+
+  private async openOnce(path: string, target: CachedDownload, start: number, endInclusive: number | null, wholeFile: boolean, attempt: number, signal: AbortSignal | undefined, lost: AbortSignal | undefined, kind: DataKind): Promise<OpenTransfer | Refused> {
+    const { stats, hedger, stallTimeoutMs } = this.guard;
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
     if (!wholeFile) headers.range = `bytes=${start}-${endInclusive ?? ''}`;
     const label = this.label(path);
-    const res = await this.transport.send({ method: 'GET', url: new URL(target.uri!), headers, signal, label, attempt });
-    if (res.status === 200 || res.status === 206 || res.status === 416) return res;
-    const text = await this.transport.readText(res, label, signal).catch(() => '');
+    const watch = new StallWatch(stallTimeoutMs, [signal, lost], label, () => stats.stall());
+    let finished = false;
+    const done = (err?: unknown) => {
+      if (finished) return;
+      finished = true;
+      watch.dispose();
+      stats.request(kind, err === undefined ? 'ok' : outcomeOf(err));
+    };
+    const started = performance.now();
+    let res: SendResponse;
+    try {
+      res = await this.transport.send({ method: 'GET', url: new URL(target.uri!), headers, signal: watch.signal, label, attempt, lane: 'data' });
+    } catch (err) {
+      if (watch.stalled) hedger.record(kind, stallTimeoutMs);
+      done(err);
+      throw err;
+    }
+    watch.received();
+    hedger.record(kind, performance.now() - started);
+    if (res.status === 200 || res.status === 206 || res.status === 416) return { res, watch, done };
+    const text = await this.transport.readText(res, label, watch.signal).catch(() => '');
+    const err = errorFromHttp(res, text, label);
+    done(err);
     if (res.status === 403 || res.status === 404) return REFUSED;
-    throw errorFromHttp(res, text, label);
+    throw err;
   }
 
   /** Runs `body` with a usable target, fetching a new URL on 403/404 (MAX_URL_REFRESHES per call). */
@@ -173,16 +237,28 @@ export class Downloader {
           if (offset >= size) return [Buffer.alloc(0)];
           const want = Math.min(length, size - offset);
           const whole = offset === 0 && want === size;
-          const res = await this.request(path, target, offset, offset + want - 1, whole, attempt, signal);
-          if (isRefused(res)) return REFUSED;
-          return this.readBody(path, target, res, offset, want, signal, joined);
+          const opened = await this.open(path, target, offset, offset + want - 1, whole, attempt, signal, 'range', true);
+          if (isRefused(opened)) return REFUSED;
+          return this.readBody(path, target, opened, offset, want, joined);
         }),
-      { policy: this.policy, signal },
+      { policy: this.policy, signal, onRetry: () => this.guard.stats.retry() },
     );
   }
 
   /** The `want` bytes at `offset` from a 200/206/416 answer: one buffer (`joined`), or the chunks as received. */
-  private async readBody(path: string, target: CachedDownload, res: SendResponse, offset: number, want: number, signal: AbortSignal | undefined, joined: boolean): Promise<Buffer[]> {
+  private async readBody(path: string, target: CachedDownload, opened: OpenTransfer, offset: number, want: number, joined: boolean): Promise<Buffer[]> {
+    try {
+      const chunks = await this.readBodyOf(path, target, opened, offset, want, joined);
+      opened.done();
+      return chunks;
+    } catch (err) {
+      opened.done(err);
+      throw err;
+    }
+  }
+
+  private async readBodyOf(path: string, target: CachedDownload, opened: OpenTransfer, offset: number, want: number, joined: boolean): Promise<Buffer[]> {
+    const { res, watch } = opened;
     const label = this.label(path);
     let skip = 0;
     if (res.status === 416) {
@@ -217,8 +293,11 @@ export class Downloader {
     // Reading to the natural end keeps the connection reusable; only a 200
     // that carries more than we want (Range ignored) is cut short.
     const cutShort = res.status === 200 && offset + want < target.version.size;
+    const stats = this.guard.stats;
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        watch.received();
+        stats.bytesDown(chunk.length);
         let c = chunk;
         if (skip > 0) {
           if (c.length <= skip) {
@@ -236,12 +315,12 @@ export class Downloader {
         if (filled === want && cutShort) break;
       }
     } catch (err) {
-      throw this.transport.bodyError(err, label, signal);
+      throw this.transport.bodyError(err, label, watch.signal);
     }
     if (extra > 0 && !cutShort) throw new ServerError({ message: `${label}: ${extra} bytes more than asked for`, status: res.status, operation: label });
     if (!cutShort) await settle();
     if (filled !== want) {
-      throw this.transport.bodyError(Object.assign(new Error(`body ended after ${filled} of ${want} bytes`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), label, signal);
+      throw this.transport.bodyError(Object.assign(new Error(`body ended after ${filled} of ${want} bytes`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), label, watch.signal);
     }
     return out ? [out] : chunks;
   }
@@ -254,43 +333,51 @@ export class Downloader {
     const state = { refreshes: 0 };
     // Opens the response for bytes [from, end) of the version in `target`.
     const open = (from: number, attempt: number) =>
-      this.withTarget<{ res: SendResponse | null; target: CachedDownload; end: number }>(path, signal, attempt, state, async (target) => {
+      this.withTarget<{ opened: OpenTransfer | null; target: CachedDownload; end: number }>(path, signal, attempt, state, async (target) => {
         const size = target.version.size;
         const end = length === undefined ? size : Math.min(size, offset + length);
-        if (from >= end) return { res: null, target, end };
-        const res = await this.request(path, target, from, end - 1, from === 0 && end === size, attempt, signal);
-        if (isRefused(res)) return REFUSED;
-        if (res.status === 416) {
-          await res.body.dump();
-          this.checkVersion(path, target, res, parseContentRange(header(res.headers, 'content-range'))?.total ?? null);
-          return { res: null, target, end };
+        if (from >= end) return { opened: null, target, end };
+        const opened = await this.open(path, target, from, end - 1, from === 0 && end === size, attempt, signal, 'stream', false);
+        if (isRefused(opened)) return REFUSED;
+        try {
+          const res = opened.res;
+          if (res.status === 416) {
+            await res.body.dump();
+            this.checkVersion(path, target, res, parseContentRange(header(res.headers, 'content-range'))?.total ?? null);
+            opened.done();
+            return { opened: null, target, end };
+          }
+          const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
+          const total = res.status === 206 ? (range?.total ?? null) : Number(header(res.headers, 'content-length') ?? NaN);
+          this.checkVersion(path, target, res, Number.isNaN(total as number) ? null : total);
+          if (res.status === 200 && from !== 0) {
+            await res.body.dump();
+            throw new ServerError({ message: `${label}: the server ignored the Range header`, status: 200, operation: label });
+          }
+          if (res.status === 206 && range?.start !== from) {
+            await res.body.dump();
+            throw new ServerError({ message: `${label}: asked for bytes from ${from}, got ${range?.start ?? 'no range'}`, status: 206, operation: label });
+          }
+        } catch (err) {
+          opened.done(err);
+          throw err;
         }
-        const range = res.status === 206 ? parseContentRange(header(res.headers, 'content-range')) : null;
-        const total = res.status === 206 ? (range?.total ?? null) : Number(header(res.headers, 'content-length') ?? NaN);
-        this.checkVersion(path, target, res, Number.isNaN(total as number) ? null : total);
-        if (res.status === 200 && from !== 0) {
-          await res.body.dump();
-          throw new ServerError({ message: `${label}: the server ignored the Range header`, status: 200, operation: label });
-        }
-        if (res.status === 206 && range?.start !== from) {
-          await res.body.dump();
-          throw new ServerError({ message: `${label}: asked for bytes from ${from}, got ${range?.start ?? 'no range'}`, status: 206, operation: label });
-        }
-        return { res, target, end };
+        return { opened, target, end };
       });
 
-    const first = await withRetries((attempt) => open(offset, attempt), { policy: this.policy, signal });
-    if (!first.res) return Readable.from([]);
+    const first = await withRetries((attempt) => open(offset, attempt), { policy: this.policy, signal, onRetry: () => this.guard.stats.retry() });
+    if (!first.opened) return Readable.from([]);
     return new ResumableDownload({
-      first: first.res,
+      first: first.opened,
       start: offset,
       end: first.end,
-      reopen: async (from, attempt) => (await open(from, attempt)).res,
-      mapError: (err) => this.transport.bodyError(err, label, signal),
+      reopen: async (from, attempt) => (await open(from, attempt)).opened,
+      mapError: (err, transfer) => this.transport.bodyError(err, label, transfer.watch.signal),
       policy: this.policy,
       logger: this.logger,
       label,
       signal,
+      stats: this.guard.stats,
     });
   }
 }

@@ -132,6 +132,12 @@ export class TlsVerificationError extends NetworkError {
   override get transient(): boolean { return false; }
 }
 
+/**
+ * An API call not sent because the server is unreachable (health.ts: several
+ * requests in a row got no answer, and the probe got none either).
+ */
+export class ServerUnreachableError extends NetworkError {}
+
 /** No answer within the configured connect or read timeout. */
 export class TimeoutError extends FilesError {
   readonly kind = 'timeout' as const;

@@ -8,6 +8,8 @@
 // Errors are FilesError subclasses (errors.ts); `transient` ones have already
 // been retried by the client according to its retry policy when they surface.
 import type { Readable } from 'node:stream';
+import type { ClientStatsSnapshot } from './client-stats.js';
+import type { HealthSnapshot } from './health.js';
 
 /** One file or folder as the server describes it (docs/files-api.md §2). */
 export interface RemoteEntry {
@@ -126,4 +128,20 @@ export interface FilesClient {
 
   /** Closes the connection pool; pending requests fail. */
   close(): Promise<void>;
+
+  /**
+   * What the client did so far: requests by kind and outcome, retries,
+   * hedges, stalls, bytes (a frozen snapshot). Optional: a mock may leave it out.
+   */
+  readonly stats?: ClientStatsSnapshot;
+
+  /**
+   * Whether the server answers: 'reachable', or 'unreachable' since when, with
+   * the last error. While unreachable, calls fail fast (kind `network`): the
+   * filesystem can serve what it has cached. Optional, like stats.
+   */
+  readonly health?: HealthSnapshot;
+
+  /** Calls `listener` when the server becomes unreachable or reachable again; returns the unsubscribe. */
+  onHealthChange?(listener: (health: HealthSnapshot) => void): () => void;
 }

@@ -24,12 +24,22 @@
 //                              destination-exists after an uncertain attempt
 //                              = our copy.
 // PATCH (setMtime) and every GET are idempotent.
+//
+// What the filesystem layer (and `filesfs status`) can watch: `stats`
+// (requests by kind and outcome, retries, hedges, stalls, bytes; see
+// client-stats.ts) and `health` (reachable, or unreachable since when and
+// why; see health.ts), with `onHealthChange` for the moments it changes.
 import { inspect } from 'node:util';
-import { resolveClientOptions, type ClientOptions, type ResolvedClientOptions } from './options.js';
+import { resolveClientOptions, type ClientCredentials, type ClientOptions, type CredentialsSource, type ResolvedClientOptions } from './options.js';
 import { normalize } from '../path/index.js';
 import { routeFor } from './api-path.js';
 import { ApiClient } from './api.js';
-import { ApiKeyAuth, SessionAuth, type Auth } from './auth.js';
+import { ApiKeyAuth, SessionAuth, type Auth, type KeySource, type LoginSource } from './auth.js';
+import { ClientStats, type ClientStatsSnapshot } from './client-stats.js';
+import { Health, type HealthSnapshot } from './health.js';
+import { Hedger } from './hedging.js';
+import { LinkRate } from './stall-watch.js';
+import type { Resilience } from './resilience.js';
 import { Downloader } from './download.js';
 import { DownloadUrlCache } from './download-url-cache.js';
 import { parseEntry, rootEntry } from './entry.js';
@@ -41,10 +51,39 @@ import { RetryPolicy } from './retry.js';
 import { Transport } from './transport.js';
 import { uploadFile, type UploadDeps } from './upload.js';
 import type { Readable } from 'node:stream';
+import type { Logger } from '../log/logger.js';
 import { MAX_PER_PAGE } from './options.js';
 
 /** How long close() waits for the session logout before giving up. */
 const LOGOUT_TIMEOUT_MS = 2_000;
+
+/** The current credentials from `source`, or undefined (logged, never the secret) when it fails. */
+async function askSource(source: CredentialsSource, logger: Logger): Promise<ClientCredentials | undefined> {
+  try {
+    return await source();
+  } catch (err) {
+    logger.warn(`could not read the credentials again: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+function keySource(source: CredentialsSource | undefined, logger: Logger): KeySource | undefined {
+  if (!source) return undefined;
+  return async () => {
+    const fresh = await askSource(source, logger);
+    if (fresh && !('apiKey' in fresh)) logger.warn('the credentials are now a username and password; restart to switch from an API key');
+    return fresh && 'apiKey' in fresh ? fresh.apiKey : undefined;
+  };
+}
+
+function loginSource(source: CredentialsSource | undefined, logger: Logger): LoginSource | undefined {
+  if (!source) return undefined;
+  return async () => {
+    const fresh = await askSource(source, logger);
+    if (fresh && !('username' in fresh)) logger.warn('the credentials are now an API key; restart to switch from a session');
+    return fresh && 'username' in fresh ? { username: fresh.username, password: fresh.password } : undefined;
+  };
+}
 
 export class HttpFilesClient implements FilesClient {
   readonly #options: ResolvedClientOptions;
@@ -53,6 +92,8 @@ export class HttpFilesClient implements FilesClient {
   readonly #auth: Auth;
   readonly #downloads: Downloader;
   readonly #uploadDeps: UploadDeps;
+  readonly #stats = new ClientStats();
+  readonly #health: Health;
   #closed = false;
 
   constructor(options: ClientOptions | ResolvedClientOptions) {
@@ -61,16 +102,31 @@ export class HttpFilesClient implements FilesClient {
     const logger = o.logger;
     const policy = new RetryPolicy({ retries: o.retries, baseDelayMs: o.retryBaseDelayMs, maxDelayMs: o.retryMaxDelayMs });
     this.#transport = new Transport(o);
-    this.#api = new ApiClient(o, this.#transport, policy, logger, o.userAgent);
+    // Probe while unreachable: a one-entry listing of the site root (any answer will do, even a 403).
+    this.#health = new Health(logger, async () => {
+      await this.#api.call({ method: 'GET', route: '/folders/', query: { per_page: 1 }, kind: 'probe', probe: true });
+    });
+    const transport = this.#transport;
+    const guard: Resilience = {
+      stats: this.#stats,
+      hedger: new Hedger(this.#stats),
+      health: this.#health,
+      uploadRate: new LinkRate(),
+      metadataTimeoutMs: o.metadataTimeoutMs,
+      stallTimeoutMs: o.stallTimeoutMs,
+      requestTimeoutMs: o.requestTimeoutMs,
+      spareConnection: (origin, lane) => transport.spareConnection(origin, lane),
+    };
+    this.#api = new ApiClient(o, this.#transport, policy, logger, o.userAgent, guard);
     const creds = o.credentials;
     this.#auth = 'apiKey' in creds
-      ? new ApiKeyAuth(creds.apiKey)
+      ? new ApiKeyAuth(creds.apiKey, keySource(o.credentialsSource, logger))
       : new SessionAuth(creds.username, creds.password, async (username, password) => {
           const res = await this.#api.call<unknown>({ method: 'POST', route: '/sessions', body: { username, password }, authenticated: false });
           return res.body;
-        });
+        }, loginSource(o.credentialsSource, logger));
     this.#api.setAuth(this.#auth);
-    this.#downloads = new Downloader(this.#api, this.#transport, new DownloadUrlCache(o.now), policy, logger, o.userAgent, o.now);
+    this.#downloads = new Downloader(this.#api, this.#transport, new DownloadUrlCache(o.now), policy, logger, o.userAgent, o.now, guard);
     this.#uploadDeps = {
       api: this.#api,
       transport: this.#transport,
@@ -78,17 +134,33 @@ export class HttpFilesClient implements FilesClient {
       logger,
       userAgent: o.userAgent,
       partConcurrency: o.partConcurrency,
+      guard,
       stat: (path, signal) => this.stat(path, { signal }),
     };
+  }
+
+  /** What the client did so far (a frozen snapshot): requests by kind and outcome, retries, hedges, stalls, bytes. */
+  get stats(): ClientStatsSnapshot {
+    return this.#stats.snapshot();
+  }
+
+  /** Whether the server answers: reachable, or unreachable since when, with the last error. */
+  get health(): HealthSnapshot {
+    return this.#health.snapshot();
+  }
+
+  /** Calls `listener` whenever the server becomes unreachable or reachable again; returns the unsubscribe. */
+  onHealthChange(listener: (health: HealthSnapshot) => void): () => void {
+    return this.#health.onChange(listener);
   }
 
   get baseUrl(): string {
     return this.#options.baseUrl;
   }
 
-  /** The undici dispatcher (for stats in benchmarks and tests). */
-  get dispatcher(): Transport['agent'] {
-    return this.#transport.agent;
+  /** The undici dispatchers, API calls and transfers (for pool stats in benchmarks and tests). */
+  get dispatchers(): { api: Transport['agent']; data: Transport['dataAgent'] } {
+    return { api: this.#transport.agent, data: this.#transport.dataAgent };
   }
 
   async stat(path: string, options: RangeOptions = {}): Promise<RemoteEntry> {
@@ -214,6 +286,7 @@ export class HttpFilesClient implements FilesClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#health.close();
     if (this.#auth instanceof SessionAuth && this.#auth.loggedIn) {
       try {
         await this.#api.call({ method: 'DELETE', route: '/sessions', signal: AbortSignal.timeout(LOGOUT_TIMEOUT_MS), renewSession: false });

@@ -16,18 +16,43 @@ import type { RequestObserver } from './observer.js';
 /** An API key, or a username and password for a session (POST /sessions). */
 export type ClientCredentials = { apiKey: string } | { username: string; password: string };
 
+/**
+ * Gives the current credentials again (e.g. the mount re-reads
+ * --api-key-file). Asked after a 401: a different API key is used at once.
+ * May throw (the file is gone): the 401 then stands.
+ */
+export type CredentialsSource = () => ClientCredentials | Promise<ClientCredentials>;
+
 export interface ClientOptions {
   /** Site URL. Default https://app.files.com (every SDK's default). */
   baseUrl?: string;
   credentials: ClientCredentials;
+  /** Where fresh credentials come from after a 401 (none: a 401 with an API key is final). */
+  credentialsSource?: CredentialsSource;
   /** TCP (+TLS) connect timeout. Default 10,000 ms (undici's own default). */
   connectTimeoutMs?: number;
   /**
-   * Read/idle timeout: the longest silence while waiting for response headers
-   * or between body chunks (also refreshed while a request body is being
-   * written). Default 60,000 ms, the official JS SDK's request timeout.
+   * The outer bound of any one request: the longest silence while waiting for
+   * response headers or between body chunks (undici's read/idle timeout;
+   * refreshed while a request body is being written). Default 60,000 ms, the
+   * official JS SDK's request timeout. The deadlines below are shorter.
    */
   requestTimeoutMs?: number;
+  /**
+   * Deadline of the first attempt of a small API call (metadata, a listing
+   * page of up to 1,000 entries, a download URL, mkdir, delete, move, PATCH,
+   * begin_upload, end): no answer by then, and the request is abandoned and
+   * retried. Doubles per retry; a whole call takes at most three of it
+   * (deadlines.ts). Default 5,000 ms.
+   */
+  metadataTimeoutMs?: number;
+  /**
+   * Stall deadline of a data transfer (range GET, streamed download, part
+   * PUT): abandoned when no bytes moved for this long (plus what the kernel
+   * still holds of an upload; stall-watch.ts), however long the whole
+   * transfer takes. Default 10,000 ms.
+   */
+  stallTimeoutMs?: number;
   /** Retries after the first attempt for transient failures. Default 3 (all SDKs). */
   retries?: number;
   /** First retry delay before jitter. Default 500 ms (JS/PY/RB SDKs). */
@@ -60,8 +85,11 @@ export interface ClientOptions {
 export interface ResolvedClientOptions {
   readonly baseUrl: string;
   readonly credentials: Readonly<ClientCredentials>;
+  readonly credentialsSource: CredentialsSource | undefined;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  readonly metadataTimeoutMs: number;
+  readonly stallTimeoutMs: number;
   readonly retries: number;
   readonly retryBaseDelayMs: number;
   readonly retryMaxDelayMs: number;
@@ -83,6 +111,8 @@ export const CLIENT_DEFAULTS = {
   baseUrl: 'https://app.files.com',
   connectTimeoutMs: 10_000,
   requestTimeoutMs: 60_000,
+  metadataTimeoutMs: 5_000,
+  stallTimeoutMs: 10_000,
   retries: 3,
   retryBaseDelayMs: 500,
   retryMaxDelayMs: 2_000,
@@ -146,11 +176,17 @@ export function resolveClientOptions(options: ClientOptions): ResolvedClientOpti
   if (options.userAgent !== undefined && (options.userAgent === '' || /[\r\n]/.test(options.userAgent))) {
     throw new ConfigError('userAgent: must be a non-empty single line');
   }
+  if (options.credentialsSource !== undefined && typeof options.credentialsSource !== 'function') {
+    throw new ConfigError('credentialsSource: expected a function returning { apiKey } or { username, password }');
+  }
   const logger = options.logger ?? createLogger({ level: options.logLevel ?? 'info' }).child('client');
   const resolved = {
     baseUrl: parseBaseUrl('baseUrl', options.baseUrl ?? CLIENT_DEFAULTS.baseUrl),
     connectTimeoutMs: int('connectTimeoutMs', options.connectTimeoutMs, CLIENT_DEFAULTS.connectTimeoutMs, 1, 600_000),
     requestTimeoutMs: int('requestTimeoutMs', options.requestTimeoutMs, CLIENT_DEFAULTS.requestTimeoutMs, 1, 3_600_000),
+    metadataTimeoutMs: int('metadataTimeoutMs', options.metadataTimeoutMs, CLIENT_DEFAULTS.metadataTimeoutMs, 1, 600_000),
+    stallTimeoutMs: int('stallTimeoutMs', options.stallTimeoutMs, CLIENT_DEFAULTS.stallTimeoutMs, 1, 3_600_000),
+    credentialsSource: options.credentialsSource,
     retries: int('retries', options.retries, CLIENT_DEFAULTS.retries, 0, 20),
     retryBaseDelayMs,
     retryMaxDelayMs,

@@ -26,6 +26,8 @@ export async function* listPages(api: ApiClient, path: string, options: PageOpti
       method: 'GET',
       route,
       query: { per_page: options.perPage, cursor },
+      kind: 'listing',
+      items: options.perPage,
       signal: options.signal,
     });
     const page = parseEntryList(res.body, `GET ${route}`);

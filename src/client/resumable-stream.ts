@@ -3,22 +3,26 @@
 // promise per chunk (events and backpressure only; an async-generator wrapper
 // cost a third of the throughput), and resumed after a failure in the middle:
 // the next response is opened from the first missing byte, after the retry
-// policy's wait, at most `retries` times in a row without progress.
+// policy's wait, at most `retries` times in a row without progress. Each
+// response runs under its stall watch (stall-watch.ts), held while our reader
+// applies backpressure: a slow reader is not a stalled server.
 import { Readable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
+import type { ClientStats } from './client-stats.js';
+import type { OpenTransfer } from './download.js';
 import { FilesError } from './errors.js';
 import { abortError, delay, isRetryable, type RetryPolicy } from './retry.js';
-import type { SendResponse } from './transport.js';
 
 export interface ResumableOptions {
   /** The first response (already checked), for bytes from `start`. */
-  first: SendResponse;
+  first: OpenTransfer;
   start: number;
   end: number;
   /** Opens (and checks) a response for bytes from `from`; null when nothing is left. */
-  reopen: (from: number, attempt: number) => Promise<SendResponse | null>;
-  /** Turns a body failure into a FilesError (network/timeout). */
-  mapError: (err: unknown) => Error;
+  reopen: (from: number, attempt: number) => Promise<OpenTransfer | null>;
+  /** Turns a body failure of `transfer` into a FilesError (network/timeout/stall). */
+  mapError: (err: unknown, transfer: OpenTransfer) => Error;
+  stats: ClientStats;
   policy: RetryPolicy;
   logger: Logger;
   label: string;
@@ -29,7 +33,8 @@ export interface ResumableOptions {
 const HIGH_WATER_MARK = 1024 * 1024;
 
 export class ResumableDownload extends Readable {
-  private body: SendResponse['body'] | null = null;
+  private transfer: OpenTransfer | null = null;
+  private held = false;
   private pos: number;
   private failures = 0;
   private resuming = false;
@@ -42,69 +47,99 @@ export class ResumableDownload extends Readable {
     this.attach(options.first);
   }
 
-  private attach(res: SendResponse): void {
-    const body = res.body;
-    this.body = body;
+  private attach(transfer: OpenTransfer): void {
+    const body = transfer.res.body;
+    this.transfer = transfer;
+    this.held = false;
     body.on('data', (chunk: Buffer) => {
-      if (this.body !== body) return;
+      if (this.transfer !== transfer) return;
+      transfer.watch.received();
+      this.options.stats.bytesDown(chunk.length);
       let c = chunk;
       if (c.length > this.options.end - this.pos) c = c.subarray(0, this.options.end - this.pos);
       if (c.length === 0) return;
       this.pos += c.length;
       this.failures = 0;
-      if (!this.push(c)) body.pause();
+      if (!this.push(c)) {
+        body.pause();
+        this.held = true;
+        transfer.watch.hold();
+      }
     });
     body.once('end', () => {
-      if (this.body !== body) return;
-      this.body = null;
-      if (this.pos >= this.options.end) this.push(null);
-      else this.recover(Object.assign(new Error(`body ended at byte ${this.pos} of ${this.options.end}`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }));
+      if (this.transfer !== transfer) return;
+      this.detach();
+      if (this.pos >= this.options.end) {
+        transfer.done();
+        this.push(null);
+      } else {
+        const err = Object.assign(new Error(`body ended at byte ${this.pos} of ${this.options.end}`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' });
+        this.recover(err, transfer);
+      }
     });
     body.once('error', (err: Error) => {
-      if (this.body !== body) return;
-      this.body = null;
-      this.recover(err);
+      if (this.transfer !== transfer) return;
+      this.detach();
+      this.recover(err, transfer);
     });
+  }
+
+  private detach(): void {
+    if (this.transfer && this.held) this.transfer.watch.release();
+    this.held = false;
+    this.transfer = null;
   }
 
   override _read(): void {
-    this.body?.resume();
+    if (!this.transfer) return;
+    if (this.held) {
+      this.held = false;
+      this.transfer.watch.release();
+    }
+    this.transfer.res.body.resume();
   }
 
-  private recover(err: unknown): void {
+  private recover(err: unknown, broken: OpenTransfer | undefined): void {
+    const mapped = err instanceof FilesError || !broken ? err : this.options.mapError(err, broken);
+    broken?.done(mapped);
     if (this.destroyed || this.resuming) return;
-    const mapped = err instanceof FilesError ? err : this.options.mapError(err);
     const { policy, signal } = this.options;
     if (signal?.aborted) return void this.destroy(abortError(signal));
-    if (!isRetryable(mapped) || this.failures >= policy.retries) return void this.destroy(mapped);
+    const failure = mapped instanceof Error ? mapped : new Error(String(mapped));
+    if (!isRetryable(failure) || this.failures >= policy.retries) return void this.destroy(failure);
     this.failures++;
-    const wait = policy.delayMs(this.failures, mapped);
-    this.options.logger.debug(`${this.options.label}: transfer broke at byte ${this.pos} (${mapped.message}); resuming in ${wait} ms`);
+    this.options.stats.retry();
+    const wait = policy.delayMs(this.failures, failure);
+    this.options.logger.debug(`${this.options.label}: transfer broke at byte ${this.pos} (${failure.message}); resuming in ${wait} ms`);
     this.resuming = true;
     void (async () => {
       try {
         await delay(wait, signal);
         if (this.destroyed) return;
-        const res = await this.options.reopen(this.pos, this.failures + 1);
+        const next = await this.options.reopen(this.pos, this.failures + 1);
         if (this.destroyed) {
-          res?.body.destroy();
+          next?.res.body.destroy();
+          next?.done(new Error('the stream was closed'));
           return;
         }
         this.resuming = false;
-        if (!res) this.push(null);
-        else this.attach(res);
+        if (!next) this.push(null);
+        else this.attach(next);
       } catch (e) {
         this.resuming = false;
-        this.recover(e);
+        this.recover(e, undefined);
       }
     })();
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    const body = this.body;
-    this.body = null;
-    if (body && !body.destroyed) body.destroy();
+    const transfer = this.transfer;
+    this.detach();
+    if (transfer) {
+      if (!transfer.res.body.destroyed) transfer.res.body.destroy();
+      transfer.done(err ?? new Error('the stream was closed'));
+    }
     callback(err);
   }
 }

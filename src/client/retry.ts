@@ -17,7 +17,6 @@
 // undici's RetryAgent is not used: it cannot re-create a request body stream
 // per attempt (our part uploads read the file again), re-login on 401 or
 // refresh an expired presigned URL between attempts, and it has no jitter.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { FilesError } from './errors.js';
 
 /** HTTP statuses worth another attempt (with their FilesError classes). */
@@ -88,16 +87,24 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw abortError(signal);
 }
 
-/** Waits `ms`, rejecting early with the abort reason if `signal` fires. */
-export async function delay(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`, rejecting early with the abort reason if `signal` fires. (The
+ * global setTimeout, not timers/promises: test clocks can move it.)
+ */
+export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   throwIfAborted(signal);
-  if (ms <= 0) return;
-  try {
-    await sleep(ms, undefined, signal ? { signal } : undefined);
-  } catch (err) {
-    if (signal?.aborted) throw abortError(signal);
-    throw err;
-  }
+  if (ms <= 0) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**
@@ -125,27 +132,60 @@ export function untilAborted<T>(shared: Promise<T>, signal: AbortSignal | undefi
 
 export interface RetryLoopOptions {
   policy: RetryPolicy;
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Overrides isRetryable for this call (e.g. a data request that also retries 403 after a refresh). */
   retryable?: (err: unknown, attempt: number) => boolean;
   /** Called before each wait, for logs. */
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
+  /**
+   * The whole loop's time bound: a retry whose wait would end past it is not
+   * made (the last error is thrown), and each attempt is told what is left.
+   */
+  budgetMs?: number | undefined;
+  /**
+   * Asked before each attempt with the time left: 'go', or 'probe' (a single
+   * attempt: no retry after it fails), or it throws to stop the loop.
+   */
+  admit?: ((remainingMs: number) => Promise<'go' | 'probe'>) | undefined;
+  /** With a budget: the least time worth an attempt; a retry that would leave less is not made. */
+  minAttemptMs?: number;
+}
+
+/** What an attempt is told by the loop. */
+export interface AttemptContext {
+  /** Time left in the loop's budget (Infinity without one). */
+  remainingMs: number;
+  /** This attempt is a health probe: one try, no hedge (see health.ts). */
+  probe: boolean;
 }
 
 /**
  * Runs `attempt(n)` (n = 1, 2, …) until it resolves, a failure is not
- * retryable, or the retries are used up; the last error is thrown as is.
+ * retryable, the retries are used up or the budget would be exceeded; the
+ * last error is thrown as is.
  */
-export async function withRetries<T>(attempt: (n: number) => Promise<T>, options: RetryLoopOptions): Promise<T> {
+export async function withRetries<T>(attempt: (n: number, context: AttemptContext) => Promise<T>, options: RetryLoopOptions): Promise<T> {
   const retryable = options.retryable ?? isRetryable;
+  const started = performance.now();
+  const remaining = () => (options.budgetMs === undefined ? Infinity : options.budgetMs - (performance.now() - started));
   for (let n = 1; ; n++) {
     throwIfAborted(options.signal);
+    let admission: 'go' | 'probe' = 'go';
     try {
-      return await attempt(n);
+      if (options.admit) admission = await options.admit(remaining());
+    } catch (err) {
+      // Refused without a request (the server is unreachable): an outer loop must not retry it either.
+      throw markRetriesExhausted(err);
+    }
+    const probe = admission === 'probe';
+    try {
+      return await attempt(n, { remainingMs: remaining(), probe });
     } catch (err) {
       if (options.signal?.aborted) throw abortError(options.signal);
-      if (n > options.policy.retries || (err && typeof err === 'object' && exhausted.has(err)) || !retryable(err, n)) throw markRetriesExhausted(err);
+      if (probe || n > options.policy.retries || (err && typeof err === 'object' && exhausted.has(err)) || !retryable(err, n)) throw markRetriesExhausted(err);
       const wait = options.policy.delayMs(n, err);
+      // No time left for the wait and a useful attempt after it.
+      if (wait + (options.minAttemptMs ?? 0) >= remaining()) throw markRetriesExhausted(err);
       options.onRetry?.(err, n, wait);
       await delay(wait, options.signal);
     }

@@ -3,13 +3,21 @@
 // of undici's failures to NetworkError / TimeoutError. Retries, auth and error
 // bodies are the callers' business (api.ts, upload.ts, download.ts).
 //
-// A single Agent serves every origin: the API host and the hosts of presigned
-// upload/download URLs (docs/files-api.md §4, §5), each origin with its own pool of
-// up to `connections` keep-alive sockets. undici's headersTimeout and
-// bodyTimeout are the read/idle timeout: a server that stops answering (or
-// stops sending body bytes) aborts the request with a TimeoutError after
-// requestTimeoutMs, and the headers timer is refreshed while a request body is
-// still being written, so a slow upload is not mistaken for a stall.
+// Two undici Agents, one for API calls and one for transfers (presigned
+// upload/download URLs, files-api.md §4, §5), each with a pool of up to
+// `connections` keep-alive sockets per origin, one request at a time on each
+// (no pipelining): a request never waits behind another one's answer on the
+// same socket, so a stalled request holds only its own connection, and a
+// hedge (hedging.ts) always goes out on another one. Two agents because the
+// transfer host can be the API host (the emulator, some sites): transfers
+// that fill every connection of a pool must never make a stat wait for one. undici's headersTimeout and
+// bodyTimeout are the outer bound of any request (requestTimeoutMs, the
+// --timeout flag): a server that stops answering (or stops sending body
+// bytes) aborts the request with a TimeoutError after that long, and the
+// headers timer is refreshed while a request body is still being written.
+// The shorter deadlines (deadlines.ts for API calls, stall-watch.ts for
+// transfers) abort the request through its signal, and undici then destroys
+// its socket: a stalled connection never goes back into the pool.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
@@ -27,7 +35,12 @@ import { secureContextWithExtraCa } from './tls.js';
  */
 const KEEP_ALIVE_MS = 30_000;
 
+/** How long close() lets requests in flight finish before destroying their sockets. */
+const CLOSE_GRACE_MS = 2_000;
+const CLOSE_POLL_MS = 20;
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type Lane = 'api' | 'data';
 
 export interface SendRequest {
   method: HttpMethod;
@@ -40,6 +53,10 @@ export interface SendRequest {
   attempt: number;
   /** A hedged duplicate of a request still in flight (for the observer). */
   hedge?: boolean;
+  /** 'data' for transfers to presigned URLs: their own pool (see above). Default 'api'. */
+  lane?: Lane;
+  /** Overrides the outer wait for response headers (an upload's, see upload.ts). */
+  headersTimeoutMs?: number;
 }
 
 export interface SendResponse {
@@ -101,20 +118,27 @@ export function provablyNotSent(err: unknown): boolean {
 }
 
 export class Transport {
+  /** API calls. */
   readonly agent: Agent;
+  /** Transfers to presigned URLs. */
+  readonly dataAgent: Agent;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly observer: RequestObserver | undefined;
+  private readonly connections: number;
 
   constructor(options: ResolvedClientOptions) {
     this.logger = options.logger;
     this.observer = options.observer;
     this.timeoutMs = options.requestTimeoutMs;
     this.connectTimeoutMs = options.connectTimeoutMs;
+    this.connections = options.connections;
     const secureContext = secureContextWithExtraCa(options.caPem, options.logger);
-    this.agent = new Agent({
+    const agentOptions: Agent.Options = {
       connections: options.connections,
+      // One request per connection at a time (undici's default, stated): see above.
+      pipelining: 1,
       keepAliveTimeout: KEEP_ALIVE_MS,
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
@@ -125,7 +149,9 @@ export class Transport {
         timeout: options.connectTimeoutMs,
         ...(secureContext ? { secureContext } : {}),
       },
-    });
+    };
+    this.agent = new Agent(agentOptions);
+    this.dataAgent = new Agent(agentOptions);
   }
 
   /** Sends one request and returns once the response headers are in. The body must be consumed or dumped. */
@@ -135,13 +161,14 @@ export class Transport {
     if (log.enabled('trace')) log.trace(`→ ${req.label} attempt ${req.attempt} ${req.url.host} ${headersForLog(req.headers)}`);
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.agent.request({
+      res = await (req.lane === 'data' ? this.dataAgent : this.agent).request({
         origin: req.url.origin,
         path: req.url.pathname + req.url.search,
         method: req.method,
         headers: req.headers,
         body: req.body ?? null,
         signal: req.signal,
+        ...(req.headersTimeoutMs !== undefined ? { headersTimeout: req.headersTimeoutMs } : {}),
       });
     } catch (err) {
       const mapped = transportError(err, req.label, req.signal, this.timeoutMs, this.connectTimeoutMs);
@@ -169,6 +196,17 @@ export class Transport {
     });
   }
 
+  /**
+   * True when a request to `origin` would start without queueing: an idle
+   * connection, or room for a new one, and nothing waiting already.
+   */
+  spareConnection(origin: string, lane: Lane = 'api'): boolean {
+    const agent = lane === 'data' ? this.dataAgent : this.agent;
+    const pool = (agent.stats as Record<string, { connected: number; free: number; queued: number } | undefined>)[origin];
+    if (!pool) return true;
+    return pool.queued === 0 && (pool.free > 0 || pool.connected < this.connections);
+  }
+
   /** Maps a failure while reading a response body like one while sending. */
   bodyError(err: unknown, label: string, signal?: AbortSignal): Error {
     return transportError(err, label, signal, this.timeoutMs, this.connectTimeoutMs);
@@ -186,12 +224,31 @@ export class Transport {
     return text;
   }
 
+  /**
+   * Closes both pools: requests in flight get CLOSE_GRACE_MS to finish, then
+   * every socket is destroyed (a stalled request must not hold an unmount).
+   * (undici's own close() waits for them without limit, and a destroy() after
+   * it no longer fails them: so wait here, then close or destroy.)
+   */
   async close(): Promise<void> {
-    await this.agent.close();
+    const until = performance.now() + CLOSE_GRACE_MS;
+    while (this.busy() && performance.now() < until) await new Promise((r) => setTimeout(r, CLOSE_POLL_MS));
+    if (this.busy()) await this.destroy();
+    else await Promise.all([this.agent.close(), this.dataAgent.close()]);
+  }
+
+  /** Requests sent or queued and not yet answered in full, in either pool. */
+  private busy(): boolean {
+    for (const agent of [this.agent, this.dataAgent]) {
+      for (const pool of Object.values(agent.stats as Record<string, { running?: number; pending?: number; queued?: number }>)) {
+        if ((pool.running ?? 0) + (pool.pending ?? 0) + (pool.queued ?? 0) > 0) return true;
+      }
+    }
+    return false;
   }
 
   async destroy(): Promise<void> {
-    await this.agent.destroy();
+    await Promise.all([this.agent.destroy(), this.dataAgent.destroy()]);
   }
 }
 

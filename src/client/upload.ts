@@ -3,6 +3,11 @@
 // when the server says parallel_parts: false) → POST /files/{path} with
 // action "end", ref, etags, size, provided_mtime, mkdir_parents.
 //
+// Each part is sent under a stall watch (stall-watch.ts): abandoned when no
+// bytes move (either way) for stallTimeoutMs plus what the kernel still holds,
+// never because the part as a whole is slow; its body reports progress as the
+// connection takes it (progress-body.ts).
+//
 // Each part is retried alone (retry.ts policy); a part whose URL is refused
 // (403, or 404: expired or unknown) gets a fresh URL and is sent again without
 // counting as a failure, up to MAX_URL_REFRESHES times. Only when the server
@@ -23,8 +28,12 @@ import { parseEntry } from './entry.js';
 import { FilesError, NotFoundError, ServerError } from './errors.js';
 import { errorFromHttp } from './http-error.js';
 import type { RemoteEntry, UploadOptions, UploadSource } from './files-client.js';
+import { outcomeOf } from './client-stats.js';
 import { partCountFor, partRange, partSizeFor, streamPartSize, MAX_PARTS } from './part-size.js';
+import { progressBody } from './progress-body.js';
+import type { Resilience } from './resilience.js';
 import { abortError, RetryPolicy, withRetries } from './retry.js';
+import { MAX_SEND_ALLOWANCE_MS, StallWatch } from './stall-watch.js';
 import { header, type Transport } from './transport.js';
 import { openSource, type PartBody, type PartSource } from './upload-source.js';
 import { isUploadGone, PartUrls, type UploadSettings } from './upload-urls.js';
@@ -41,6 +50,7 @@ export interface UploadDeps {
   logger: Logger;
   userAgent: string;
   partConcurrency: number;
+  guard: Resilience;
   /** Stat used to confirm an `end` whose first attempt may have worked. */
   stat: (path: string, signal?: AbortSignal) => Promise<RemoteEntry>;
 }
@@ -181,8 +191,12 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
       for (;;) {
         const slot = refused ? await urls.refresh(n) : await urls.get(n);
         refused = false;
+        const { stats, stallTimeoutMs } = deps.guard;
+        const watch = new StallWatch(stallTimeoutMs, [signal], label, () => stats.stall(), deps.guard.uploadRate.expected());
+        const started = performance.now();
         const data = body();
         let res;
+        let text: string;
         try {
           res = await deps.transport.send({
             method: slot.method,
@@ -193,15 +207,30 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
               ...slot.headers,
               'content-length': String(length),
             },
-            body: data,
-            signal,
+            body: progressBody(data, (bytes) => {
+              watch.sent(bytes);
+              stats.bytesUp(bytes);
+            }),
+            signal: watch.signal,
             label,
             attempt,
+            lane: 'data',
+            // undici's header timer starts at the last byte handed to the
+            // kernel, which may still hold a full send buffer: the outer bound
+            // waits for it to drain at the slowest rate (stall-watch.ts).
+            headersTimeoutMs: deps.guard.requestTimeoutMs + MAX_SEND_ALLOWANCE_MS,
           });
+          watch.received();
+          text = await deps.transport.readText(res, label, watch.signal);
+          stats.request('part', res.status >= 200 && res.status < 300 ? 'ok' : 'http-error');
+          if (res.status >= 200 && res.status < 300) deps.guard.uploadRate.record(length, performance.now() - started);
+        } catch (err) {
+          stats.request('part', outcomeOf(err));
+          throw err;
         } finally {
+          watch.dispose();
           if (!Buffer.isBuffer(data) && !(data as Readable).destroyed && !(data as Readable).readableEnded) (data as Readable).destroy();
         }
-        const text = await deps.transport.readText(res, label, signal);
         if (res.status >= 200 && res.status < 300) {
           const etag = header(res.headers, 'etag');
           return etag ? stripQuotes(etag) : undefined;
@@ -215,7 +244,14 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
         throw errorFromHttp(res, text, label);
       }
     },
-    { policy, signal, onRetry: (err, a, wait) => deps.logger.debug(`${label} attempt ${a} failed (${(err as Error).message}); retrying in ${wait} ms`) },
+    {
+      policy,
+      signal,
+      onRetry: (err, a, wait) => {
+        deps.guard.stats.retry();
+        deps.logger.debug(`${label} attempt ${a} failed (${(err as Error).message}); retrying in ${wait} ms`);
+      },
+    },
   );
 }
 
@@ -235,6 +271,8 @@ async function finish(deps: UploadDeps, path: string, ref: string, etags: Map<nu
     method: 'POST',
     route,
     body: body as unknown as Record<string, unknown>,
+    // The server assembles the parts: its time grows with their number (deadlines.ts).
+    items: Math.max(1, etags.size),
     signal: options.signal,
     replay: async (err: FilesError) => {
       if (!(err instanceof NotFoundError)) return false;

@@ -33,6 +33,8 @@ export const MOUNT_DEFAULTS = {
   logLevel: 'info' as LogLevel,
   connectTimeoutSeconds: CLIENT_DEFAULTS.connectTimeoutMs / 1000,
   timeoutSeconds: CLIENT_DEFAULTS.requestTimeoutMs / 1000,
+  metadataTimeoutSeconds: CLIENT_DEFAULTS.metadataTimeoutMs / 1000,
+  stallTimeoutSeconds: CLIENT_DEFAULTS.stallTimeoutMs / 1000,
   retries: CLIENT_DEFAULTS.retries,
   perPage: CLIENT_DEFAULTS.perPage,
   connections: CLIENT_DEFAULTS.connections,
@@ -70,6 +72,8 @@ export const MOUNT_FLAGS = {
   'source-ip': { type: 'string' },
   'connect-timeout': { type: 'string' },
   timeout: { type: 'string' },
+  'metadata-timeout': { type: 'string' },
+  'stall-timeout': { type: 'string' },
   retries: { type: 'string' },
   'per-page': { type: 'string' },
   connections: { type: 'string' },
@@ -150,9 +154,9 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
   const cacheFlag = str('cache-dir');
   const cacheDir = cacheFlag !== undefined ? resolve(cwd, cacheFlag) : defaultCacheDir(baseUrl, remoteRoot, env);
 
-  const seconds = (flag: keyof typeof MOUNT_FLAGS, fallback: number, min = 0): number => {
+  const seconds = (flag: keyof typeof MOUNT_FLAGS, fallback: number, min = 0, max?: number): number => {
     const raw = str(flag);
-    return raw === undefined ? fallback : parseSeconds(label(flag), raw, { min });
+    return raw === undefined ? fallback : parseSeconds(label(flag), raw, max === undefined ? { min } : { min, max });
   };
   const integer = (flag: keyof typeof MOUNT_FLAGS, fallback: number | undefined, min: number, max: number): number | undefined => {
     const raw = str(flag);
@@ -182,6 +186,9 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     baseUrl,
     connectTimeoutMs: Math.round(seconds('connect-timeout', MOUNT_DEFAULTS.connectTimeoutSeconds, 0.001) * 1000),
     requestTimeoutMs: Math.round(seconds('timeout', MOUNT_DEFAULTS.timeoutSeconds, 0.001) * 1000),
+    // The client's own limits (ClientOptions), in seconds: 10 minutes, 1 hour.
+    metadataTimeoutMs: Math.round(seconds('metadata-timeout', MOUNT_DEFAULTS.metadataTimeoutSeconds, 0.001, 600) * 1000),
+    stallTimeoutMs: Math.round(seconds('stall-timeout', MOUNT_DEFAULTS.stallTimeoutSeconds, 0.001, 3600) * 1000),
     retries: integer('retries', MOUNT_DEFAULTS.retries, 0, 20)!,
     perPage,
     connections: integer('connections', MOUNT_DEFAULTS.connections, 1, 1024)!,

@@ -129,9 +129,14 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
   let remoteRoot = config.remoteRoot;
   let filesystem: ReturnType<typeof createFilesystem>;
   try {
-    const credentials = resolveCredentials({ ...config.credentials, baseUrl: config.baseUrl, logger });
+    const sources = { ...config.credentials, baseUrl: config.baseUrl, logger };
+    const credentials = resolveCredentials(sources);
     client = new HttpFilesClient({
-      ...config.client, credentials: clientCredentials(credentials), logger: logger.child('client'),
+      ...config.client,
+      credentials: clientCredentials(credentials),
+      // After a 401 the client asks again: a key replaced in --api-key-file (or ~/.netrc) is used at once.
+      credentialsSource: () => clientCredentials(resolveCredentials(sources)),
+      logger: logger.child('client'),
       ...(metrics ? { observer: metrics.requestObserver } : {}),
     });
     remoteRoot = await verifyRemote(client, { baseUrl: config.baseUrl, remoteRoot: config.remoteRoot, credentialSource: credentials.source, signal: startup.signal })

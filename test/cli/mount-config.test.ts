@@ -61,6 +61,8 @@ describe('defaults', () => {
   test('MOUNT_DEFAULTS match the layers they come from', () => {
     expect(MOUNT_DEFAULTS.attrTtlSeconds * 1000).toBe(VFS_DEFAULTS.attrTtlMs);
     expect(MOUNT_DEFAULTS.timeoutSeconds * 1000).toBe(CLIENT_DEFAULTS.requestTimeoutMs);
+    expect(MOUNT_DEFAULTS.metadataTimeoutSeconds * 1000).toBe(CLIENT_DEFAULTS.metadataTimeoutMs);
+    expect(MOUNT_DEFAULTS.stallTimeoutSeconds * 1000).toBe(CLIENT_DEFAULTS.stallTimeoutMs);
   });
 });
 
@@ -71,6 +73,7 @@ describe('flags', () => {
       '--attr-ttl', '0.5', '--dir-ttl', '0', '--read-only', '--uid', '1000', '--gid', '100', '--umask', '077',
       '--allow-other', '-o', 'nonempty,attr_timeout=2', '-o', 'noatime', '--daemon', '--log-level', 'debug',
       '--ca-file', 'ca.pem', '--source-ip', '127.0.0.1', '--connect-timeout', '3', '--timeout', '30',
+      '--metadata-timeout', '2.5', '--stall-timeout', '20',
       '--retries', '0', '--per-page', '500', '--connections', '4', '--read-ahead', '8M', '--read-cache', '64M',
       '--prefetch-files', '0', '--api-key-file', 'key.txt',
     ]);
@@ -80,7 +83,7 @@ describe('flags', () => {
     expect(c.credentials.apiKeyFile).toBe('/work/here/key.txt');
     expect(c.daemon).toBe(true);
     expect(c.logLevel).toBe('debug');
-    expect(c.client).toMatchObject({ caFile: '/work/here/ca.pem', sourceIp: '127.0.0.1', connectTimeoutMs: 3000, requestTimeoutMs: 30_000, retries: 0, perPage: 500, connections: 4 });
+    expect(c.client).toMatchObject({ caFile: '/work/here/ca.pem', sourceIp: '127.0.0.1', connectTimeoutMs: 3000, requestTimeoutMs: 30_000, metadataTimeoutMs: 2_500, stallTimeoutMs: 20_000, retries: 0, perPage: 500, connections: 4 });
     expect(c.filesystem).toMatchObject({
       remoteRoot: 'Reports/2024', attrTtlMs: 500, dirTtlMs: 0, readOnly: true, uid: 1000, gid: 100, umask: 0o077,
       listPageSize: 500, readAheadMaxBytes: 8 * MiB, readCacheTotalBytes: 64 * MiB, prefetchFiles: 0,
@@ -128,6 +131,8 @@ describe('refusals', () => {
     [['m', '--uid=-1'], /^--uid: expected an integer/],
     [['m', '--uid', '-1'], /^Option '--uid' argument is ambiguous\. Did you forget/],
     [['m', '--per-page', '20000'], /^--per-page: expected an integer ≥ 1 and ≤ 10000/],
+    [['m', '--metadata-timeout', '0'], /^--metadata-timeout: expected a number ≥ 0.001 and ≤ 600/],
+    [['m', '--stall-timeout', '7200'], /^--stall-timeout: expected a number ≥ 0.001 and ≤ 3600/],
     [['m', '--log-level', 'loud'], /^--log-level: expected one of/],
     [['m', '-o', 'fsname=x'], /^-o fsname: not accepted/],
     [['m', '-o', 'bogus'], /^-o bogus: unknown or unsupported mount option/],

@@ -73,10 +73,18 @@ Writing (files are written to the cache dir, then uploaded in the background):
 
 Network:
   --connect-timeout S   TCP+TLS connect timeout (default ${CLIENT_DEFAULTS.connectTimeoutMs / 1000})
-  --timeout S           longest wait for a response or between its bytes
-                        (default ${CLIENT_DEFAULTS.requestTimeoutMs / 1000})
+  --metadata-timeout S  a small request (stat, listing page, download URL,
+                        mkdir, rename, ...) with no answer after S seconds is
+                        abandoned and retried, with twice the time (default
+                        ${CLIENT_DEFAULTS.metadataTimeoutMs / 1000}); one call takes at most 3 × S in all
+  --stall-timeout S     a transfer that moves no bytes for S seconds is
+                        abandoned and resumed (default ${CLIENT_DEFAULTS.stallTimeoutMs / 1000}); a slow
+                        transfer is never cut while its bytes flow
+  --timeout S           the outer bound: longest wait for any response or
+                        between its bytes (default ${CLIENT_DEFAULTS.requestTimeoutMs / 1000})
   --retries N           retries of a failed request (default ${CLIENT_DEFAULTS.retries}; backoff 0.5 s → 2 s)
-  --connections N       keep-alive connections per host (default ${CLIENT_DEFAULTS.connections})
+  --connections N       keep-alive connections per host, for API calls and
+                        for transfers each (default ${CLIENT_DEFAULTS.connections})
   --per-page N          entries per folder listing request (default ${CLIENT_DEFAULTS.perPage}; max 10000)
   --ca-file FILE        extra PEM CA certificates to trust (TLS proxies, private CAs)
   --source-ip IP        local address for outgoing connections
