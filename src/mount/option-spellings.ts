@@ -116,7 +116,13 @@ export function applyOptionSpellings(values: FlagValues, flags: FlagSpec): { val
   const split = splitMountOptions(lists, flags);
   const merged: FlagValues = { ...values, o: split.fuse };
   for (const [flag, value] of Object.entries(split.flags)) {
-    if (values[flag] !== undefined) throw new ConfigError(`--${flag} and -o ${split.spelledAs[flag]} are both given; keep one`);
+    const given = values[flag];
+    // A repeatable flag takes both: --local-only A -o local_only=B is A and B.
+    if (Array.isArray(value) && (given === undefined || Array.isArray(given))) {
+      merged[flag] = [...((given as string[] | undefined) ?? []), ...value];
+      continue;
+    }
+    if (given !== undefined) throw new ConfigError(`--${flag} and -o ${split.spelledAs[flag]} are both given; keep one`);
     merged[flag] = value;
   }
   // A bad value is reported under the name it was given by: "-o attr_ttl: ...".

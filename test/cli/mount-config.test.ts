@@ -152,3 +152,20 @@ describe('refusals', () => {
     expect(() => parse(['m', '--bogus'])).toThrow(/bogus/);
   });
 });
+
+describe('a shared site', () => {
+  test('--on-conflict: keep-both by default, the three policies, a clear refusal', () => {
+    expect(parse(['mnt']).writeBack.onConflict).toBe('keep-both');
+    expect(parse(['mnt', '--on-conflict', 'remote-wins']).writeBack.onConflict).toBe('remote-wins');
+    expect(parse(['mnt', '-o', 'on_conflict=local-wins']).writeBack.onConflict).toBe('local-wins');
+    expect(refusal(['mnt', '--on-conflict', 'mine'])).toBe('--on-conflict: expected one of keep-both, local-wins, remote-wins, got "mine"');
+  });
+
+  test('--local-only adds patterns (also as -o, repeatable); --no-local-only drops the defaults', () => {
+    expect(parse(['mnt']).localOnly).toContain('.DS_Store');
+    const more = parse(['mnt', '--local-only', '*.tmp', '-o', 'local_only=~WRL*.tmp', '-o', 'local_only=.Trash*']).localOnly;
+    expect(more).toEqual(expect.arrayContaining(['.DS_Store', '*.tmp', '~WRL*.tmp', '.Trash*']));
+    expect(parse(['mnt', '--no-local-only', '--local-only', '*.bak']).localOnly).toEqual(['*.bak']);
+    expect(refusal(['mnt', '--local-only', 'a/b'])).toMatch(/^--local-only: local-only pattern "a\/b": expected a file name pattern/);
+  });
+});

@@ -70,6 +70,16 @@ Writing (files are written to the cache dir, then uploaded in the background):
                         in a lane of their own, --connections at once
                         Pending uploads survive a crash (journal in the cache
                         dir) and are drained before unmount; see filesfs status.
+  --on-conflict P       a file changed on the server while changed here:
+                        keep-both (default: this mount's version lands beside
+                        it as "name (conflict DATE TIME HOST).ext"),
+                        local-wins (the last upload wins), remote-wins (this
+                        mount's change is dropped)
+  --local-only GLOB     also keep files whose names match GLOB only in the
+                        cache dir, never uploaded (repeatable; the defaults:
+                        .DS_Store, ._*, Thumbs.db, desktop.ini, ~$*,
+                        .~lock.*#, .*.swp, .*.swx, .nfs*)
+  --no-local-only       no default local-only names
 
 Network:
   --connect-timeout S   TCP+TLS connect timeout (default ${CLIENT_DEFAULTS.connectTimeoutMs / 1000})
