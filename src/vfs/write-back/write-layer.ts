@@ -36,7 +36,7 @@
 import { constants } from 'node:fs';
 import type { RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
-import { joinPath } from '../../path/index.js';
+import { isSame, joinPath } from '../../path/index.js';
 import type { FileAttributes } from '../filesystem-api.js';
 import type { VfsContext } from '../filesystem.js';
 import { FsError } from '../fs-error.js';
@@ -510,7 +510,22 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   private landed(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void {
     this.totals.uploadedFiles++;
     if (attempt.kind === 'content') this.totals.uploadedBytes += attempt.size;
+    if (!isSame(entry.path, attempt.path)) this.storedElsewhere(file, attempt, entry);
     this.ctx.remoteChanged(entry);
+  }
+
+  /**
+   * The server stored the upload under another name (a folder behaviour that
+   * renames uploads: a timestamp appended, a name shortened). The mount shows
+   * the final name from now on, and the log says so.
+   */
+  private storedElsewhere(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void {
+    this.log.info('the server stored %s as %s (a folder setting renames uploads there); the mount shows it under that name', attempt.path, entry.path);
+    if (!file.removed && isSame(file.path, attempt.path) && !this.files.get(entry.path)) {
+      this.files.move(file, entry.path, baseOf(entry));
+      void this.records.rewrite(file).catch((err: unknown) => this.log.warn('%s: its journal record could not name %s: %s', attempt.path, entry.path, describeFailure(err)));
+    }
+    this.ctx.lookup.invalidate(attempt.path);
   }
 
   /** Nothing to upload and nobody uses the file: it leaves the pending set, and its staging files go. */
