@@ -30,6 +30,7 @@ import { normalizeForComparison } from '../path/index.js';
 import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { DownloadUrlCache, sameVersion, type CachedDownload, type FileVersion } from './download-url-cache.js';
+import type { DownloadPin } from './files-client.js';
 import { parseEntry } from './entry.js';
 import { outcomeOf } from './client-stats.js';
 import { ContentChangedError, FilesError, NotAuthorizedError, ServerError } from './errors.js';
@@ -198,12 +199,31 @@ export class Downloader {
     throw err;
   }
 
+  /**
+   * A usable URL for `pin`'s version of `path`: its own while usable, else the
+   * file's current one if that is still the pinned version (ContentChangedError
+   * otherwise: the server no longer gives that version).
+   */
+  private async pinnedTarget(path: string, pin: DownloadPin, signal: AbortSignal | undefined): Promise<CachedDownload> {
+    const held = pin.target as CachedDownload | undefined;
+    if (held?.uri !== undefined && held.usableUntil > this.now()) return held;
+    const current = await this.target(path, signal);
+    const wanted: FileVersion = { size: pin.size, serverMtime: pin.serverMtime?.getTime() ?? null };
+    if (!sameVersion(current.version, wanted)) {
+      throw new ContentChangedError({ message: `${path}: the version being read (${pin.size} bytes) is no longer on the server (it has ${current.version.size} bytes now)`, operation: this.label(path) });
+    }
+    // A copy: the shared entry is refreshed for newer versions; this one stays with the reader.
+    pin.target = { uri: current.uri, usableUntil: current.usableUntil, version: { ...current.version } };
+    return pin.target as CachedDownload;
+  }
+
   /** Runs `body` with a usable target, fetching a new URL on 403/404 (MAX_URL_REFRESHES per call). */
-  private async withTarget<T>(path: string, signal: AbortSignal | undefined, attempt: number, state: { refreshes: number }, body: (target: CachedDownload) => Promise<T | Refused>): Promise<T> {
+  private async withTarget<T>(path: string, signal: AbortSignal | undefined, attempt: number, state: { refreshes: number }, body: (target: CachedDownload) => Promise<T | Refused>, pin?: DownloadPin): Promise<T> {
     for (;;) {
-      const target = await this.target(path, signal);
+      const target = pin ? await this.pinnedTarget(path, pin, signal) : await this.target(path, signal);
       const out = await body(target);
       if (!isRefused(out)) return out;
+      if (pin) pin.target = undefined;
       this.cache.expire(path);
       if (state.refreshes >= MAX_URL_REFRESHES) {
         throw new NotAuthorizedError({ message: `${path}: the download URL was refused even when fresh`, status: 403, operation: this.label(path) });
@@ -213,8 +233,8 @@ export class Downloader {
     }
   }
 
-  async readRange(path: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
-    const chunks = await this.readRangeChunks(path, offset, length, signal, true);
+  async readRange(path: string, offset: number, length: number, signal?: AbortSignal, pin?: DownloadPin): Promise<Buffer> {
+    const chunks = await this.readRangeChunks(path, offset, length, signal, true, pin);
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   }
 
@@ -224,7 +244,7 @@ export class Downloader {
    * kernel's buffer, instead of once more into a buffer per range.
    * `joined`: one buffer is wanted anyway (readRange), so copy as it arrives.
    */
-  async readRangeChunks(path: string, offset: number, length: number, signal?: AbortSignal, joined = false): Promise<Buffer[]> {
+  async readRangeChunks(path: string, offset: number, length: number, signal?: AbortSignal, joined = false, pin?: DownloadPin): Promise<Buffer[]> {
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
       throw new RangeError(`readRange: bad offset/length ${offset}/${length}`);
     }
@@ -240,7 +260,7 @@ export class Downloader {
           const opened = await this.open(path, target, offset, offset + want - 1, whole, attempt, signal, 'range', true);
           if (isRefused(opened)) return REFUSED;
           return this.readBody(path, target, opened, offset, want, joined);
-        }),
+        }, pin),
       { policy: this.policy, signal, onRetry: () => this.guard.stats.retry() },
     );
   }

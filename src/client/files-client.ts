@@ -41,6 +41,23 @@ export interface ListOptions {
 
 export interface RangeOptions {
   signal?: AbortSignal;
+  /**
+   * Read this version of the file only (a reader's DownloadPin): its own
+   * download URL, kept and refreshed while the server still gives that
+   * version; ContentChangedError once the server serves another one.
+   */
+  pin?: DownloadPin;
+}
+
+/**
+ * A reader's hold on one version of a file: the version it expects (size,
+ * and the server's mtime when known) and the download URL it reads it with,
+ * apart from the file's shared URL, which follows the newest version.
+ */
+export class DownloadPin {
+  /** The URL this version is read with, once one was fetched (the client's). */
+  target: unknown;
+  constructor(readonly size: number, readonly serverMtime: Date | null) {}
 }
 
 export interface StreamOptions {

@@ -178,11 +178,11 @@ export class HttpFilesClient implements FilesClient {
   }
 
   readRange(path: string, offset: number, length: number, options: RangeOptions = {}): Promise<Buffer> {
-    return this.#downloads.readRange(path, offset, length, options.signal);
+    return this.#downloads.readRange(path, offset, length, options.signal, options.pin);
   }
 
   readRangeChunks(path: string, offset: number, length: number, options: RangeOptions = {}): Promise<Buffer[]> {
-    return this.#downloads.readRangeChunks(path, offset, length, options.signal);
+    return this.#downloads.readRangeChunks(path, offset, length, options.signal, false, options.pin);
   }
 
   createReadStream(path: string, options: StreamOptions = {}): Promise<Readable> {

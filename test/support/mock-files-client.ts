@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
-  BadRequestError,
+  BadRequestError, ContentChangedError,
   DestinationExistsError,
   FolderNotEmptyError,
   NotFoundError,
@@ -212,12 +212,17 @@ export class MockFilesClient implements FilesClient {
     }
   }
 
-  async readRange(path: string, offset: number, length: number, _options?: RangeOptions): Promise<Buffer> {
+  async readRange(path: string, offset: number, length: number, options?: RangeOptions): Promise<Buffer> {
     await this.enter('readRange', path, [offset, length]);
     this.ranges.push({ path, offset, length });
     const node = this.nodes.get(key(path));
     if (!node) throw notFound(path);
     if (node.type !== 'file') throw new BadRequestError({ message: 'Cannot download a folder', status: 400, type: 'bad-request/cannot-download-directory' });
+    // The mock keeps no old versions: a reader pinned to one the file no longer has gets what the real client raises.
+    const pin = options?.pin;
+    if (pin && (pin.size !== node.data.length || (pin.serverMtime !== null && pin.serverMtime.getTime() !== node.mtime.getTime()))) {
+      throw new ContentChangedError({ message: `${path}: the version being read is no longer on the server` });
+    }
     const out = Buffer.from(node.data.subarray(offset, offset + length));
     this.bytesServed += out.length;
     return out;

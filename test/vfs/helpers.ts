@@ -96,3 +96,10 @@ export async function readHash(fs: FilesFilesystem, path: string, chunk = 128 * 
   await fs.release(path, fh);
   return { sha256: hash.digest('hex'), size: pos };
 }
+
+/** One read through a handle, as the kernel sends it: the bytes it returned. */
+export async function readAt(fs: Pick<FilesFilesystem, 'read'>, path: string, fh: number, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  const n = await fs.read(path, fh, buf, position);
+  return buf.subarray(0, n);
+}

@@ -4,15 +4,10 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ContentChangedError, NetworkError } from '../../src/client/errors.js';
 import type { FilesFilesystem } from '../../src/vfs/filesystem.js';
-import { expectErrno, KiB, MiB, O_RDONLY, pattern, readAll, readHash, setup } from './helpers.js';
+import { expectErrno, KiB, MiB, O_RDONLY, pattern, readAll, readAt, readHash, setup } from './helpers.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-async function readAt(fs: FilesFilesystem, path: string, fh: number, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length);
-  const n = await fs.read(path, fh, buf, position);
-  return buf.subarray(0, n);
-}
 
 describe('sequential reads', () => {
   it('cat of a 256 MiB file in 128 KiB reads: ≤ 64 range requests, ≥ 4 MiB once sequential, identical bytes', async () => {

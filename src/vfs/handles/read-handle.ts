@@ -32,13 +32,23 @@ export class ReadHandle implements FileHandle {
   }
 
   async getattr(): Promise<FileAttributes> {
+    // A newer version exists elsewhere: this handle still reads its own, and
+    // shows its size, so the kernel never cuts the reader short.
+    if (this.content.detached && !this.content.superseded) return this.ownVersion();
     try {
-      return await this.deps.attributes(this.remotePath);
+      const current = await this.deps.attributes(this.remotePath);
+      // Asking may have found the newer version (and detached this one).
+      return this.content.detached && !this.content.superseded ? this.ownVersion() : current;
     } catch (err) {
       // Deleted while open: the handle still shows what it opened.
-      if (err instanceof FsError && err.code === 'ENOENT') return this.lastKnown;
+      if (err instanceof FsError && err.code === 'ENOENT') return this.ownVersion();
       throw err;
     }
+  }
+
+  /** The attributes of the version this handle reads. */
+  private ownVersion(): FileAttributes {
+    return { ...this.lastKnown, size: this.content.size, mtime: this.content.mtime };
   }
 
   read(buffer: Buffer, position: number): Promise<number> {

@@ -39,7 +39,7 @@ export class ContentRegistry {
     const version = versionOf(entry);
     let content = this.byKey.get(key);
     if (content && content.version !== version) {
-      this.supersede(content, 'changed on the server');
+      this.replaced(content);
       content = undefined;
     }
     if (!content) {
@@ -69,7 +69,26 @@ export class ContentRegistry {
   observe(entry: RemoteEntry): void {
     if (entry.type !== 'file') return;
     const content = this.byKey.get(keyOf(entry.path));
-    if (content && content.version !== versionOf(entry)) this.supersede(content, 'changed on the server');
+    if (content && content.version !== versionOf(entry)) this.replaced(content);
+  }
+
+  /**
+   * A newer version of the file exists: new opens read that one. A version
+   * with open handles is detached (they read on, through its own URL, for as
+   * long as the server gives it); one nobody reads is dropped.
+   */
+  private replaced(content: FileContent): void {
+    if (content.refs === 0) {
+      this.supersede(content, 'changed on the server');
+      return;
+    }
+    this.log.debug('content of %s (%s) detached: a newer version exists; %d handle(s) read on', content.remotePath, content.version, content.refs);
+    content.detached = true;
+    const key = keyOf(content.remotePath);
+    if (this.byKey.get(key) === content) this.byKey.delete(key);
+    // The shared URL may serve the newer version from now on; the detached version reads with its own.
+    this.client.invalidateDownload(content.remotePath);
+    this.seen.delete(key);
   }
 
   /** Our own utimens: same bytes, new mtime; readers keep their blocks. */
@@ -118,6 +137,8 @@ export class ContentRegistry {
     const key = keyOf(content.remotePath);
     if (this.byKey.get(key) === content) this.byKey.delete(key);
     this.blocks.drop(content);
+    // A detached version's URL is its own; the path's shared one belongs to the newer version now.
+    if (content.detached) return;
     this.client.invalidateDownload(content.remotePath);
     this.seen.delete(key);
   }
@@ -127,6 +148,8 @@ export class ContentRegistry {
    * that lands after the close), and forgets it once nothing is cached.
    */
   tidy(content: FileContent): void {
+    // A detached version nobody reads any more is of no use.
+    if (content.refs === 0 && content.detached) return this.supersede(content, 'its last reader closed');
     if (content.refs === 0) this.blocks.trim(content, CLOSED_FILE_KEPT_BYTES);
     if (content.refs > 0 || content.order.size > 0 || content.inflight.size > 0) return;
     const key = keyOf(content.remotePath);

@@ -1,11 +1,15 @@
 // One version of one remote file's content, as the read path caches it: the
 // segments fetched so far and the requests in flight. A version is identified
 // by the file's size and mtime; every handle that opened the same version
-// shares one FileContent (and so one set of fetched blocks). When the server
-// shows another version, the old FileContent is superseded: its blocks are
-// dropped and reads through handles still bound to it fail with ESTALE rather
-// than mix two versions.
-import type { RemoteEntry } from '../../client/index.js';
+// shares one FileContent (and so one set of fetched blocks), and reads it
+// with its own download URL (a DownloadPin), apart from the file's shared one.
+// When the server shows another version, the old FileContent is detached:
+// new opens read the new one, while handles already open keep reading theirs,
+// whole, from what is cached and through its URL for as long as the server
+// still gives that version. Once it does not, the version is superseded: its
+// blocks are dropped and reads fail with ESTALE rather than return a mix of
+// two versions or stop short.
+import { DownloadPin, type RemoteEntry } from '../../client/index.js';
 
 /** What a segment's bytes must offer (a Buffer does; so does ChunkedData). */
 export interface SegmentData {
@@ -80,8 +84,12 @@ export class FileContent {
   remotePath: string;
   readonly size: number;
   mtime: Date;
-  /** Set once the server shows another version (or the local cache dropped this one). */
+  /** Set once this version cannot be read any more (the server no longer gives it, or the cache dropped it). */
   superseded = false;
+  /** Set once the path shows a newer version: new opens read that one; this one's handles read on. */
+  detached = false;
+  /** This version's own download URL (client.readRange's pin). */
+  readonly pin: DownloadPin;
   /** Open handles bound to this version. */
   refs = 0;
   /** Cached segment of each block index. */
@@ -97,6 +105,7 @@ export class FileContent {
     this.remotePath = entry.path;
     this.size = entry.size;
     this.mtime = entry.mtime;
+    this.pin = new DownloadPin(entry.size, entry.serverMtime);
   }
 
   get version(): string {

@@ -12,7 +12,7 @@
 // ContentChangedError (another size or ETag behind the URL), means the file
 // changed on the server: the version is superseded and the read fails with
 // ESTALE instead of returning a mix of two versions.
-import { ContentChangedError, type FilesClient } from '../../client/index.js';
+import { ContentChangedError, NotFoundError, type FilesClient } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { CacheCounters } from '../cache-counters.js';
 import { FsError } from '../fs-error.js';
@@ -144,13 +144,18 @@ export class FileReader {
     // readRange settles the reservation and clears the in-flight marks.
     const client = this.client;
     const promise: Promise<Segment> = Promise.resolve()
-      .then((): Promise<SegmentData> => (client.readRangeChunks ? client.readRangeChunks(path, offset, length).then((chunks) => new ChunkedData(chunks)) : client.readRange(path, offset, length)))
+      .then((): Promise<SegmentData> => {
+        const options = { pin: content.pin };
+        return client.readRangeChunks ? client.readRangeChunks(path, offset, length, options).then((chunks) => new ChunkedData(chunks)) : client.readRange(path, offset, length, options);
+      })
       .finally(() => this.registry.blocks.settle(content, length))
       .then(
         (data) => this.landed(content, first, last, offset, length, data),
         (err: unknown) => {
-          // The client saw another version behind the file's URL (size or ETag).
+          // The client saw another version behind the file's URL (size or ETag), or the file is gone:
+          // this version cannot be read any more.
           if (err instanceof ContentChangedError) throw this.changed(content, 'the server answered with another version');
+          if (err instanceof NotFoundError) throw this.changed(content, 'the file is gone from the server');
           throw err;
         },
       )

@@ -123,7 +123,7 @@ describe('saves and changes', () => {
     await client.upload('quick/notes.txt', { buffer: Buffer.from('old\n') });
     await waitDrained(quick);
     emu().resetStats();
-    await ok(`printf 'new\\n' > ${at('.notes.txt.swp')} && mv ${at('.notes.txt.swp')} ${at('notes.txt')}`);
+    await ok(`printf 'new\\n' > ${at('.notes.txt.tmp')} && mv ${at('.notes.txt.tmp')} ${at('notes.txt')}`);
     await waitDrained(quick);
     expect(await serverText('quick/notes.txt')).toBe('new\n');
     expect(requests()).toMatchObject({ 'POST /file_actions/begin_upload': 1, 'POST /files': 1, 'POST /file_actions/move': 0, 'DELETE /files': 0 });
