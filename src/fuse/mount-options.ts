@@ -68,7 +68,7 @@ export interface MountOptionsInput {
 }
 
 /** Options a user may pass with -o, with a check of the value (undefined: a flag without value). */
-type ValueCheck = 'flag' | 'seconds' | 'count' | 'octal';
+export type ValueCheck = 'flag' | 'seconds' | 'count' | 'octal';
 
 const PASS_THROUGH: Readonly<Record<string, ValueCheck>> = {
   allow_other: 'flag', allow_root: 'flag', auto_unmount: 'flag', default_permissions: 'flag',
@@ -85,6 +85,9 @@ const PASS_THROUGH: Readonly<Record<string, ValueCheck>> = {
   // filesfs's, not libfuse's (see the top of this file): never passed to libfuse.
   nonempty: 'flag', big_writes: 'flag', atomic_o_trunc: 'flag',
 };
+
+/** Every option -o accepts, with the kind of value it takes. */
+export const ACCEPTED_OPTIONS: Readonly<Record<string, ValueCheck>> = PASS_THROUGH;
 
 /** Accepted -o flags that do not reach libfuse 3: filesfs's own, or what libfuse 3 always does. */
 const NOT_FOR_LIBFUSE: ReadonlySet<string> = new Set(['nonempty', 'big_writes', 'atomic_o_trunc']);

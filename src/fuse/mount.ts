@@ -34,14 +34,14 @@ export { MountError } from './mount-error.js';
 
 /** How long the kernel's INIT may take after the mount call; it normally takes milliseconds. */
 export const DEFAULT_INIT_TIMEOUT_MS = 30_000;
-/** How long unmount waits for the kernel to drop the mount after fusermount succeeded. */
+/** How long unmount waits for the kernel to drop the mount after fusermount3 succeeded. */
 const UNMOUNT_WAIT_MS = 10_000;
 /** fuse-native copies the mountpoint into a 1024-byte buffer (NUL included). */
 const MAX_MOUNTPOINT_BYTES = 1023;
 
 export interface MountOptions extends MountOptionsInput {
   logger?: Logger;
-  /** Unmount a stale FUSE mount found at the mountpoint (fusermount -uz) instead of refusing. */
+  /** Unmount a stale FUSE mount found at the mountpoint (fusermount3 -uz) instead of refusing. */
   cleanStaleMount?: boolean;
   /** Limit for operations that should never take long, in ms (0 = none). Default 10 min. */
   operationTimeoutMs?: number;

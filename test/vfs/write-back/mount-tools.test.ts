@@ -186,11 +186,11 @@ describe('saves and changes', () => {
     expect(await ok(`stat -c %Y ${at('dated.txt')}`)).toBe(`${Date.UTC(2001, 1, 3, 4, 5, 6) / 1000}\n`);
   });
 
-  test('dd bs=1M reaches the filesystem in 128 KiB writes (big_writes), per the status histogram', async () => {
-    const before = (await statusOf(quick)).writeSizes['131072'] ?? 0;
+  test('dd bs=1M reaches the filesystem as 1 MiB writes (max_write, 256 pages), per the status histogram', async () => {
+    const before = (await statusOf(quick)).writeSizes['1048576'] ?? 0;
     await ok(`dd if=/dev/zero of=${at('zeros')} bs=1M count=64 status=none`);
     const after = await statusOf(quick);
-    expect((after.writeSizes['131072'] ?? 0) - before).toBe(512);
+    expect((after.writeSizes['1048576'] ?? 0) - before).toBe(64);
     await waitDrained(quick);
     expect((await client.stat('quick/zeros')).size).toBe(64 * 2 ** 20);
   });
