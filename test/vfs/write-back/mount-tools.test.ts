@@ -199,7 +199,7 @@ describe('saves and changes', () => {
     const r = await runCli(['status', quick.mountpoint], { env: quick.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^${quick.mountpoint}: nothing pending; \\d+ files \\(.*\\) uploaded since the mount started$`, 'm'));
-    expect(r.stdout).toMatch(/^write requests: \d+ \(.*\); by size ≤128 KiB: \d+/m);
+    expect(r.stdout).toMatch(/^write requests: \d+ \(.*\); by size ≤1 MiB: \d+/m);
     const none = await runCli(['status', scratch('not-a-mount')], { env: quick.env });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/is not mounted/);
