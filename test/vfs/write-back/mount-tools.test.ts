@@ -5,7 +5,7 @@
 // under its final name (emulator statistics); truncate, append and random
 // writes change existing remote files; cp -p keeps times; the cache dir's
 // modes; a second mount on the same cache dir is refused; dd bs=1M reaches
-// the filesystem in 128 KiB writes; a full cache disk fails the write with
+// the filesystem in 1 MiB writes; a full cache disk fails the write with
 // ENOSPC; `filesfs status` in both forms. The emulator runs in this process:
 // nothing here touches a mount synchronously (see test/support/mount.ts).
 import { createHash } from 'node:crypto';
