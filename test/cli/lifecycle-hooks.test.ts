@@ -80,6 +80,10 @@ describe('features plug into the mount lifecycle', () => {
 
   test('SIGINT drains; a second SIGINT forces; the process exits 0 with nothing mounted', async () => {
     const m = await start(600_000);
+    // The kernel lists the mount a little before the process has finished starting (it then
+    // says "mounted"); a SIGINT in between is "received while starting", another path.
+    const started = Date.now() + 10_000;
+    while (!m.stderr().includes('] mounted ') && Date.now() < started) await new Promise((r) => setTimeout(r, 20));
     m.child.kill('SIGINT');
     // The second signal only once the first was handled (signals are not queued).
     const deadline = Date.now() + 10_000;
