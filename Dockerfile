@@ -13,7 +13,7 @@
 
 FROM node:20-bookworm-slim AS build
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends libfuse2 fuse g++ make python3 patch ca-certificates \
+ && apt-get install -y -qq --no-install-recommends libfuse3-3 libfuse3-dev fuse3 pkg-config g++ make python3 patch ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/filesfs
 COPY package.json package-lock.json ./
@@ -26,7 +26,7 @@ RUN scripts/setup && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 RUN apt-get update -qq \
- && apt-get install -y -qq --no-install-recommends libfuse2 fuse ca-certificates tini \
+ && apt-get install -y -qq --no-install-recommends libfuse3-3 fuse3 ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/filesfs
 COPY --from=build /opt/filesfs/package.json /opt/filesfs/package-lock.json ./

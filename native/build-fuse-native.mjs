@@ -1,34 +1,33 @@
 #!/usr/bin/env node
-// Builds fuse-native's C binding from source with our patch applied
-// (native/fuse-native.patch), into node_modules/fuse-native/build/Release,
-// which fuse-native's loader prefers over its bundled prebuilds.
+// Builds fuse-native's native binding from our source, against the system
+// libfuse 3, into node_modules/fuse-native/build/Release (which fuse-native's
+// loader prefers over its bundled prebuilds, built for libfuse 2):
+//   - native/fuse-native.c and native/binding.gyp are copied over the
+//     package's own (the binding is ours: a port of fuse-native's to the
+//     libfuse 3 API; fuse-native.c's header lists what it changes and why);
+//   - native/fuse-native-index.patch is applied to the package's index.js,
+//     which stays the JavaScript face (the lock and flock operations, rename
+//     flags, fusermount3; its header lists each change);
+//   - node-gyp builds it; binding.gyp asks pkg-config for fuse3's flags, so
+//     the binding links the system libfuse3.so.3 (Debian libfuse3-3, built
+//     against libfuse3-dev).
+// The package's originals are kept beside them (*.orig) and restored before
+// each build, so a build never stacks on a previous one.
 //
-// Why we own a patch: fuse-native 2.2.6 passes atime twice to utimens (so
-// mtime is lost and `cp -p`/`rsync -t` could not keep times), turns
-// UTIME_NOW/UTIME_OMIT into times in 1970, never lets libfuse pass a
-// single-time utimens (`touch -m -d`), does not pass open flags to create,
-// cannot serve reads/writes on a file unlinked while open under hard_remove,
-// lets child processes inherit /dev/fuse, and leaves a dead mount behind when
-// libfuse rejects an option.
-// The patch's header explains each change. The binding links against the
-// system libfuse.so.2 (Debian libfuse2).
-//
-// `--if-needed` skips the build when the stamp says this exact patch was
+// `--if-needed` skips the build when the stamp says these exact sources were
 // already built for this fuse-native. Run by scripts/setup.
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { spawnSync, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { bindingSourceHash, OWN_FILES, PATCHED_FILES } from './binding-sources.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(join(here, '..', 'package.json'));
 const pkgDir = dirname(require.resolve('fuse-native/package.json'));
 const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
-const patchFile = join(here, 'fuse-native.patch');
-const patch = readFileSync(patchFile);
-const wanted = createHash('sha256').update(version).update(patch).digest('hex');
+const wanted = bindingSourceHash(version, here);
 const stampFile = join(pkgDir, 'build', 'filesfs-patch.sha256');
 const binding = join(pkgDir, 'build', 'Release', 'fuse.node');
 
@@ -36,15 +35,25 @@ if (process.argv.includes('--if-needed') && existsSync(binding) && existsSync(st
   process.exit(0);
 }
 
-console.error(`setup: building fuse-native ${version} with native/fuse-native.patch`);
-const source = join(pkgDir, 'fuse-native.c');
-const pristine = join(pkgDir, 'fuse-native.c.orig');
-if (!existsSync(pristine)) copyFileSync(source, pristine);
-copyFileSync(pristine, source);
-const applied = spawnSync('patch', ['--forward', '--batch', '-p1', '-i', patchFile], { cwd: pkgDir, stdio: ['ignore', 'pipe', 'pipe'] });
-if (applied.status !== 0) {
-  console.error(`setup: native/fuse-native.patch does not apply to fuse-native ${version}:\n${applied.stdout}${applied.stderr}`);
+console.error(`setup: building fuse-native ${version} on libfuse 3 (native/fuse-native.c)`);
+const pkgConfig = spawnSync('pkg-config', ['--modversion', 'fuse3'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+if (pkgConfig.status !== 0) {
+  console.error(`setup: pkg-config does not find libfuse 3 (install the Debian packages libfuse3-dev and pkg-config): ${(pkgConfig.stderr || pkgConfig.error?.message || '').trim()}`);
   process.exit(1);
+}
+
+for (const [ours, theirs] of OWN_FILES) {
+  keepOriginal(theirs);
+  copyFileSync(join(here, ours), join(pkgDir, theirs));
+}
+for (const [patchFile, target] of PATCHED_FILES) {
+  keepOriginal(target);
+  copyFileSync(join(pkgDir, `${target}.orig`), join(pkgDir, target));
+  const applied = spawnSync('patch', ['--forward', '--batch', '-p1', '-i', join(here, patchFile)], { cwd: pkgDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (applied.status !== 0) {
+    console.error(`setup: native/${patchFile} does not apply to fuse-native ${version}:\n${applied.stdout}${applied.stderr}`);
+    process.exit(1);
+  }
 }
 
 const nodeGyp = findNodeGyp();
@@ -53,10 +62,16 @@ const nodedir = findNodeHeaders();
 if (nodedir) args.push(`--nodedir=${nodedir}`);
 const built = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_loglevel: 'error' } });
 if (built.status !== 0 || !existsSync(binding)) {
-  console.error(`setup: building fuse-native failed (needs g++, make, python3 and Node's headers):\n${built.stdout}${built.stderr}`);
+  console.error(`setup: building fuse-native failed (needs g++, make, python3, pkg-config, libfuse3-dev and Node's headers):\n${built.stdout}${built.stderr}`);
   process.exit(1);
 }
 writeFileSync(stampFile, wanted + '\n');
+
+/** The package's own copy of `file`, kept once as `file.orig`. */
+function keepOriginal(file) {
+  const original = join(pkgDir, `${file}.orig`);
+  if (!existsSync(original)) copyFileSync(join(pkgDir, file), original);
+}
 
 function findNodeGyp() {
   const candidates = [];

@@ -5,18 +5,18 @@ export type FuseCheck = 'platform' | 'library' | 'fusermount' | 'device' | 'bind
 
 export interface FuseProblem {
   check: FuseCheck;
-  /** What is missing or wrong, e.g. "fusermount is not on PATH". */
+  /** What is missing or wrong, e.g. "fusermount3 is not on PATH". */
   problem: string;
-  /** What to do about it, e.g. "sudo apt-get install libfuse2 fuse". */
+  /** What to do about it, e.g. "sudo apt-get install libfuse3-3 fuse3". */
   fix: string;
 }
 
 export interface FuseDetection {
   ok: boolean;
   problems: FuseProblem[];
-  /** Where libfuse.so.2 was found. */
+  /** Where libfuse3.so.3 was found. */
   libfuse: string | undefined;
-  /** Where fusermount was found. */
+  /** Where fusermount3 was found. */
   fusermount: string | undefined;
 }
 
@@ -25,14 +25,15 @@ export interface DetectOptions {
   platform?: string;
   /** Used instead of running `ldconfig -p`. */
   ldconfigOutput?: string;
-  /** Searched for libfuse.so.2 when ldconfig finds nothing. */
+  /** Searched for libfuse3.so.3 when ldconfig finds nothing. */
   libraryDirs?: string[];
-  /** Used instead of $PATH to find fusermount. */
+  /** Used instead of $PATH to find fusermount3. */
   pathEnv?: string;
   devFuse?: string;
   /** The fuse-native package directory. */
   fuseNativeDir?: string;
-  patchFile?: string;
+  /** Where the binding's sources are (native/), to check the build stamp against. */
+  nativeDir?: string;
 }
 
 export function detectFuse(options?: DetectOptions): FuseDetection;

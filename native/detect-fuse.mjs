@@ -1,28 +1,31 @@
 // Can this machine mount filesfs? Checks everything outside our code that a
 // FUSE mount needs, and says for each missing piece what to do:
-//   - Linux (FUSE through libfuse 2.9 is what fuse-native binds);
-//   - the system libfuse.so.2 (Debian/Ubuntu package libfuse2, libfuse2t64 on
-//     Ubuntu 24.04+), which our fuse-native binding links against;
-//   - `fusermount` on PATH (Debian package fuse), which libfuse runs to mount
-//     as a normal user and which unmount uses;
+//   - Linux (FUSE through libfuse 3 is what our binding uses);
+//   - the system libfuse3.so.3 (Debian/Ubuntu package libfuse3-3), which our
+//     fuse-native binding links against;
+//   - `fusermount3` on PATH (Debian package fuse3), which libfuse runs to
+//     mount as a normal user and which unmount uses;
 //   - the /dev/fuse device, readable and writable (containers need it passed in);
-//   - our patched fuse-native binding, built by `npm run setup`
-//     (native/build-fuse-native.mjs writes a stamp of the patch it built).
+//   - our fuse-native binding, built by `npm run setup`
+//     (native/build-fuse-native.mjs writes a stamp of the sources it built).
 // Plain JavaScript so the CLI, scripts/setup and the tests can all use it;
 // detect-fuse.d.mts gives TypeScript its types. Every probe can be redirected
 // for tests through `DetectOptions`.
-import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { spawnSync } from 'node:child_process';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bindingSourceHash } from './binding-sources.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-const INSTALL_DEBIAN = 'install the Debian packages libfuse2 and fuse: sudo apt-get install libfuse2 fuse (on Ubuntu 24.04 and later the library package is libfuse2t64)';
+const INSTALL_DEBIAN = 'install the Debian packages libfuse3-3 and fuse3: sudo apt-get install libfuse3-3 fuse3';
 
-/** Where distributions put libfuse.so.2 when ldconfig is unavailable or says nothing. */
+/** The libfuse 3 library our binding links against. */
+const LIBFUSE = 'libfuse3.so.3';
+
+/** Where distributions put libfuse3.so.3 when ldconfig is unavailable or says nothing. */
 const LIBRARY_DIRS = [
   '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu',
   '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu',
@@ -45,16 +48,16 @@ export function detectFuse(options = {}) {
   }
 
   const libfuse = findLibfuse(options);
-  if (!libfuse) problems.push({ check: 'library', problem: 'the FUSE 2 library libfuse.so.2 is not installed', fix: INSTALL_DEBIAN });
+  if (!libfuse) problems.push({ check: 'library', problem: `the FUSE 3 library ${LIBFUSE} is not installed`, fix: INSTALL_DEBIAN });
 
-  const fusermount = findOnPath('fusermount', options.pathEnv ?? process.env.PATH ?? '');
-  if (!fusermount) problems.push({ check: 'fusermount', problem: 'fusermount is not on PATH', fix: INSTALL_DEBIAN });
+  const fusermount = findOnPath('fusermount3', options.pathEnv ?? process.env.PATH ?? '');
+  if (!fusermount) problems.push({ check: 'fusermount', problem: 'fusermount3 is not on PATH', fix: INSTALL_DEBIAN });
 
   const devFuse = options.devFuse ?? '/dev/fuse';
   const device = checkDevice(devFuse);
   if (device) problems.push(device);
 
-  const binding = checkBinding(options.fuseNativeDir ?? fuseNativeDir(), options.patchFile ?? join(here, 'fuse-native.patch'));
+  const binding = checkBinding(options.fuseNativeDir ?? fuseNativeDir(), options.nativeDir ?? here);
   if (binding) problems.push(binding);
 
   return { ok: problems.length === 0, problems, libfuse, fusermount };
@@ -82,16 +85,16 @@ function findLibfuse(options) {
     }
   }
   for (const dir of options.libraryDirs ?? LIBRARY_DIRS) {
-    const candidate = join(dir, 'libfuse.so.2');
+    const candidate = join(dir, LIBFUSE);
     if (existsSync(candidate)) return candidate;
   }
   return undefined;
 }
 
-/** "\tlibfuse.so.2 (libc6,x86-64) => /lib/x86_64-linux-gnu/libfuse.so.2" → the path. */
+/** "\tlibfuse3.so.3 (libc6,x86-64) => /lib/x86_64-linux-gnu/libfuse3.so.3" → the path. */
 function parseLdconfig(text) {
   for (const line of text.split('\n')) {
-    const m = /^\s*libfuse\.so\.2 \(.*\) => (\S+)/.exec(line);
+    const m = /^\s*libfuse3\.so\.3 \(.*\) => (\S+)/.exec(line);
     if (m) return m[1];
   }
   return undefined;
@@ -140,18 +143,17 @@ function fuseNativeDir() {
   }
 }
 
-/** Mirrors native/build-fuse-native.mjs: the stamp holds sha256(version + patch). */
-function checkBinding(pkgDir, patchFile) {
-  const fix = `build it: node ${join(here, 'build-fuse-native.mjs')} (in a checkout, npm run setup does it)`;
+/** Mirrors native/build-fuse-native.mjs: the stamp holds the hash of the sources it built (binding-sources.mjs). */
+function checkBinding(pkgDir, nativeDir) {
+  const fix = 'run npm run setup (it builds fuse-native from native/ on libfuse 3)';
   if (!pkgDir) return { check: 'binding', problem: 'the npm package fuse-native is not installed', fix: 'run npm run setup (or npm ci)' };
   const stamp = join(pkgDir, 'build', 'filesfs-patch.sha256');
   if (!existsSync(join(pkgDir, 'build', 'Release', 'fuse.node')) || !existsSync(stamp)) {
-    return { check: 'binding', problem: 'the patched fuse-native binding is not built', fix };
+    return { check: 'binding', problem: 'our fuse-native binding is not built', fix };
   }
   try {
     const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
-    const wanted = createHash('sha256').update(version).update(readFileSync(patchFile)).digest('hex');
-    if (readFileSync(stamp, 'utf8').trim() !== wanted) return { check: 'binding', problem: 'the fuse-native binding was built from another version of native/fuse-native.patch', fix };
+    if (readFileSync(stamp, 'utf8').trim() !== bindingSourceHash(version, nativeDir)) return { check: 'binding', problem: 'the fuse-native binding was built from other sources than native/ has now', fix };
   } catch (err) {
     return { check: 'binding', problem: `cannot check the fuse-native binding (${err instanceof Error ? err.message : String(err)})`, fix };
   }

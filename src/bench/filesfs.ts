@@ -4,7 +4,7 @@
 // process's peak RSS from /proc and asks it for pending uploads the way
 // `filesfs status --json` does. Unmounting is `filesfs unmount`, which drains
 // uploads first; cleanup after a failure falls back to SIGTERM, then
-// `fusermount -uz`.
+// `fusermount3 -uz`.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

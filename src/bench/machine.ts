@@ -33,10 +33,11 @@ async function osName(): Promise<string> {
   return m?.[1] ?? 'unknown';
 }
 
+/** The libfuse 3 our binding links (e.g. "libfuse3.so.3.14.0"). */
 async function libfuseVersion(): Promise<string> {
-  const result = await run('sh', ['-c', "ldconfig -p | grep -o 'libfuse\\.so\\.2[^ ]*' | head -1; ls /lib/*/libfuse.so.2.* /usr/lib/*/libfuse.so.2.* 2>/dev/null | head -1"]).catch(() => undefined);
-  const file = result?.stdout.split('\n').find((l) => /libfuse\.so\.2\.\d/.test(l));
-  return file ? file.slice(file.lastIndexOf('/') + 1) : 'libfuse.so.2';
+  const result = await run('sh', ['-c', 'ls /lib/*/libfuse3.so.3.* /usr/lib/*/libfuse3.so.3.* 2>/dev/null | head -1']).catch(() => undefined);
+  const file = result?.stdout.split('\n').find((l) => /libfuse3\.so\.3\.\d/.test(l));
+  return file ? file.slice(file.lastIndexOf('/') + 1) : 'libfuse3.so.3';
 }
 
 async function filesystemOf(path: string): Promise<string> {

@@ -27,7 +27,7 @@
 //
 // Handle-based operations (read, write, flush, fsync, release, fgetattr,
 // ftruncate) on a file that was unlinked while open receive path "" (the
-// file has no name any more; see native/fuse-native.patch): the filesystem
+// file has no name any more; see native/fuse-native.c): the filesystem
 // layer must answer them by handle.
 import { constants as fsConstants } from 'node:fs';
 import { performance } from 'node:perf_hooks';

@@ -1,27 +1,29 @@
 /// <reference path="../../native/fuse-native.d.ts" />
 // Our subclass of fuse-native's Fuse: the one place that knows fuse-native's
 // internals. It owns
-//   - the mount option string (fuse-native's own list lacks big_writes,
-//     max_write, hard_remove, atomic_o_trunc, ...; see mount-options.ts);
+//   - the mount option string (fuse-native's own list lacks max_write,
+//     hard_remove, max_readahead, ...; see mount-options.ts);
 //   - the per-operation timeout. fuse-native answers ETIMEDOUT to the kernel
 //     after 15 s by default while the operation goes on. Operations that may
 //     legitimately wait (fsync and flush on an upload, release and write on
 //     the staging disk, open/create/truncate fetching content to stage it,
-//     rename of a large folder that the server moves in the background) get
-//     none; every other one gets a last-resort limit (10 min by default) so a
-//     stuck call cannot hold one of libfuse's 10 worker threads forever;
+//     rename of a large folder that the server moves in the background, a
+//     lock waiting for its holder) get none; every other one gets a
+//     last-resort limit (10 min by default) so a stuck call cannot hold one
+//     of libfuse's worker threads forever;
 //   - fixes to how stock fuse-native passes arguments: fgetattr called
-//     getattr without the handle; opendir passed the (still 0) handle as the
-//     flags; create dropped the open flags our patched binding now sends;
-//     utimens times are decoded from their 32-bit halves (time.ts) so that
-//     UTIME_OMIT arrives as null;
-//   - stat encoding (stat.ts encodeStat) for getattr, fgetattr and readdir;
+//     getattr without the handle (libfuse 3 hands getattr the handle when
+//     the kernel sends one, and our binding calls fgetattr with it: the size
+//     of a file unlinked while open, for lseek(SEEK_END), comes by handle);
+//     opendir passed the (still 0) handle as the flags; create dropped the
+//     open flags our binding sends; utimens times
+//     are decoded from their 32-bit halves (time.ts) so that UTIME_OMIT
+//     arrives as null;
+//   - stat encoding (stat.ts encodeStat) for getattr, fgetattr and readdir
+//     (readdir's stats answer the kernel's READDIRPLUS: `ls -l` of a cold
+//     folder costs the listing, not a getattr per entry);
 //   - releasing the native mount state after mount.ts has unmounted (stock
-//     fuse-native always unmounts lazily, `fusermount -uz`);
-//   - switching on our patch's attribute cache (native/fuse-native.patch,
-//     item 9) for the mount's attr_timeout: stats sent with readdir answer
-//     the kernel's LOOKUPs in libfuse's thread (`ls -l` of 10,000 entries:
-//     10,000 getattr round trips through the event loop otherwise).
+//     fuse-native always unmounts lazily, `fusermount3 -uz`).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Fuse from 'fuse-native';
@@ -34,7 +36,7 @@ import { decodeTimeWords } from './time.js';
 export const LAST_RESORT_TIMEOUT_MS = 10 * 60 * 1000;
 
 /** Operations that may legitimately take longer than any fixed limit. */
-export const UNBOUNDED_OPERATIONS = ['write', 'flush', 'fsync', 'release', 'create', 'open', 'truncate', 'ftruncate', 'rename'] as const;
+export const UNBOUNDED_OPERATIONS = ['write', 'flush', 'fsync', 'release', 'create', 'open', 'truncate', 'ftruncate', 'rename', 'lock', 'flock'] as const;
 
 export function operationTimeouts(defaultMs: number): Fuse.TimeoutOption {
   if (defaultMs <= 0) return false;
@@ -47,14 +49,6 @@ const EIO = errnoOf('EIO');
 
 interface NativeBinding {
   fuse_native_unmount(mnt: string, thread: Buffer): void;
-  /** Our patch (item 9): answer getattr from readdir's stats for `ttlMs` (0 = off). */
-  fuse_native_attr_cache?(thread: Buffer, ttlMs: number): void;
-}
-
-/** attr_timeout in a libfuse option argument ("-oa,attr_timeout=1.5,b"), in ms; 0 when absent. */
-export function attrTimeoutMs(optionsArgument: string): number {
-  const m = /(?:^-o|,)attr_timeout=(\d+(?:\.\d+)?)(?:,|$)/.exec(optionsArgument);
-  return m ? Math.round(Number(m[1]) * 1000) : 0;
 }
 
 // The same compiled module fuse-native loaded (node-gyp-build resolves the
@@ -74,15 +68,8 @@ export class FilesfsFuse extends Fuse {
     this.#operations = operations;
   }
 
-  /**
-   * Called by fuse-native's mount() right after it allocated the native mount
-   * state and before libfuse mounts: the moment to switch on our patch's
-   * attribute cache for this mount, for as long as the kernel trusts
-   * attributes (attr_timeout), so no lookup can arrive before it is on.
-   */
+  /** Called by fuse-native's mount(): the "-o..." argument libfuse parses. */
   protected override _fuseOptions(): string {
-    const ttl = attrTimeoutMs(this.#optionsArgument);
-    if (this._thread && binding.fuse_native_attr_cache) binding.fuse_native_attr_cache(this._thread, Math.min(ttl, 0xffff_ffff));
     return this.#optionsArgument;
   }
 

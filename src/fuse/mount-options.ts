@@ -1,34 +1,47 @@
-// The libfuse 2.9 mount options filesfs mounts with (fuse-native exposes only
+// The libfuse 3 mount options filesfs mounts with (fuse-native exposes only
 // some of them, and none of the ones that matter most), and the validation of
 // options a user passes with `-o`. The result is the single "-o a,b=c"
-// argument the binding hands to fuse_mount()/fuse_new().
+// argument the binding parses: it takes its own (hard_remove, direct_io, intr,
+// intr_signal, max_threads) and the connection's (max_write, max_readahead,
+// ...) out, and hands the rest to fuse_new(), which refuses what it does not
+// know (native/fuse-native.c).
 //
 // Always set, and why:
 //   fsname=<source>, subtype=filesfs  → /proc/mounts shows "<source> <mnt> fuse.filesfs"
 //   default_permissions               → the kernel checks the modes we report
 //                                       (from --uid/--gid/--umask), as on a local disk
-//   big_writes, max_write=131072      → writes reach us 128 KiB at a time, not 4 KiB
-//   max_read=131072                   → the same bound for reads
+//   max_write=1048576                 → writes reach us 1 MiB at a time: libfuse asks
+//                                       the kernel for 256 pages per request
+//                                       (FUSE_MAX_PAGES; libfuse 2.9 had 128 KiB)
+//   max_read=1048576                  → the same bound for reads
+//   max_readahead=1048576             → the kernel may read ahead 1 MiB at a time (it
+//                                       also caps that at the mount's read_ahead_kb,
+//                                       which mount.ts raises to match when allowed)
 //   hard_remove                       → unlink of an open file is an unlink; without it
 //                                       libfuse renames it to .fuse_hiddenNNN (a server
 //                                       round trip, and a stray name others can see)
-//   atomic_o_trunc                    → open(O_TRUNC) reaches the filesystem layer with
-//                                       O_TRUNC, instead of open (which would first fetch
-//                                       the content to stage it) then a separate truncate
 //   auto_cache                        → the kernel keeps a file's page cache across opens
 //                                       unless its size or mtime changed
 //   attr_timeout, entry_timeout,      → how long the kernel trusts what we answered;
 //   negative_timeout                    short, because the filesystem layer has its own
 //                                       caches with the user's TTLs
-// Optional: ro (read-only), allow_other, nonempty, debug.
+// Optional: ro (read-only), allow_other, debug.
 //
-// The kernel caps one FUSE request at 32 pages (128 KiB) for the protocol
-// libfuse 2.9 speaks; raising that needs FUSE_MAX_PAGES (protocol 7.28,
-// libfuse 3). So max_write/max_read above 131072 would change nothing.
+// libfuse 3 does always what libfuse 2.9 needed options for: big writes
+// (up to max_write) and open(O_TRUNC) reaching the filesystem layer with
+// O_TRUNC (atomic_o_trunc; without it, open would first fetch the content to
+// stage it, then truncate). It also mounts over a folder that has entries;
+// filesfs refuses that unless told `-o nonempty` (mount.ts), so `nonempty`
+// is filesfs's option now and never reaches libfuse. `-o big_writes` and
+// `-o atomic_o_trunc` are accepted, so that a known-good option list keeps
+// working, and dropped.
 import { ConfigError } from '../options/config-error.js';
 
-export const MAX_WRITE = 128 * 1024;
-export const MAX_READ = 128 * 1024;
+/** The largest FUSE request: 256 pages, the kernel's limit (fs.fuse.max_pages_limit, default 256). */
+export const MAX_WRITE = 1024 * 1024;
+export const MAX_READ = 1024 * 1024;
+/** What the kernel may read ahead per request: one request. */
+export const DEFAULT_MAX_READAHEAD = 1024 * 1024;
 /** Seconds the kernel caches attributes, lookups and "no such file" answers unless told otherwise. */
 export const DEFAULT_KERNEL_CACHE_SECONDS = 1;
 export const DEFAULT_SOURCE_NAME = 'filesfs';
@@ -41,12 +54,12 @@ export interface MountOptionsInput {
   sourceName?: string;
   readOnly?: boolean;
   allowOther?: boolean;
-  /** Mount over a folder that has entries (`-o nonempty`); they are hidden while mounted. */
+  /** Mount over a folder that has entries (or `-o nonempty`); they are hidden while mounted. */
   allowNonEmpty?: boolean;
   attrTimeoutSeconds?: number;
   entryTimeoutSeconds?: number;
   negativeTimeoutSeconds?: number;
-  /** Kernel read-ahead limit in bytes (the kernel caps it at 128 KiB for FUSE). */
+  /** Kernel read-ahead limit in bytes. Default 1 MiB (DEFAULT_MAX_READAHEAD). */
   maxReadahead?: number;
   /** libfuse debug output on stderr. */
   debug?: boolean;
@@ -55,28 +68,35 @@ export interface MountOptionsInput {
 }
 
 /** Options a user may pass with -o, with a check of the value (undefined: a flag without value). */
-type ValueCheck = 'flag' | 'seconds' | 'count' | 'octal';
+export type ValueCheck = 'flag' | 'seconds' | 'count' | 'octal';
 
 const PASS_THROUGH: Readonly<Record<string, ValueCheck>> = {
-  allow_other: 'flag', allow_root: 'flag', auto_unmount: 'flag', nonempty: 'flag', default_permissions: 'flag',
+  allow_other: 'flag', allow_root: 'flag', auto_unmount: 'flag', default_permissions: 'flag',
   ro: 'flag', rw: 'flag', nodev: 'flag', dev: 'flag', nosuid: 'flag', suid: 'flag', noexec: 'flag', exec: 'flag',
   noatime: 'flag', atime: 'flag', sync: 'flag', async: 'flag', dirsync: 'flag',
-  kernel_cache: 'flag', auto_cache: 'flag', noauto_cache: 'flag', direct_io: 'flag', debug: 'flag', intr: 'flag',
+  kernel_cache: 'flag', auto_cache: 'flag', noauto_cache: 'flag', no_rofd_flush: 'flag', direct_io: 'flag', debug: 'flag', intr: 'flag',
   async_read: 'flag', sync_read: 'flag', noforget: 'flag',
   no_remote_lock: 'flag', no_remote_posix_lock: 'flag', no_remote_flock: 'flag',
   splice_read: 'flag', no_splice_read: 'flag', splice_write: 'flag', no_splice_write: 'flag', splice_move: 'flag', no_splice_move: 'flag',
-  // Always on; accepted so that copying a known-good option list does not fail.
-  big_writes: 'flag', hard_remove: 'flag', atomic_o_trunc: 'flag',
+  hard_remove: 'flag',
   attr_timeout: 'seconds', entry_timeout: 'seconds', negative_timeout: 'seconds', ac_attr_timeout: 'seconds',
   max_read: 'count', max_readahead: 'count', max_background: 'count', congestion_threshold: 'count', remember: 'count',
-  intr_signal: 'count', uid: 'count', gid: 'count', umask: 'octal',
+  max_threads: 'count', intr_signal: 'count', uid: 'count', gid: 'count', umask: 'octal',
+  // filesfs's, not libfuse's (see the top of this file): never passed to libfuse.
+  nonempty: 'flag', big_writes: 'flag', atomic_o_trunc: 'flag',
 };
+
+/** Every option -o accepts, with the kind of value it takes. */
+export const ACCEPTED_OPTIONS: Readonly<Record<string, ValueCheck>> = PASS_THROUGH;
+
+/** Accepted -o flags that do not reach libfuse 3: filesfs's own, or what libfuse 3 always does. */
+const NOT_FOR_LIBFUSE: ReadonlySet<string> = new Set(['nonempty', 'big_writes', 'atomic_o_trunc']);
 
 /** Options filesfs must own, with the reason given to a user who passes one. */
 const RESERVED: Readonly<Record<string, string>> = {
   fsname: 'the source name is set by filesfs',
   subtype: 'the subtype is always "filesfs"',
-  max_write: `it is fixed at ${MAX_WRITE} (the largest FUSE request the kernel accepts from libfuse 2.9)`,
+  max_write: `it is fixed at ${MAX_WRITE} (the largest FUSE request the kernel accepts)`,
   use_ino: 'inode numbers are assigned by libfuse',
   readdir_ino: 'inode numbers are assigned by libfuse',
   nopath: 'the filesystem layer needs paths',
@@ -144,37 +164,44 @@ function seconds(name: string, value: number | undefined): string {
   return `${name}=${Number(v.toFixed(3))}`;
 }
 
-/** The full option list, ours first; a -o option with the same name replaces ours. */
+/** The option list for libfuse, ours first; a -o option with the same name replaces ours. */
 export function buildMountOptions(input: MountOptionsInput = {}): string[] {
+  const maxReadahead = input.maxReadahead ?? DEFAULT_MAX_READAHEAD;
+  if (!Number.isInteger(maxReadahead) || maxReadahead < 0) throw new ConfigError(`max_readahead: expected a whole number of bytes, got ${maxReadahead}`);
   const ours: string[] = [
     `fsname=${sanitizeSourceName(input.sourceName ?? DEFAULT_SOURCE_NAME)}`,
     `subtype=${SUBTYPE}`,
     'default_permissions',
-    'big_writes',
     `max_write=${MAX_WRITE}`,
     `max_read=${MAX_READ}`,
+    `max_readahead=${maxReadahead}`,
     'hard_remove',
-    'atomic_o_trunc',
     'auto_cache',
     seconds('attr_timeout', input.attrTimeoutSeconds),
     seconds('entry_timeout', input.entryTimeoutSeconds),
     seconds('negative_timeout', input.negativeTimeoutSeconds),
   ];
-  if (input.maxReadahead !== undefined) {
-    if (!Number.isInteger(input.maxReadahead) || input.maxReadahead < 0) throw new ConfigError(`max_readahead: expected a whole number of bytes, got ${input.maxReadahead}`);
-    ours.push(`max_readahead=${input.maxReadahead}`);
-  }
   if (input.readOnly) ours.push('ro');
   if (input.allowOther) ours.push('allow_other');
-  if (input.allowNonEmpty) ours.push('nonempty');
   if (input.debug) ours.push('debug');
 
-  const extra = parseExtraOptions(input.extraOptions ?? []);
+  const extra = parseExtraOptions(input.extraOptions ?? []).filter((o) => !NOT_FOR_LIBFUSE.has(o));
   if (input.readOnly && extra.includes('rw')) throw new ConfigError('-o rw: conflicts with --read-only');
   const nameOf = (o: string): string => o.split('=')[0]!;
   const overridden = new Set(extra.map(nameOf));
   const merged = [...ours.filter((o) => !overridden.has(nameOf(o))), ...extra];
   return [...new Set(merged)];
+}
+
+/** Whether the mountpoint may have entries: allowNonEmpty, or `-o nonempty`. */
+export function allowsNonEmptyMountpoint(input: MountOptionsInput = {}): boolean {
+  return !!input.allowNonEmpty || parseExtraOptions(input.extraOptions ?? []).includes('nonempty');
+}
+
+/** The read-ahead the kernel was asked for, in bytes (the last max_readahead in the list). */
+export function maxReadaheadOf(options: readonly string[]): number | undefined {
+  const last = options.filter((o) => o.startsWith('max_readahead=')).pop();
+  return last === undefined ? undefined : Number(last.slice('max_readahead='.length));
 }
 
 /** The single argument fuse-native passes to libfuse. */

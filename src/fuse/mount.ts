@@ -3,15 +3,17 @@
 // (or worse, hang): FUSE missing on this machine (native/detect-fuse.mjs), a
 // missing or non-folder mountpoint, a stale mount left by a killed process
 // ("Transport endpoint is not connected"), something already mounted there, a
-// non-empty folder (refused unless `-o nonempty`), allow_other without
-// permission. Each refusal is a MountError whose message says what to do.
+// non-empty folder (refused unless `-o nonempty`: libfuse 3 itself mounts
+// over one without a word), allow_other without permission. Each refusal is
+// a MountError whose message says what to do.
 //
 // It resolves once the kernel has the mount (fuse-native calls back on the
-// kernel's INIT; /proc/self/mountinfo confirms). `unmount()` runs
-// `fusermount -u`, falls back to a lazy `fusermount -uz` when the mount is
-// busy (saying so in the log), waits until the mount is gone, then frees the
-// binding. Pending uploads are not this module's business: a caller drains
-// the filesystem layer before unmounting.
+// kernel's INIT; /proc/self/mountinfo confirms), after raising the mount's
+// read-ahead to the max_readahead it negotiated (readahead.ts). `unmount()`
+// runs `fusermount3 -u`, falls back to a lazy `fusermount3 -uz` when the
+// mount is busy (saying so in the log), waits until the mount is gone, then
+// frees the binding. Pending uploads are not this module's business: a
+// caller drains the filesystem layer before unmounting.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { detectFuse, formatFuseProblems } from '../../native/detect-fuse.mjs';
 import type { FuseDetection } from '../../native/detect-fuse.mjs';
@@ -23,22 +25,23 @@ import { FilesfsFuse, LAST_RESORT_TIMEOUT_MS } from './filesfs-fuse.js';
 import { tuneHeapForTransfers } from './heap.js';
 import { MountError } from './mount-error.js';
 import type { MountOptionsInput } from './mount-options.js';
-import { buildMountOptions, optionsArgument } from './mount-options.js';
-import { canonicalMountpoint, findMount, fusermount, isMountpoint, lazyUnmount, readMounts, waitForMount } from './mountinfo.js';
+import { allowsNonEmptyMountpoint, buildMountOptions, maxReadaheadOf, optionsArgument } from './mount-options.js';
+import { FUSERMOUNT, canonicalMountpoint, findMount, fusermount, isMountpoint, lazyUnmount, readMounts, waitForMount } from './mountinfo.js';
+import { raiseReadahead } from './readahead.js';
 
 export { isMountpoint, lazyUnmount } from './mountinfo.js';
 export { MountError } from './mount-error.js';
 
 /** How long the kernel's INIT may take after the mount call; it normally takes milliseconds. */
 export const DEFAULT_INIT_TIMEOUT_MS = 30_000;
-/** How long unmount waits for the kernel to drop the mount after fusermount succeeded. */
+/** How long unmount waits for the kernel to drop the mount after fusermount3 succeeded. */
 const UNMOUNT_WAIT_MS = 10_000;
 /** fuse-native copies the mountpoint into a 1024-byte buffer (NUL included). */
 const MAX_MOUNTPOINT_BYTES = 1023;
 
 export interface MountOptions extends MountOptionsInput {
   logger?: Logger;
-  /** Unmount a stale FUSE mount found at the mountpoint (fusermount -uz) instead of refusing. */
+  /** Unmount a stale FUSE mount found at the mountpoint (fusermount3 -uz) instead of refusing. */
   cleanStaleMount?: boolean;
   /** Limit for operations that should never take long, in ms (0 = none). Default 10 min. */
   operationTimeoutMs?: number;
@@ -69,7 +72,7 @@ export async function mountFilesystem(fs: Filesystem, mountpoint: string, option
   if (Buffer.byteLength(target) > MAX_MOUNTPOINT_BYTES) {
     throw new MountError('mountpoint-too-long', `mountpoint path is too long for fuse-native (${Buffer.byteLength(target)} bytes, at most ${MAX_MOUNTPOINT_BYTES})`);
   }
-  await checkMountpoint(target, { allowNonEmpty: list.includes('nonempty'), cleanStaleMount: !!options.cleanStaleMount }, logger);
+  await checkMountpoint(target, { allowNonEmpty: allowsNonEmptyMountpoint(options), cleanStaleMount: !!options.cleanStaleMount }, logger);
   if (list.includes('allow_other')) await checkAllowOther();
 
   // This process now moves file content for as long as it is mounted (heap.ts).
@@ -83,6 +86,8 @@ export async function mountFilesystem(fs: Filesystem, mountpoint: string, option
     const why = err instanceof Error ? err.message : String(err);
     throw new MountError('mount-failed', `mounting ${target} failed: ${why} (libfuse prints its reason on stderr, if it gave one)`, { cause: err });
   }
+  const readahead = maxReadaheadOf(list);
+  if (readahead !== undefined) await raiseReadahead(target, readahead, logger);
   logger.debug('mounted %s with %s', target, argument);
   return new ActiveMount(fuse, target, list, logger);
 }
@@ -108,9 +113,9 @@ async function checkMountpoint(target: string, options: { allowNonEmpty: boolean
     if (code === 'ENOTCONN' || code === 'ECONNABORTED') {
       const stale = await staleMountAt(target);
       if (!options.cleanStaleMount) {
-        throw new MountError('stale-mount', `${stale} is a stale filesfs/FUSE mount (Transport endpoint is not connected: the process that served it is gone); run \`fusermount -uz ${stale}\` (or \`filesfs unmount ${stale}\`)`);
+        throw new MountError('stale-mount', `${stale} is a stale filesfs/FUSE mount (Transport endpoint is not connected: the process that served it is gone); run \`${FUSERMOUNT} -uz ${stale}\` (or \`filesfs unmount ${stale}\`)`);
       }
-      logger.warn('%s is a stale FUSE mount (Transport endpoint is not connected); unmounting it with fusermount -uz before mounting', stale);
+      logger.warn('%s is a stale FUSE mount (Transport endpoint is not connected); unmounting it with %s -uz before mounting', stale, FUSERMOUNT);
       await lazyUnmount(stale);
       return checkMountpoint(target, { ...options, cleanStaleMount: false }, logger);
     }
@@ -120,7 +125,7 @@ async function checkMountpoint(target: string, options: { allowNonEmpty: boolean
   if (!info.isDirectory()) throw new MountError('mountpoint-not-directory', `${target} is not a folder; mount on an empty folder`);
   const existing = await findMount(target);
   if (existing) {
-    const how = existing.fstype.startsWith('fuse') ? `fusermount -u ${target}` : `umount ${target}`;
+    const how = existing.fstype.startsWith('fuse') ? `${FUSERMOUNT} -u ${target}` : `umount ${target}`;
     throw new MountError('already-mounted', `${target} is already a mountpoint (${existing.fstype} from ${existing.source}); unmount it first: ${how}`);
   }
   if (!options.allowNonEmpty) {
@@ -183,12 +188,12 @@ class ActiveMount implements Mount {
       const first = await fusermount(target, false);
       if (!first.ok && (await isMountpoint(target))) {
         if (!/busy/i.test(first.stderr)) throw new MountError('unmount-failed', `cannot unmount ${target}: ${first.stderr}`);
-        this.#logger.warn('%s is busy (a process has a file or its working folder there); unmounting lazily with fusermount -uz: the folder is detached now, and the mount ends when the last user lets go', target);
+        this.#logger.warn('%s is busy (a process has a file or its working folder there); unmounting lazily with %s -uz: the folder is detached now, and the mount ends when the last user lets go', target, FUSERMOUNT);
         const lazy = await fusermount(target, true);
         if (!lazy.ok && (await isMountpoint(target))) throw new MountError('unmount-failed', `cannot unmount ${target}: ${lazy.stderr}`);
       }
       if (!(await waitForMount(target, false, UNMOUNT_WAIT_MS))) {
-        throw new MountError('unmount-failed', `${target} is still mounted ${UNMOUNT_WAIT_MS / 1000} s after fusermount -u`);
+        throw new MountError('unmount-failed', `${target} is still mounted ${UNMOUNT_WAIT_MS / 1000} s after ${FUSERMOUNT} -u`);
       }
     }
     await new Promise<void>((resolve, reject) => this.#fuse.unmount((err) => (err ? reject(err) : resolve())));

@@ -1,4 +1,6 @@
-// What the kernel says is mounted, and the fusermount calls that unmount.
+// What the kernel says is mounted, and the fusermount3 calls that unmount
+// (fusermount3 is libfuse 3's, from the Debian package fuse3; it unmounts any
+// FUSE mount, libfuse 2's too).
 // Reads /proc/self/mountinfo (the mount namespace this process sees) rather
 // than stat'ing the path: a stale FUSE mount answers stat with ENOTCONN, and
 // a live one of ours would be asked by the kernel to answer it. Every call is
@@ -10,6 +12,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 
 export interface MountEntry {
   mountpoint: string;
+  /** The mount's device, "major:minor" (e.g. "0:53"); a FUSE mount's names its backing device info in /sys/class/bdi. */
+  device: string;
   /** e.g. "fuse.filesfs". */
   fstype: string;
   /** e.g. "filesfs" (the fsname). */
@@ -35,6 +39,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     if (separator < 0 || fields.length < separator + 4) continue;
     entries.push({
       mountpoint: unescapeOctal(fields[4]!),
+      device: fields[2]!,
       options: fields[5]!,
       fstype: fields[separator + 1]!,
       source: unescapeOctal(fields[separator + 2]!),
@@ -87,14 +92,17 @@ function run(file: string, args: string[]): Promise<CommandResult> {
   });
 }
 
-/** `fusermount -u` (or `-uz`, lazy: detach now, release when no longer busy). */
+/** The unmount helper of libfuse 3. */
+export const FUSERMOUNT = 'fusermount3';
+
+/** `fusermount3 -u` (or `-uz`, lazy: detach now, release when no longer busy). */
 export function fusermount(path: string, lazy: boolean): Promise<CommandResult> {
-  return run('fusermount', [lazy ? '-uz' : '-u', '--', path]);
+  return run(FUSERMOUNT, [lazy ? '-uz' : '-u', '--', path]);
 }
 
 /**
- * Detaches a (possibly stale) FUSE mount at `path` with `fusermount -uz`, or
- * as root `umount -l` when fusermount cannot. Resolves to true when something
+ * Detaches a (possibly stale) FUSE mount at `path` with `fusermount3 -uz`, or
+ * as root `umount -l` when fusermount3 cannot. Resolves to true when something
  * was unmounted, false when nothing was mounted there.
  */
 export async function lazyUnmount(path: string): Promise<boolean> {

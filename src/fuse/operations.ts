@@ -3,7 +3,10 @@
 // arguments our subclass decodes better than stock fuse-native does (fgetattr
 // with its handle, opendir and create with their open flags, utimens with
 // UTIME_OMIT as null). Callbacks take 0 or a negative errno; read and write
-// take the byte count or a negative errno.
+// take the byte count or a negative errno. lock and flock are optional: the
+// binding registers them with libfuse only when present, and registering
+// them moves every lock of the mount from the kernel to the filesystem
+// (native/fuse-native.d.ts), so the adapter leaves them out for now.
 import type Fuse from 'fuse-native';
 
 /** A stat as the adapter answers it; filesfs-fuse.ts encodes it for the binding. */
@@ -25,6 +28,9 @@ export interface FuseStat {
 
 /** statvfs(3) as the binding takes it: every field an unsigned 32-bit integer. */
 export type FuseStatfs = Fuse.Statfs;
+
+/** A POSIX record lock as the binding passes it (fcntl(2)'s struct flock). */
+export type FuseLock = Fuse.FileLock;
 
 export type Done = (code: number) => void;
 export type Answer<T> = (code: number, value?: T) => void;
@@ -64,4 +70,8 @@ export interface FilesfsOperations {
   getxattr(path: string, name: string, position: number, cb: (code: number, value?: Buffer | null) => void): void;
   listxattr(path: string, cb: (code: number, names?: string[]) => void): void;
   removexattr(path: string, name: string, cb: Done): void;
+  /** fcntl(2) F_GETLK (answers the conflicting lock, or none), F_SETLK, F_SETLKW; `owner` is the kernel's lock owner. */
+  lock?(path: string, fh: number, cmd: number, lock: FuseLock, owner: bigint, cb: (code: number, conflict?: Partial<FuseLock> & { type: number }) => void): void;
+  /** flock(2): LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB when the caller must not wait. */
+  flock?(path: string, fh: number, op: number, owner: bigint, cb: Done): void;
 }

@@ -7,11 +7,12 @@ import type { FileAttributes, FilesystemStats } from '../vfs/index.js';
 import type { FuseStat, FuseStatfs } from './operations.js';
 
 /**
- * st_blksize. cp, cat and stdio size their I/O by it; 128 KiB is
- * exactly one FUSE request with big_writes (max_write=131072), so a tool
- * writes in whole requests.
+ * st_blksize. cp, cat and stdio size their I/O by it; 1 MiB is exactly one
+ * FUSE request (max_write = max_read = 1 MiB, mount-options.ts), so a tool
+ * reads and writes in whole requests (NFS reports its 1 MiB wsize the same
+ * way).
  */
-export const PREFERRED_IO_SIZE = 128 * 1024;
+export const PREFERRED_IO_SIZE = 1024 * 1024;
 
 /** A folder's st_size: folders have no size on the server; 4096 is what local filesystems show. */
 export const DIRECTORY_SIZE = 4096;

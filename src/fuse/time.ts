@@ -1,4 +1,4 @@
-// utimens times as our patched binding sends them (native/fuse-native.patch):
+// utimens times as our binding sends them (native/fuse-native.c):
 // milliseconds since the epoch as a 64-bit two's-complement integer, split in
 // two unsigned 32-bit halves, UTIME_NOW already resolved to the current time,
 // and UTIME_OMIT ("leave this time unchanged") as all 64 bits set. Decoding

@@ -7,7 +7,7 @@
 //   afterMount hooks in the background
 // (the check comes first, so that a typo leaves no cache dir behind), and then
 // waits for a stop: SIGINT/SIGTERM/SIGHUP, `filesfs unmount` over the
-// control socket, or the mount disappearing (someone ran fusermount -u). The
+// control socket, or the mount disappearing (someone ran fusermount3 -u). The
 // stop runs Shutdown's ordered steps (beforeUnmount hooks, unmount with a
 // lazy fallback, afterUnmount hooks), then closes the socket, the registry
 // record and the client. A second stop signal forces (skips the waiting), a
@@ -37,7 +37,7 @@ import { verifyRemote } from './preflight.js';
 import { Shutdown } from './shutdown.js';
 import { installCrashGuard, installStopSignals, type StopSignal } from './signals.js';
 
-/** How often the mount process checks that its mount is still there (an outside `fusermount -u`). */
+/** How often the mount process checks that its mount is still there (an outside `fusermount3 -u`). */
 const MOUNT_WATCH_INTERVAL_MS = 1_000;
 /** Longest wait for the lazy unmount before a crashing process exits anyway. */
 const EMERGENCY_EXIT_MS = 5_000;
@@ -74,10 +74,10 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
 
   const emergency = (why: string): void => {
     const target = mountedAt;
-    logger.error('%s; %s', why, target ? `detaching ${target} (fusermount -uz) and exiting` : 'exiting');
+    logger.error('%s; %s', why, target ? `detaching ${target} (fusermount3 -uz) and exiting` : 'exiting');
     setTimeout(() => process.exit(1), EMERGENCY_EXIT_MS).unref();
     void (target ? lazyUnmount(target) : Promise.resolve(false)).catch((err: unknown) => {
-      logger.error('could not detach %s: %s; run: fusermount -uz %s', target, (err as Error).message, target);
+      logger.error('could not detach %s: %s; run: fusermount3 -uz %s', target, (err as Error).message, target);
     }).finally(() => process.exit(1));
   };
   const uninstallSignals = installStopSignals((signal: StopSignal, count: number) => {
@@ -221,7 +221,7 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
       if (present || shutdown!.started) return;
       // umount(2) of a fuse mount tells the filesystem nothing (the kernel sends
       // DESTROY only to fuseblk): the mount is gone, the cache dir is not.
-      logger.info('%s was unmounted from outside (umount or fusermount -u): pending uploads, if any, go on from the cache dir %s before this process exits; if it is stopped first, they stay in its journal and resume at the next mount', mounted.mountpoint, config.cacheDir);
+      logger.info('%s was unmounted from outside (umount or fusermount3 -u): pending uploads, if any, go on from the cache dir %s before this process exits; if it is stopped first, they stay in its journal and resume at the next mount', mounted.mountpoint, config.cacheDir);
       void shutdown!.request(`${mounted.mountpoint} was unmounted from outside`);
     }, () => undefined);
   }, MOUNT_WATCH_INTERVAL_MS);
@@ -250,13 +250,13 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
   return outcome.unmounted && outcome.failures.length === 0 ? 0 : 1;
 }
 
-/** fusermount -u (lazily when busy, inside Mount.unmount); if that fails, -uz; rejects if still mounted. */
+/** fusermount3 -u (lazily when busy, inside Mount.unmount); if that fails, -uz; rejects if still mounted. */
 async function unmountKernel(mount: Mount, logger: Logger): Promise<void> {
   try {
     await mount.unmount();
   } catch (err) {
-    logger.warn('%s; detaching it lazily (fusermount -uz)', (err as Error).message);
+    logger.warn('%s; detaching it lazily (fusermount3 -uz)', (err as Error).message);
     await lazyUnmount(mount.mountpoint);
-    if (await isMountpoint(mount.mountpoint)) throw new Error(`${mount.mountpoint} is still mounted; run: fusermount -uz ${mount.mountpoint}`);
+    if (await isMountpoint(mount.mountpoint)) throw new Error(`${mount.mountpoint} is still mounted; run: fusermount3 -uz ${mount.mountpoint}`);
   }
 }

@@ -35,7 +35,7 @@ test('mounts demo content, prints what to try; SIGINT cleans everything up', { t
     for (const line of ps.stdout.split('\n').filter((l) => l.includes(`emulator --seed-demo --data ${tmp}`))) {
       process.kill(Number(line.trim().split(' ')[0]), 'SIGKILL');
     }
-    if (await inMountTable(mnt)) await runProgram('fusermount', ['-uz', mnt]);
+    if (await inMountTable(mnt)) await runProgram('fusermount3', ['-uz', mnt]);
   });
 
   const deadline = Date.now() + 30_000;

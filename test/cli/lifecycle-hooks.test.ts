@@ -101,7 +101,7 @@ describe('features plug into the mount lifecycle', () => {
   test('an exception nobody catches: logged, the mount detached, exit 1', async () => {
     const m = await start(0, { CRASH_AFTER_MOUNT: '1' });
     expect(await m.exited).toEqual({ code: 1, signal: null });
-    expect(m.stderr()).toContain(`unexpected failure (uncaughtException): boom in a timer; detaching ${m.mountpoint} (fusermount -uz) and exiting`);
+    expect(m.stderr()).toContain(`unexpected failure (uncaughtException): boom in a timer; detaching ${m.mountpoint} (fusermount3 -uz) and exiting`);
     expect(await inMountTable(m.mountpoint)).toBe(false);
   });
 });

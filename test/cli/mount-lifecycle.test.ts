@@ -1,7 +1,7 @@
 // A mount process's life as a user drives it: mounted once `mountpoint -q`
 // succeeds; SIGINT/SIGTERM unmount and exit 0, leaving no registry record or
 // socket; `filesfs unmount` of a foreground or --daemon mount; an outside
-// `fusermount -u` ends the process; nothing mounted is reported as such; no
+// `fusermount3 -u` ends the process; nothing mounted is reported as such; no
 // secret ever reaches the output, even at --log-level trace.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,11 +67,11 @@ describe('stopping a foreground mount', () => {
     expect(m.stderr()).toContain('unmount requested (filesfs unmount): unmounting');
   });
 
-  test('an outside fusermount -u ends the mount process with exit 0', async () => {
+  test('an outside fusermount3 -u ends the mount process with exit 0', async () => {
     const m = await startMount({ url: emu().url, apiKey: API_KEY });
-    expect((await runProgram('fusermount', ['-u', m.mountpoint])).code).toBe(0);
+    expect((await runProgram('fusermount3', ['-u', m.mountpoint])).code).toBe(0);
     expect(await m.exited).toEqual({ code: 0, signal: null });
-    expect(m.stderr()).toContain(`${m.mountpoint} was unmounted from outside (umount or fusermount -u): pending uploads, if any, go on from the cache dir ${m.cacheDir} before this process exits`);
+    expect(m.stderr()).toContain(`${m.mountpoint} was unmounted from outside (umount or fusermount3 -u): pending uploads, if any, go on from the cache dir ${m.cacheDir} before this process exits`);
     expect(m.stderr()).toContain(`${m.mountpoint} was unmounted from outside: unmounting`);
     expect(await findMount(m.mountpoint, m.env)).toBeUndefined();
   });
@@ -85,7 +85,7 @@ describe('stopping a foreground mount', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(await m.stop('SIGTERM')).toEqual({ code: 0, signal: null });
       expect(await inMountTable(m.mountpoint)).toBe(false);
-      expect(m.stderr()).toContain('unmounting lazily with fusermount -uz');
+      expect(m.stderr()).toContain('unmounting lazily with fusermount3 -uz');
     } finally {
       process.kill(holderPid, 'SIGKILL');
     }
@@ -121,7 +121,7 @@ describe('--daemon', () => {
       expect(readFileSync(logFile, 'utf8')).toContain(`unmounted ${mnt}`);
     } finally {
       if (pid && processAlive(pid)) process.kill(pid, 'SIGKILL');
-      if (await inMountTable(mnt)) await runProgram('fusermount', ['-uz', mnt]);
+      if (await inMountTable(mnt)) await runProgram('fusermount3', ['-uz', mnt]);
     }
   });
 

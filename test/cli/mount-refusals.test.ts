@@ -109,7 +109,7 @@ describe('refused before mounting', () => {
   test('the mountpoint of a live mount: already a mountpoint', async () => {
     const first = await startMount({ url: emu().url, apiKey: API_KEY });
     const line = await refused([first.mountpoint, '--base-url', emu().url, '--cache-dir', join(scratch('cache'), 'c')], first.env, 2);
-    expect(line).toMatch(new RegExp(`^filesfs: ${first.mountpoint} is already a mountpoint \\(fuse\\.filesfs from 127\\.0\\.0\\.1:\\d+:/\\); unmount it first: fusermount -u `));
+    expect(line).toMatch(new RegExp(`^filesfs: ${first.mountpoint} is already a mountpoint \\(fuse\\.filesfs from 127\\.0\\.0\\.1:\\d+:/\\); unmount it first: fusermount3 -u `));
   });
 
   test('a stale mount (its process was killed): says so and what to run; filesfs unmount cleans it', async () => {
@@ -118,10 +118,10 @@ describe('refused before mounting', () => {
     await dead.exited;
     expect(await inMountTable(dead.mountpoint)).toBe(true);
     const line = await refused([dead.mountpoint, '--base-url', emu().url, '--cache-dir', join(scratch('cache'), 'c')], dead.env, 2);
-    expect(line).toBe(`filesfs: ${dead.mountpoint} is a stale filesfs/FUSE mount (Transport endpoint is not connected: the process that served it is gone); run \`fusermount -uz ${dead.mountpoint}\` (or \`filesfs unmount ${dead.mountpoint}\`)`);
+    expect(line).toBe(`filesfs: ${dead.mountpoint} is a stale filesfs/FUSE mount (Transport endpoint is not connected: the process that served it is gone); run \`fusermount3 -uz ${dead.mountpoint}\` (or \`filesfs unmount ${dead.mountpoint}\`)`);
     const r = await runCli(['unmount', dead.mountpoint], { env: dead.env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr.trim()).toBe(`filesfs: unmounted ${dead.mountpoint} (fuse.filesfs; no running filesfs process served it, so fusermount -u did)`);
+    expect(r.stderr.trim()).toBe(`filesfs: unmounted ${dead.mountpoint} (fuse.filesfs; no running filesfs process served it, so fusermount3 -u did)`);
     expect(await inMountTable(dead.mountpoint)).toBe(false);
     // And the cache dir's stale socket does not stop the next mount there.
     const again = await startMount({ url: emu().url, apiKey: API_KEY, mountpoint: dead.mountpoint, cacheDir: dead.cacheDir, env: dead.env });

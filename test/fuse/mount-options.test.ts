@@ -2,30 +2,50 @@
 // and what it may not.
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../src/options/config-error.js';
-import { buildMountOptions, optionsArgument, parseExtraOptions, sanitizeSourceName } from '../../src/fuse/mount-options.js';
+import { allowsNonEmptyMountpoint, buildMountOptions, maxReadaheadOf, optionsArgument, parseExtraOptions, sanitizeSourceName } from '../../src/fuse/mount-options.js';
 
 describe('buildMountOptions', () => {
   test('defaults', () => {
     expect(buildMountOptions()).toEqual([
-      'fsname=filesfs', 'subtype=filesfs', 'default_permissions', 'big_writes', 'max_write=131072', 'max_read=131072',
-      'hard_remove', 'atomic_o_trunc', 'auto_cache', 'attr_timeout=1', 'entry_timeout=1', 'negative_timeout=1',
+      'fsname=filesfs', 'subtype=filesfs', 'default_permissions', 'max_write=1048576', 'max_read=1048576', 'max_readahead=1048576',
+      'hard_remove', 'auto_cache', 'attr_timeout=1', 'entry_timeout=1', 'negative_timeout=1',
     ]);
   });
 
   test('options from the caller', () => {
-    const list = buildMountOptions({
+    const input = {
       sourceName: 'acme.files.com', readOnly: true, allowOther: true, allowNonEmpty: true, debug: true,
       attrTimeoutSeconds: 0, entryTimeoutSeconds: 2.5, negativeTimeoutSeconds: 0.25, maxReadahead: 65536,
-    });
+    };
+    const list = buildMountOptions(input);
     expect(list).toContain('fsname=acme.files.com');
-    for (const o of ['ro', 'allow_other', 'nonempty', 'debug', 'attr_timeout=0', 'entry_timeout=2.5', 'negative_timeout=0.25', 'max_readahead=65536']) expect(list).toContain(o);
+    for (const o of ['ro', 'allow_other', 'debug', 'attr_timeout=0', 'entry_timeout=2.5', 'negative_timeout=0.25', 'max_readahead=65536']) expect(list).toContain(o);
+    expect(list).not.toContain('max_readahead=1048576');
+    // libfuse 3 has no nonempty: it is filesfs's own check (mount.ts).
+    expect(list).not.toContain('nonempty');
+    expect(allowsNonEmptyMountpoint(input)).toBe(true);
+    expect(allowsNonEmptyMountpoint({})).toBe(false);
   });
 
   test('-o options are added, and replace ours of the same name', () => {
-    const list = buildMountOptions({ extraOptions: ['attr_timeout=5,noatime', 'allow_other', 'big_writes'] });
+    const list = buildMountOptions({ extraOptions: ['attr_timeout=5,noatime', 'allow_other', 'max_threads=16'] });
     expect(list.filter((o) => o.startsWith('attr_timeout'))).toEqual(['attr_timeout=5']);
     expect(list).toContain('noatime');
-    expect(list.filter((o) => o === 'big_writes')).toHaveLength(1);
+    expect(list).toContain('max_threads=16');
+  });
+
+  test('-o nonempty, big_writes and atomic_o_trunc are accepted and never reach libfuse 3 (which has none of them)', () => {
+    const extraOptions = ['nonempty,big_writes', 'atomic_o_trunc'];
+    const list = buildMountOptions({ extraOptions });
+    for (const o of ['nonempty', 'big_writes', 'atomic_o_trunc']) expect(list).not.toContain(o);
+    expect(allowsNonEmptyMountpoint({ extraOptions })).toBe(true);
+    expect(allowsNonEmptyMountpoint({ extraOptions: ['big_writes'] })).toBe(false);
+  });
+
+  test('the read-ahead asked of the kernel', () => {
+    expect(maxReadaheadOf(buildMountOptions())).toBe(1024 * 1024);
+    expect(maxReadaheadOf(buildMountOptions({ extraOptions: ['max_readahead=131072'] }))).toBe(131072);
+    expect(maxReadaheadOf(['ro'])).toBeUndefined();
   });
 
   test('-o rw cannot undo --read-only', () => {
@@ -44,7 +64,7 @@ describe('parseExtraOptions', () => {
   });
 
   test.each([
-    ['max_write=1048576', /max_write: not accepted, it is fixed at 131072/],
+    ['max_write=131072', /max_write: not accepted, it is fixed at 1048576/],
     ['fsname=evil', /fsname: not accepted/],
     ['subtype=x', /subtype: not accepted/],
     ['use_ino', /inode numbers/],

@@ -11,6 +11,9 @@ import { ConfigError } from '../../src/options/config-error.js';
 import { createLogger } from '../../src/log/logger.js';
 import type { Mount } from '../../src/fuse/mount.js';
 import { MountError, isMountpoint, lazyUnmount, mountFilesystem } from '../../src/fuse/mount.js';
+import { createOperations } from '../../src/fuse/adapter.js';
+import { FilesfsFuse } from '../../src/fuse/filesfs-fuse.js';
+import { ACCEPTED_OPTIONS } from '../../src/fuse/mount-options.js';
 import { MemoryFilesystem } from './support/memory-filesystem.js';
 import { scratchDir, sh } from './support/shell.js';
 
@@ -106,7 +109,7 @@ describe('mountpoint checks', () => {
 
     const err = await refusal(mountFilesystem(new MemoryFilesystem(), mnt));
     expect(err.reason).toBe('stale-mount');
-    expect(err.message).toBe(`${mnt} is a stale filesfs/FUSE mount (Transport endpoint is not connected: the process that served it is gone); run \`fusermount -uz ${mnt}\` (or \`filesfs unmount ${mnt}\`)`);
+    expect(err.message).toBe(`${mnt} is a stale filesfs/FUSE mount (Transport endpoint is not connected: the process that served it is gone); run \`fusermount3 -uz ${mnt}\` (or \`filesfs unmount ${mnt}\`)`);
 
     const lines: string[] = [];
     await mountTracked(mnt, { cleanStaleMount: true, logger: createLogger({ level: 'warn', sink: (l) => lines.push(l) }) });
@@ -117,10 +120,10 @@ describe('mountpoint checks', () => {
   test('FUSE missing on the machine: every problem with what to do', async () => {
     const mnt = await freshMountpoint('nofuse');
     const err = await refusal(mountFilesystem(new MemoryFilesystem(), mnt, {
-      detect: () => ({ ok: false, libfuse: undefined, fusermount: undefined, problems: [{ check: 'fusermount', problem: 'fusermount is not on PATH', fix: 'sudo apt-get install libfuse2 fuse' }] }),
+      detect: () => ({ ok: false, libfuse: undefined, fusermount: undefined, problems: [{ check: 'fusermount', problem: 'fusermount3 is not on PATH', fix: 'sudo apt-get install libfuse3-3 fuse3' }] }),
     }));
     expect(err.reason).toBe('fuse-unavailable');
-    expect(err.message).toContain('fusermount is not on PATH: sudo apt-get install libfuse2 fuse');
+    expect(err.message).toContain('fusermount3 is not on PATH: sudo apt-get install libfuse3-3 fuse3');
     expect(await isMountpoint(mnt)).toBe(false);
   });
 
@@ -129,6 +132,35 @@ describe('mountpoint checks', () => {
     const err = await mountFilesystem(new MemoryFilesystem(), mnt, { extraOptions: ['max_write=4096'] }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(/-o max_write: not accepted/);
+    expect(await isMountpoint(mnt)).toBe(false);
+  });
+});
+
+describe('what libfuse 3 itself refuses', () => {
+  test('every option -o accepts is one libfuse 3 (or our binding) accepts: the mount works', async () => {
+    const samples: Record<string, string> = {
+      max_read: '1048576', max_readahead: '131072', max_background: '16', congestion_threshold: '12', remember: '5',
+      max_threads: '8', intr_signal: '10', uid: '0', gid: '0',
+    };
+    const skip = new Set(['debug', 'ro']); // debug floods stderr; ro, for once, would hide nothing but is tested below
+    const options = Object.entries(ACCEPTED_OPTIONS).filter(([name]) => !skip.has(name)).map(([name, kind]) => {
+      if (kind === 'flag') return name;
+      if (kind === 'seconds') return `${name}=1`;
+      if (kind === 'octal') return `${name}=022`;
+      expect(samples[name], `a sample value for ${name}`).toBeDefined();
+      return `${name}=${samples[name]}`;
+    });
+    const mnt = await freshMountpoint('all-options');
+    const m = await mountTracked(mnt, { extraOptions: [options.join(',')] });
+    expect(m.options).toContain('max_threads=8');
+    expect((await sh(`cat '${mnt}/hello.txt'`)).stdout).toBe('hello world\n');
+  });
+
+  test('an option libfuse refuses fails the mount with a message and leaves no mount behind', async () => {
+    const mnt = await freshMountpoint('libfuse-refuses');
+    const fuse = new FilesfsFuse(mnt, createOperations(new MemoryFilesystem()), '-ofsname=x,no_such_libfuse_option', 0);
+    const err = await new Promise<Error | null>((resolve) => fuse.mount(resolve));
+    expect(err?.message).toBe('libfuse refused the mount options');
     expect(await isMountpoint(mnt)).toBe(false);
   });
 });
@@ -163,13 +195,13 @@ describe('unmount', () => {
     await new Promise((r) => sleeper.stdout!.once('data', r));
     await m.unmount();
     expect(await isMountpoint(mnt)).toBe(false);
-    expect(lines.join('\n')).toMatch(/is busy .*fusermount -uz/);
+    expect(lines.join('\n')).toMatch(/is busy .*fusermount3 -uz/);
   });
 
   test('unmount twice is harmless; an externally unmounted mount unmounts cleanly', async () => {
     const mnt = await freshMountpoint('external');
     const m = await mountTracked(mnt);
-    await sh(`fusermount -u '${mnt}'`);
+    await sh(`fusermount3 -u '${mnt}'`);
     await m.unmount();
     await m.unmount();
     expect(await isMountpoint(mnt)).toBe(false);

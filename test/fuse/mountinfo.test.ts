@@ -10,8 +10,8 @@ test('fields, optional fields and octal escapes', () => {
     '',
   ].join('\n');
   expect(parseMountinfo(text)).toEqual([
-    { mountpoint: '/proc', options: 'rw,nosuid', fstype: 'proc', source: 'proc', superOptions: 'rw' },
-    { mountpoint: '/tmp/my mount\\x', options: 'rw,nosuid,nodev,relatime', fstype: 'fuse.filesfs', source: 'acme site', superOptions: 'rw,user_id=0,group_id=0,default_permissions' },
+    { mountpoint: '/proc', device: '0:21', options: 'rw,nosuid', fstype: 'proc', source: 'proc', superOptions: 'rw' },
+    { mountpoint: '/tmp/my mount\\x', device: '0:40', options: 'rw,nosuid,nodev,relatime', fstype: 'fuse.filesfs', source: 'acme site', superOptions: 'rw,user_id=0,group_id=0,default_permissions' },
   ]);
 });
 

@@ -27,7 +27,7 @@ export default function setup(): () => void {
       console.error(`global teardown: unmounting leftover mount ${mnt}`);
       const tmpfs = readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === mnt && l.split(' ')[2] === 'tmpfs');
       if (tmpfs) spawnSync('umount', ['-l', mnt], { stdio: 'inherit' });
-      else spawnSync('fusermount', ['-uz', mnt], { stdio: 'inherit' });
+      else spawnSync('fusermount3', ['-uz', mnt], { stdio: 'inherit' });
     }
     if (mountsUnder(root).length === 0) rmSync(root, { recursive: true, force: true });
   };

@@ -1,7 +1,7 @@
 // Test helper for real mounts: runs the built CLI (`node dist/cli/main.js
 // mount …`) as a child process against an emulator, waits until
 // `mountpoint -q` succeeds, and stops it with SIGTERM, falling back to SIGKILL
-// and `fusermount -uz`, so that a failing test never leaves a mount or a
+// and `fusermount3 -uz`, so that a failing test never leaves a mount or a
 // process behind (call stopMounts() in afterEach/afterAll; the global
 // teardown also detaches leftovers under FILESFS_TEST_ROOT).
 //
@@ -131,7 +131,7 @@ export interface MountProcess {
   stderr(): string;
   /** Resolves with the exit status once the process has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM (or `signal`), wait; then SIGKILL and fusermount -uz if need be. Safe to call twice. */
+  /** SIGTERM (or `signal`), wait; then SIGKILL and fusermount3 -uz if need be. Safe to call twice. */
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -187,7 +187,7 @@ export async function startMount(options: StartMountOptions): Promise<MountProce
         if (first === 'late') child.kill('SIGKILL');
         const result = await exited;
         // The kernel's table, not `mountpoint -q`: a stale mount fails that test.
-        if (await inMountTable(mountpoint)) await runProgram('fusermount', ['-uz', mountpoint]);
+        if (await inMountTable(mountpoint)) await runProgram('fusermount3', ['-uz', mountpoint]);
         running.delete(handle);
         return result;
       })();

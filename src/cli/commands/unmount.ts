@@ -4,7 +4,7 @@
 // progress lines are printed here on stderr), unmounts and exits; this
 // command waits for both. Anything else mounted there (a stale mount left by
 // a killed process, a FUSE mount of another program) is unmounted with
-// `fusermount -u`, lazily (`-uz`) when busy, with a note saying so.
+// `fusermount3 -u`, lazily (`-uz`) when busy, with a note saying so.
 import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlTimeoutError, ControlUnavailableError, findMount, processAlive } from '../../control/index.js';
 import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/index.js';
@@ -16,7 +16,7 @@ const usage = `Usage: filesfs unmount <mountpoint> [options]
 Unmounts a filesfs mount: the mount process first finishes its work (pending
 uploads are drained, with progress shown here), then unmounts and exits.
 For a mount no running filesfs serves (a stale mount of a killed process,
-or another FUSE filesystem), runs fusermount -u (-uz when busy).
+or another FUSE filesystem), runs fusermount3 -u (-uz when busy).
 
 Options:
   --force               do not wait for pending uploads: unmount at once; they
@@ -28,7 +28,7 @@ Options:
 
 /** How long to wait for the mount process to exit once it said it unmounted. */
 const EXIT_WAIT_MS = 30_000;
-/** How long fusermount's unmount may take to show in mountinfo. */
+/** How long fusermount3's unmount may take to show in mountinfo. */
 const KERNEL_WAIT_MS = 10_000;
 
 const say = (line: string): void => {
@@ -51,13 +51,13 @@ async function unmountForeign(target: string): Promise<number> {
   const first = await fusermount(target, false);
   if (first.ok || !(await isMountpoint(target))) {
     await waitForMount(target, false, KERNEL_WAIT_MS);
-    say(`unmounted ${target} (${entry.fstype}; no running filesfs process served it, so fusermount -u did)`);
+    say(`unmounted ${target} (${entry.fstype}; no running filesfs process served it, so fusermount3 -u did)`);
     return 0;
   }
   if (!/busy/i.test(first.stderr)) throw new Error(`cannot unmount ${target}: ${first.stderr}`);
   const lazy = await fusermount(target, true);
   if (!lazy.ok && (await isMountpoint(target))) throw new Error(`cannot unmount ${target}: ${lazy.stderr}`);
-  say(`${target} was busy (a process has a file or its working folder there): detached it lazily (fusermount -uz); it goes away when the last user lets go`);
+  say(`${target} was busy (a process has a file or its working folder there): detached it lazily (fusermount3 -uz); it goes away when the last user lets go`);
   return 0;
 }
 

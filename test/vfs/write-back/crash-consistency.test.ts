@@ -227,7 +227,7 @@ async function runCase(c: Case): Promise<{ outcome: Map<string, string>; allowed
 async function settle(m: MountProcess): Promise<void> {
   const done = await Promise.race([m.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100))]);
   if (done) {
-    if (await inMountTable(m.mountpoint)) await runProgram('fusermount', ['-uz', m.mountpoint]);
+    if (await inMountTable(m.mountpoint)) await runProgram('fusermount3', ['-uz', m.mountpoint]);
     await m.stop();
     return;
   }

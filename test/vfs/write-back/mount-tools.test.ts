@@ -5,7 +5,7 @@
 // under its final name (emulator statistics); truncate, append and random
 // writes change existing remote files; cp -p keeps times; the cache dir's
 // modes; a second mount on the same cache dir is refused; dd bs=1M reaches
-// the filesystem in 128 KiB writes; a full cache disk fails the write with
+// the filesystem in 1 MiB writes; a full cache disk fails the write with
 // ENOSPC; `filesfs status` in both forms. The emulator runs in this process:
 // nothing here touches a mount synchronously (see test/support/mount.ts).
 import { createHash } from 'node:crypto';
@@ -186,11 +186,11 @@ describe('saves and changes', () => {
     expect(await ok(`stat -c %Y ${at('dated.txt')}`)).toBe(`${Date.UTC(2001, 1, 3, 4, 5, 6) / 1000}\n`);
   });
 
-  test('dd bs=1M reaches the filesystem in 128 KiB writes (big_writes), per the status histogram', async () => {
-    const before = (await statusOf(quick)).writeSizes['131072'] ?? 0;
+  test('dd bs=1M reaches the filesystem as 1 MiB writes (max_write, 256 pages), per the status histogram', async () => {
+    const before = (await statusOf(quick)).writeSizes['1048576'] ?? 0;
     await ok(`dd if=/dev/zero of=${at('zeros')} bs=1M count=64 status=none`);
     const after = await statusOf(quick);
-    expect((after.writeSizes['131072'] ?? 0) - before).toBe(512);
+    expect((after.writeSizes['1048576'] ?? 0) - before).toBe(64);
     await waitDrained(quick);
     expect((await client.stat('quick/zeros')).size).toBe(64 * 2 ** 20);
   });
@@ -199,7 +199,7 @@ describe('saves and changes', () => {
     const r = await runCli(['status', quick.mountpoint], { env: quick.env });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^${quick.mountpoint}: nothing pending; \\d+ files \\(.*\\) uploaded since the mount started$`, 'm'));
-    expect(r.stdout).toMatch(/^write requests: \d+ \(.*\); by size ≤128 KiB: \d+/m);
+    expect(r.stdout).toMatch(/^write requests: \d+ \(.*\); by size ≤1 MiB: \d+/m);
     const none = await runCli(['status', scratch('not-a-mount')], { env: quick.env });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/is not mounted/);
