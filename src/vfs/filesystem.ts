@@ -211,7 +211,9 @@ export class FilesFilesystem implements Filesystem {
         target = joinPath(parent.path, baseName(remote)); // the parent as the server spells it
       }
       namespace.writable(remote);
-      return this.files.add(await this.writes.create(target, existing, mode, flags));
+      const handle = this.files.add(await this.writes.create(target, existing, mode, flags));
+      if (!existing) lookup.touched(parentPath(target));
+      return handle;
     });
   }
 

@@ -6,7 +6,7 @@ import type { WriteBackStatus } from '../../src/vfs/index.js';
 
 const MiB = 1024 * 1024;
 const base: WriteBackStatus = {
-  pendingUploads: 0, pendingBytes: 0, uploading: 0, failedUploads: 0, retryingUploads: 0, uploadedFiles: 3, uploadedBytes: 30,
+  pendingUploads: 0, pendingBytes: 0, uploading: 0, failedUploads: 0, retryingUploads: 0, uploadedFiles: 3, uploadedBytes: 30, createdFolders: 0,
   cacheDir: '/c', uploadDelayMs: 1000, uploadConcurrency: 8, writeSizes: {}, writes: 0, writtenBytes: 0, files: [], filesNotListed: 0,
   writeProblems: 0, problems: [], cacheDisk: { freeBytes: 10_000 * MiB, totalBytes: 20_000 * MiB }, conflictCount: 0, conflicts: [],
   byState: { pending: { files: 0, bytes: 0 }, open: { files: 0, bytes: 0 }, uploading: { files: 0, bytes: 0 }, retrying: { files: 0, bytes: 0 }, failed: { files: 0, bytes: 0 } },
