@@ -68,6 +68,29 @@ export interface CacheDiskStatus {
   totalBytes: number;
 }
 
+/** The server as the client sees it (added by the mount; src/mount/server-status.ts). */
+export interface ServerStatus {
+  state: 'reachable' | 'unreachable';
+  /** When the failures that made it unreachable began (ISO), while unreachable. */
+  since: string | null;
+  /** The last failure without an answer (never a secret). */
+  lastError: string | null;
+  /** The last time any request got an answer (ISO). */
+  lastAnswer: string | null;
+  consecutiveFailures: number;
+  /** HTTP requests sent since the mount started (each attempt and hedge). */
+  requests: number;
+  /** Attempts after a failed one. */
+  retries: number;
+  /** Duplicates sent for slow reads, and how many answered first. */
+  hedges: { sent: number; won: number };
+  /** Requests stopped by their deadline or stall timer. */
+  stalls: number;
+  bytes: { up: number; down: number };
+  /** Requests by kind (list, stat, download, upload_part, ...) and outcome (ok, http-error, network, timeout, cancelled). */
+  byKind: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
 export interface WriteBackStatus {
   /** Files whose latest content is not on the server yet (including uploading and failed ones). */
   pendingUploads: number;
@@ -108,6 +131,8 @@ export interface WriteBackStatus {
   conflicts: ConflictEntry[];
   /** Every file not uploaded yet (listed or not), counted and summed by state. */
   byState: Record<UploadState, { files: number; bytes: number }>;
+  /** The server's health and the client's counters (a mount adds them; null when the client has none). */
+  server?: ServerStatus | null;
 }
 
 /** Files and bytes by state. */
