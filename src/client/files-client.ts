@@ -68,6 +68,21 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
+/** A Files.com lock, as the server describes it. */
+export interface RemoteLock {
+  path: string;
+  /** What releases it. */
+  token: string;
+  exclusive: boolean;
+  recursive: boolean;
+  /** Seconds left before the server drops it, when the answer says. */
+  timeoutSeconds: number | null;
+  /** Who holds it: the owner the server names, its user name and id. */
+  owner: string | null;
+  username: string | null;
+  userId: number | null;
+}
+
 /** What to upload: a local file, a stream, or bytes in memory. */
 export type UploadSource =
   /** A local file: its first `size` bytes (all of it when absent; a file shorter than `size` fails). */
@@ -142,6 +157,17 @@ export interface FilesClient {
 
   /** Sets the time a file or folder shows (`provided_mtime`). */
   setMtime(path: string, mtime: Date, options?: RangeOptions): Promise<RemoteEntry>;
+
+  /**
+   * Takes a Files.com lock on a path (locks.ts). Rejects with a FilesError
+   * that isLockConflict recognises when someone holds a conflicting one.
+   * Optional: a client without locks leaves them to the local machine.
+   */
+  lock?(path: string, request: { exclusive: boolean; timeoutSeconds: number }, options?: { signal?: AbortSignal }): Promise<RemoteLock>;
+  /** Releases a lock taken with lock() (one already gone is fine). */
+  unlock?(path: string, token: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** The locks on a path (below it too, with includeChildren). */
+  locks?(path: string, options?: { includeChildren?: boolean; signal?: AbortSignal }): Promise<RemoteLock[]>;
 
   /** Closes the connection pool; pending requests fail. */
   close(): Promise<void>;

@@ -85,6 +85,7 @@ export const MOUNT_FLAGS = {
   'on-conflict': { type: 'string' },
   'local-only': { type: 'string', multiple: true },
   'no-local-only': { type: 'boolean' },
+  'local-locks': { type: 'boolean' },
   metrics: { type: 'string' },
 } as const;
 
@@ -220,6 +221,7 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     readCachePerFileBytes: Math.min(Math.max(VFS_DEFAULTS.readCachePerFileBytes, minCache), readCacheBytes),
     readCacheTotalBytes: readCacheBytes,
     prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES)!,
+    serverLocks: values['local-locks'] !== true,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   };

@@ -12,13 +12,14 @@ import type { Logger } from '../log/logger.js';
 import { LRUCache } from 'lru-cache';
 import { baseName, joinPath, parentPath } from '../path/index.js';
 import { toAttributes } from './attributes.js';
-import type { DirectoryEntry, FileAttributes, Filesystem, FilesystemStats } from './filesystem-api.js';
+import type { DirectoryEntry, FileAttributes, FileLocking, Filesystem, FilesystemStats, LockRequest } from './filesystem-api.js';
 import { toFsError } from './errno.js';
 import { FailureLog } from './failure-log.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
 import { HandleTable } from './handles/handle-table.js';
 import { ReadHandle, type ReadHandleDeps } from './handles/read-handle.js';
+import { LockManager } from './locks/lock-manager.js';
 import { Lookup, notFound } from './lookup.js';
 import { MetadataCache } from './metadata/metadata-cache.js';
 import { Namespace } from './namespace.js';
@@ -81,6 +82,9 @@ export class FilesFilesystem implements Filesystem {
   private readonly failures: FailureLog;
   /** Cache hits and misses since the mount started (cache-counters.ts), for metrics. */
   readonly cacheCounters = new CacheCounters();
+  /** The server locks held for programs here; undefined when locks stay in the kernel. */
+  readonly locks: LockManager | undefined;
+  readonly locking: FileLocking | undefined;
 
   constructor(client: FilesClient, options: FilesystemOptions = {}, extensions: FilesFilesystemExtensions = {}) {
     const resolved = resolveOptions(options);
@@ -126,6 +130,14 @@ export class FilesFilesystem implements Filesystem {
       attributes: async (remotePath) => attributes(await lookup.resolve(remotePath)),
       truncate: async (remotePath, size) => this.truncateRemote(remotePath, size),
     };
+    const locks = new LockManager(client, logger, { timeoutSeconds: resolved.lockTimeoutSeconds });
+    if (resolved.serverLocks && locks.supported) {
+      this.locks = locks;
+      this.locking = {
+        test: (path, fh, request) => this.run('getlk', path, () => locks.test(this.lockPath(path, fh), this.lockAsk(request))),
+        set: (path, fh, request) => this.run(request.family === 'flock' ? 'flock' : 'setlk', path, () => locks.set(this.lockPath(path, fh), this.lockAsk(request))),
+      };
+    }
   }
 
   // ---- attributes --------------------------------------------------------------
@@ -258,7 +270,11 @@ export class FilesFilesystem implements Filesystem {
   }
 
   rename(from: string, to: string): Promise<void> {
-    return this.run('rename', `${from} → ${to}`, () => this.context.namespace.rename(from, to));
+    return this.run('rename', `${from} → ${to}`, async () => {
+      await this.context.namespace.rename(from, to);
+      // Locks held here follow the file to its new name (the server's stay where they were taken until released).
+      this.locks?.moved(this.context.paths.toRemote(from), this.context.paths.toRemote(to));
+    });
   }
 
   utimens(path: string, _atime: Date | null, mtime: Date | null): Promise<void> {
@@ -297,6 +313,30 @@ export class FilesFilesystem implements Filesystem {
   }
 
   // ---- helpers -------------------------------------------------------------------
+
+  /** The file a lock request is about: its handle's (which follows renames, and outlives an unlink), else its path. */
+  private lockPath(path: string, fh: number): string {
+    if (fh > 0) {
+      try {
+        return this.files.get(fh).remotePath;
+      } catch {
+        // A folder handle, or none: the path names it.
+      }
+    }
+    return this.remote(path);
+  }
+
+  private lockAsk(request: LockRequest): { owner: string; pid: number; type: LockRequest['type']; start: number; end: number; wait: boolean } {
+    if (!(request.start >= 0) || !(request.end > request.start)) throw new FsError('EINVAL', `lock range ${request.start}..${request.end} is empty or negative`);
+    return {
+      owner: `${request.family === 'posix' ? 'p' : 'f'}:${request.owner}`,
+      pid: request.pid,
+      type: request.type,
+      start: request.start,
+      end: request.end,
+      wait: request.wait,
+    };
+  }
 
   private remote(path: string): string {
     if (this.context.paths.cannotExist(path)) throw notFound(path);

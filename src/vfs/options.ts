@@ -69,6 +69,14 @@ export interface FilesystemOptions {
    * is a few hundred bytes, shared between both caches: tens of MB at most).
    */
   metadataMaxEntries?: number;
+  /**
+   * fcntl/lockf and flock locks are Files.com locks, seen by every client of
+   * the site (locks/lock-manager.ts). Default true; false leaves locks to the
+   * kernel, local to this machine.
+   */
+  serverLocks?: boolean;
+  /** How long a server lock lasts before it is taken again, seconds. Default 3,600. */
+  lockTimeoutSeconds?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -94,6 +102,8 @@ export interface ResolvedOptions {
   prefetchFiles: number;
   listPageSize: number;
   metadataMaxEntries: number;
+  serverLocks: boolean;
+  lockTimeoutSeconds: number;
   logger: Logger;
   clock: Clock;
 }
@@ -111,6 +121,7 @@ export const DEFAULTS = {
   prefetchFiles: 64,
   listPageSize: 1_000,
   metadataMaxEntries: 100_000,
+  lockTimeoutSeconds: 3_600,
 } as const;
 
 /** More files ahead than this only waits in the queue (16 are fetched at once). */
@@ -155,6 +166,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
   const prefetchFiles = integer('prefetchFiles', options.prefetchFiles ?? DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES);
   const listPageSize = integer('listPageSize', options.listPageSize ?? DEFAULTS.listPageSize, 1, MAX_LIST_PAGE);
   const metadataMaxEntries = integer('metadataMaxEntries', options.metadataMaxEntries ?? DEFAULTS.metadataMaxEntries, 1);
+  const lockTimeoutSeconds = integer('lockTimeoutSeconds', options.lockTimeoutSeconds ?? DEFAULTS.lockTimeoutSeconds, 1);
   return {
     remoteRoot: normalize(options.remoteRoot ?? ''),
     attrTtlMs,
@@ -175,6 +187,8 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     prefetchFiles,
     listPageSize,
     metadataMaxEntries,
+    serverLocks: options.serverLocks ?? true,
+    lockTimeoutSeconds,
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? Date.now,
   };

@@ -11,7 +11,7 @@
 import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
 import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/index.js';
-import { formatBytes, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { formatBytes, type HeldLock, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -21,13 +21,15 @@ Shows what a running filesfs mount has not uploaded yet: files pending (closed,
 waiting for the upload delay or a free slot), uploading (with progress),
 retrying after a network or server failure, failed (refused by the server:
 the reason, and where the content is kept in the cache dir), and files still
-open for writing; then totals since the mount started and the sizes of the
-write requests the mount received.
+open for writing; then totals since the mount started, the sizes of the
+write requests the mount received, and the locks held on the server for
+programs here (fcntl, lockf, flock).
 
 Options:
   --json                print the mount's answer as JSON (pendingUploads,
                         pendingBytes, uploading, failedUploads, files[] with
-                        path, size, state, uploadedBytes, error, stagingFile)
+                        path, size, state, uploadedBytes, error, stagingFile;
+                        locks[] with path, exclusive, since, holders)
   --timeout S           give up after S seconds without an answer (default 10)
   -h, --help            show this help`;
 
@@ -64,11 +66,13 @@ export const command: Command = {
       if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) return fail(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
       return fail(`status of ${target}: ${err instanceof Error ? err.message : String(err)}`);
     }
+    // The server locks held for programs here (none from a mount that predates them).
+    const locks = await controlRequest<HeldLock[]>(record.socket, 'locks', { timeoutMs: Math.round(timeoutS * 1000) }).catch(() => [] as HeldLock[]);
     if (values.json) {
-      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...status, locks }, null, 2) + '\n');
       return 0;
     }
-    process.stdout.write(formatStatus(target, status));
+    process.stdout.write(formatStatus(target, status) + formatLocks(locks));
     return 0;
   },
 };
@@ -106,6 +110,14 @@ export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.
     const buckets = Object.entries(s.writeSizes).sort((a, b) => Number(b[0]) - Number(a[0])).map(([size, n]) => `≤${bucketLabel(Number(size))}: ${n}`);
     lines.push(`write requests: ${s.writes} (${formatBytes(s.writtenBytes)}); by size ${buckets.join(', ')}`);
   }
+  return lines.join('\n') + '\n';
+}
+
+/** The server locks the mount holds for programs here. */
+export function formatLocks(locks: HeldLock[]): string {
+  if (locks.length === 0) return '';
+  const lines = [`${locks.length} lock${locks.length === 1 ? '' : 's'} held on the server for programs here:`];
+  for (const l of locks) lines.push(`  ${l.exclusive ? 'exclusive' : 'shared   '}  since ${l.since}  ${l.path} (${l.holders} holder${l.holders === 1 ? '' : 's'})`);
   return lines.join('\n') + '\n';
 }
 
