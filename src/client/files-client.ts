@@ -31,6 +31,8 @@ export interface RemoteEntry {
   crc32: string | null;
   /** Letters from "lrwd", when the server sends them. */
   permissions: string | null;
+  /** A lock covers the path (`is_locked`): someone, perhaps this mount, holds one. */
+  locked?: boolean;
 }
 
 export interface ListOptions {

@@ -18,6 +18,7 @@ import { FailureLog } from './failure-log.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
 import { HandleTable } from './handles/handle-table.js';
+import { LockedWriter } from './handles/locked-writer.js';
 import { ReadHandle, type ReadHandleDeps } from './handles/read-handle.js';
 import { LockManager } from './locks/lock-manager.js';
 import { Lookup, notFound } from './lookup.js';
@@ -41,6 +42,8 @@ export interface VfsContext {
   readonly contents: ContentRegistry;
   readonly namespace: Namespace;
   readonly logger: Logger;
+  /** The server locks held for programs here; undefined when locks stay in the kernel. */
+  readonly locks: LockManager | undefined;
   /** FileAttributes of an entry, with the mount's modes and owner. */
   attributes(entry: RemoteEntry): FileAttributes;
   /** The server now shows `entry` because of us (an upload landed): see FilesFilesystem.remoteChanged. */
@@ -85,6 +88,7 @@ export class FilesFilesystem implements Filesystem {
   /** The server locks held for programs here; undefined when locks stay in the kernel. */
   readonly locks: LockManager | undefined;
   readonly locking: FileLocking | undefined;
+  private writeLockSeq = 0;
 
   constructor(client: FilesClient, options: FilesystemOptions = {}, extensions: FilesFilesystemExtensions = {}) {
     const resolved = resolveOptions(options);
@@ -106,7 +110,10 @@ export class FilesFilesystem implements Filesystem {
     const namespace = new Namespace({ client, lookup, contents, paths, options: resolved, writes: () => this.writes, logger });
     const attributes = (entry: RemoteEntry): FileAttributes => toAttributes(entry, resolved);
     const remoteChanged = (entry: RemoteEntry): void => lookup.appliedEntry(entry);
-    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, attributes, remoteChanged };
+    const lockManager = new LockManager(client, logger, { timeoutSeconds: resolved.lockTimeoutSeconds });
+    const locks = resolved.serverLocks && lockManager.supported ? lockManager : undefined;
+    this.locks = locks;
+    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, locks, attributes, remoteChanged };
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
     const reader = new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath), this.cacheCounters);
@@ -130,9 +137,7 @@ export class FilesFilesystem implements Filesystem {
       attributes: async (remotePath) => attributes(await lookup.resolve(remotePath)),
       truncate: async (remotePath, size) => this.truncateRemote(remotePath, size),
     };
-    const locks = new LockManager(client, logger, { timeoutSeconds: resolved.lockTimeoutSeconds });
-    if (resolved.serverLocks && locks.supported) {
-      this.locks = locks;
+    if (locks) {
       this.locking = {
         test: (path, fh, request) => this.run('getlk', path, () => locks.test(this.lockPath(path, fh), this.lockAsk(request))),
         set: (path, fh, request) => this.run(request.family === 'flock' ? 'flock' : 'setlk', path, () => locks.set(this.lockPath(path, fh), this.lockAsk(request))),
@@ -199,7 +204,7 @@ export class FilesFilesystem implements Filesystem {
       if (entry.type === 'directory') throw new FsError('EISDIR', `${path}: is a folder`);
       if (writeIntent(flags)) {
         this.context.namespace.writable(remote);
-        return this.files.add(await this.writes.openWrite(entry, flags));
+        return this.addWriter(entry.path, () => this.writes.openWrite(entry, flags));
       }
       const local = await this.writes.openRead(entry, flags);
       if (local) return this.files.add(local);
@@ -223,7 +228,8 @@ export class FilesFilesystem implements Filesystem {
         target = joinPath(parent.path, baseName(remote)); // the parent as the server spells it
       }
       namespace.writable(remote);
-      return this.files.add(await this.writes.create(target, existing, mode, flags));
+      const created = target;
+      return this.addWriter(created, () => this.writes.create(created, existing, mode, flags));
     });
   }
 
@@ -313,6 +319,28 @@ export class FilesFilesystem implements Filesystem {
   }
 
   // ---- helpers -------------------------------------------------------------------
+
+  /**
+   * Opens a file for writing; with --lock-on-write under an exclusive server
+   * lock held until the handle's release (another client's lock: EBUSY).
+   */
+  private async addWriter(remotePath: string, open: () => Promise<FileHandle>): Promise<number> {
+    const locks = this.context.locks;
+    if (!locks || !this.context.options.lockOnWrite) return this.files.add(await open());
+    const owner = `w:${++this.writeLockSeq}`;
+    try {
+      await locks.set(remotePath, { owner, pid: 0, type: 'write', start: 0, end: Infinity, wait: false });
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'EAGAIN') throw new FsError('EBUSY', `${remotePath}: locked by another program or client (${err.message})`);
+      throw err;
+    }
+    try {
+      return this.files.add(new LockedWriter(await open(), () => locks.releaseOwner(remotePath, owner)));
+    } catch (err) {
+      await locks.releaseOwner(remotePath, owner);
+      throw err;
+    }
+  }
 
   /** The file a lock request is about: its handle's (which follows renames, and outlives an unlink), else its path. */
   private lockPath(path: string, fh: number): string {

@@ -23,7 +23,7 @@ import { keyOf } from './path-mapper.js';
 import { SingleFlight } from './single-flight.js';
 import type { WriteLayer } from './writes.js';
 
-export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren'>;
+export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren' | 'dependsOnListing'>;
 
 const NO_OVERLAY: LocalOverlay = { localEntry: () => undefined, localChildren: () => [] };
 
@@ -58,6 +58,7 @@ export class Lookup {
 
   /** The entry for a remote path; ENOENT when it does not exist. */
   async resolve(path: string): Promise<RemoteEntry> {
+    await this.listedFirst(path);
     const local = this.overlay.localEntry(path);
     if (local === null) throw notFound(path);
     if (local) return local;
@@ -73,6 +74,13 @@ export class Lookup {
       return relisted;
     }
     return this.stat(path);
+  }
+
+  /** Lists the parent first when the write layer decides `path` from that listing (WriteLayer.dependsOnListing). */
+  private async listedFirst(path: string): Promise<void> {
+    if (path === '' || !this.overlay.dependsOnListing?.(path)) return;
+    const parent = parentPath(path);
+    if (!this.cachedListing(parent)) await this.listing(parent);
   }
 
   /**
@@ -102,6 +110,7 @@ export class Lookup {
    */
   async resolveForOpen(path: string): Promise<RemoteEntry> {
     if (this.options.attrTtlMs > 0 || path === '') return this.resolve(path);
+    await this.listedFirst(path);
     const local = this.overlay.localEntry(path);
     if (local === null) throw notFound(path);
     if (local) return local;

@@ -77,6 +77,13 @@ export interface FilesystemOptions {
   serverLocks?: boolean;
   /** How long a server lock lasts before it is taken again, seconds. Default 3,600. */
   lockTimeoutSeconds?: number;
+  /**
+   * Like Files.com's own mount: an exclusive server lock for as long as a
+   * file is open for writing, and while its upload publishes. Another
+   * client's lock makes open for writing fail with EBUSY, and an upload wait
+   * until the lock is gone. Default false; needs serverLocks.
+   */
+  lockOnWrite?: boolean;
   logger?: Logger;
   clock?: Clock;
 }
@@ -104,6 +111,7 @@ export interface ResolvedOptions {
   metadataMaxEntries: number;
   serverLocks: boolean;
   lockTimeoutSeconds: number;
+  lockOnWrite: boolean;
   logger: Logger;
   clock: Clock;
 }
@@ -189,6 +197,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     metadataMaxEntries,
     serverLocks: options.serverLocks ?? true,
     lockTimeoutSeconds,
+    lockOnWrite: options.lockOnWrite ?? false,
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? Date.now,
   };

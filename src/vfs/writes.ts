@@ -29,6 +29,12 @@ export interface WriteLayer {
   localEntry(remotePath: string): RemoteEntry | null | undefined;
   /** Pending entries directly inside a folder, shown over the server's listing. */
   localChildren(dirPath: string): readonly RemoteEntry[];
+  /**
+   * True when localEntry(remotePath) is decided from the parent's listing
+   * (an Office owner file shown for a document locked elsewhere): Lookup
+   * lists the parent first when its listing is not cached.
+   */
+  dependsOnListing?(remotePath: string): boolean;
 
   /** A handle reading local content (staging), or undefined to read the server's version. */
   openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined>;

@@ -83,6 +83,11 @@ Writing (files are written to the cache dir, then uploaded in the background):
   --local-locks         keep fcntl/lockf and flock locks on this machine only
                         (default: each is also a Files.com lock, which other
                         clients of the site see and respect)
+  --lock-on-write       like Files.com's own mount: hold an exclusive Files.com
+                        lock while a file is open for writing and while its
+                        upload publishes; a file another client has locked
+                        cannot be opened for writing (EBUSY), and its upload
+                        waits until the lock is gone
 
 Network:
   --connect-timeout S   TCP+TLS connect timeout (default ${CLIENT_DEFAULTS.connectTimeoutMs / 1000})

@@ -76,6 +76,8 @@ interface FileLocks {
   mutex: Mutex;
   /** Waiters to wake when a local lock goes. */
   wake: Set<() => void>;
+  /** Calls working on this record now (it is forgotten only at 0). */
+  users: number;
 }
 
 /** For `filesfs status`: the server locks this mount holds. */
@@ -104,8 +106,11 @@ export class LockManager {
   }
 
   /** fcntl F_SETLK/F_SETLKW and flock: sets, changes or removes `ask.owner`'s lock. */
-  async set(remotePath: string, ask: LockAsk): Promise<void> {
-    const file = this.fileOf(remotePath);
+  set(remotePath: string, ask: LockAsk): Promise<void> {
+    return this.withFile(remotePath, (file) => this.setIn(file, remotePath, ask));
+  }
+
+  private async setIn(file: FileLocks, remotePath: string, ask: LockAsk): Promise<void> {
     if (ask.type === 'unlock') {
       await file.mutex.run(() => this.unlockLocal(file, ask.owner, ask.start, ask.end));
       return;
@@ -129,8 +134,11 @@ export class LockManager {
   }
 
   /** fcntl F_GETLK: a lock that would stop `want`, or null. */
-  async test(remotePath: string, want: Omit<LockAsk, 'wait'>): Promise<LockHolder | null> {
-    const file = this.fileOf(remotePath);
+  test(remotePath: string, want: Omit<LockAsk, 'wait'>): Promise<LockHolder | null> {
+    return this.withFile(remotePath, (file) => this.testIn(file, remotePath, want));
+  }
+
+  private async testIn(file: FileLocks, remotePath: string, want: Omit<LockAsk, 'wait'>): Promise<LockHolder | null> {
     const local = file.table.conflict({ owner: want.owner, type: want.type === 'unlock' ? 'read' : want.type, start: want.start, end: want.end });
     if (local) return { type: local.type, start: local.start, end: local.end, pid: local.pid };
     if (want.type === 'unlock' || (file.server && (file.server.exclusive || want.type === 'read'))) return null;
@@ -142,9 +150,8 @@ export class LockManager {
 
   /** Drops every lock of `owner` on the file (a POSIX owner's close, an flock file's release). */
   async releaseOwner(remotePath: string, owner: string): Promise<void> {
-    const file = this.files.get(keyOf(remotePath));
-    if (!file) return;
-    await file.mutex.run(() => this.unlockLocal(file, owner, 0, Infinity));
+    if (!this.files.has(keyOf(remotePath))) return;
+    await this.withFile(remotePath, (file) => file.mutex.run(() => this.unlockLocal(file, owner, 0, Infinity)));
   }
 
   /** A file renamed here keeps its local locks under its new name. */
@@ -161,6 +168,11 @@ export class LockManager {
     this.files.delete(from);
     file.path = toPath;
     this.files.set(to, file);
+  }
+
+  /** The token of the server lock this mount holds on a path, if any. */
+  heldToken(remotePath: string): string | undefined {
+    return this.files.get(keyOf(remotePath))?.server?.token;
   }
 
   /** The server locks this mount holds now. */
@@ -195,14 +207,25 @@ export class LockManager {
 
   // ---- helpers ------------------------------------------------------------------------
 
-  private fileOf(remotePath: string): FileLocks {
+  /**
+   * Runs `work` on the file's record, created if need be; the record is
+   * forgotten once nobody uses it and it holds nothing (never while another
+   * call waits for it, which would then lock an orphan the map has lost).
+   */
+  private async withFile<T>(remotePath: string, work: (file: FileLocks) => Promise<T>): Promise<T> {
     const key = keyOf(remotePath);
     let file = this.files.get(key);
     if (!file) {
-      file = { path: remotePath, table: new LockTable(), server: null, mutex: new Mutex(), wake: new Set() };
+      file = { path: remotePath, table: new LockTable(), server: null, mutex: new Mutex(), wake: new Set(), users: 0 };
       this.files.set(key, file);
     }
-    return file;
+    file.users++;
+    try {
+      return await work(file);
+    } finally {
+      file.users--;
+      if (file.users === 0 && file.table.empty && !file.server && this.files.get(keyOf(file.path)) === file) this.files.delete(keyOf(file.path));
+    }
   }
 
   /** One try at `ask` (the caller holds the file's mutex): Conflict when someone holds a conflicting lock. */
@@ -228,7 +251,6 @@ export class LockManager {
       } catch (err) {
         this.log.warn('%s: could not release its lock on the server (%s); it expires by itself', file.path, (err as Error).message);
       }
-      if (file.table.empty && !file.server && file.wake.size === 0) this.files.delete(keyOf(file.path));
     }
   }
 

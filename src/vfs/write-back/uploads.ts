@@ -48,6 +48,12 @@ export interface UploadsHost {
   conflicted(file: PendingFile, attempt: UploadAttempt, conflict: RemoteChangedError): Promise<void>;
   /** The file has nothing left to upload and nobody uses it: it leaves the pending set. */
   idle(file: PendingFile): void;
+  /**
+   * What must be held while an attempt publishes (--lock-on-write: an
+   * exclusive server lock); resolves to its release. Rejects (a transient
+   * failure: the attempt is retried) when another client holds it.
+   */
+  holdForPublish?(path: string): Promise<() => Promise<void>>;
 }
 
 interface Transfer extends UploadTransfer {
@@ -207,6 +213,15 @@ export class Uploads implements UploadPort<PendingFile> {
 
   private async send(attempt: UploadAttempt): Promise<RemoteEntry> {
     crashPoint('upload-start');
+    const release = await this.host.holdForPublish?.(attempt.path);
+    try {
+      return await this.publish(attempt);
+    } finally {
+      await release?.();
+    }
+  }
+
+  private async publish(attempt: UploadAttempt): Promise<RemoteEntry> {
     const signal = attempt.controller.signal;
     const check = this.options.onConflict === 'local-wins' ? undefined : attempt.base;
     if (attempt.kind === 'mtime') {

@@ -93,6 +93,7 @@ const MAX_PROBLEMS = 100;
 
 export class WriteBackLayer implements WriteLayer, StagingOps {
   readonly uploads: Uploads;
+  private publishLockSeq = 0;
   readonly records: Records;
   /** Sizes of every write request this mount received. */
   readonly writeSizes = new WriteHistogram();
@@ -128,12 +129,26 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       landed: (file, attempt, entry) => this.landed(file, attempt, entry),
       conflicted: (file, attempt, conflict) => this.conflicted(file, attempt, conflict),
       idle: (file) => this.idle(file),
+      ...(ctx.locks && ctx.options.lockOnWrite ? { holdForPublish: (path: string) => this.holdForPublish(path) } : {}),
     }, options);
   }
 
   /** The remote folder shown as the mount's root ('' = the site root). */
   get rootPath(): string {
     return this.ctx.paths.root;
+  }
+
+  /** --lock-on-write: an upload publishes under an exclusive server lock, never over someone else's. */
+  private async holdForPublish(path: string): Promise<() => Promise<void>> {
+    const locks = this.ctx.locks!;
+    const owner = `u:${++this.publishLockSeq}`;
+    try {
+      await locks.set(path, { owner, pid: 0, type: 'write', start: 0, end: Infinity, wait: false });
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'EAGAIN') throw new FsError('EBUSY', `${path}: locked by another client; the upload waits until the lock is gone (${err.message})`);
+      throw err;
+    }
+    return () => locks.releaseOwner(path, owner);
   }
 
   // ---- lookup overlay ---------------------------------------------------------------

@@ -169,4 +169,21 @@ describe('locks across two mounts of one site', () => {
     again.killGroup('SIGKILL');
     await again.exited;
   });
+
+  test('--lock-on-write: a file another mount holds a lock on cannot be written (EBUSY); a locked Office document shows its owner file', async () => {
+    const [a, b] = await twoMounts(['--lock-on-write']);
+    await sh(`mkdir ${q(`${a.mountpoint}/team`)} && echo draft > ${q(`${a.mountpoint}/team/minutes.docx`)}`);
+    await until(async () => (await client.stat('team/minutes.docx').catch(() => null)) !== null, 'the file on the server');
+    const holder = background(`exec flock ${q(`${a.mountpoint}/team/minutes.docx`)} sleep 60`);
+    await until(async () => (await serverLocks('team/minutes.docx')) === 1, 'the server lock');
+    const write = await sh(`echo mine > ${q(`${b.mountpoint}/team/minutes.docx`)}`);
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toMatch(/Device or resource busy/);
+    const listed = await sh(`ls ${q(`${b.mountpoint}/team`)}; head -c 6 ${q(`${b.mountpoint}/team/~$minutes.docx`)} | od -An -c | tr -s ' '`);
+    expect(listed.stdout).toBe('minutes.docx\n~$minutes.docx\n 005 a l i c e\n');
+    holder.killGroup('SIGKILL');
+    await holder.exited;
+    await until(async () => (await serverLocks('team/minutes.docx')) === 0, 'the lock released');
+    expect((await sh(`sleep 1; echo mine > ${q(`${b.mountpoint}/team/minutes.docx`)} && echo ok`)).stdout).toBe('ok\n');
+  });
 });
