@@ -26,6 +26,7 @@
 // or leaving the pending set.
 import { type FilesClient, type RemoteEntry, RetryPolicy } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
+import { isSame, parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
 import { crashPoint } from './crash-points.js';
 import { classifyFailure, describeFailure, UploadCancelled } from './failure-policy.js';
@@ -60,6 +61,17 @@ interface Transfer extends UploadTransfer {
   readonly attempt: UploadAttempt;
   /** Resolves the attempt's `done` once its outcome is recorded. */
   readonly finish: () => void;
+}
+
+/** Pages of a folder searched for a file renamed elsewhere (10,000 entries at the default page size). */
+const RENAME_SEARCH_PAGES = 10;
+
+/** The same version under any name: same size, and an equal checksum or server mtime. */
+function sameVersion(entry: RemoteEntry, base: Extract<BaseVersion, { exists: true }>): boolean {
+  if (entry.size !== base.size) return false;
+  if (entry.md5 && base.md5) return entry.md5 === base.md5;
+  if (entry.crc32 && base.crc32) return entry.crc32 === base.crc32;
+  return base.serverMtime !== null && entry.serverMtime?.getTime() === base.serverMtime.getTime();
 }
 
 export class Uploads implements UploadPort<PendingFile> {
@@ -242,8 +254,10 @@ export class Uploads implements UploadPort<PendingFile> {
   /**
    * Right before an attempt publishes: the server's file must still be the
    * version the change started from (RemoteChangedError otherwise). A file
-   * gone from the server (deleted or moved elsewhere) is not a conflict: the
-   * local version is uploaded under its name, and the log says so.
+   * gone from the server is not a conflict (the local version is uploaded
+   * under its name, and the log says so), unless the same version now shows
+   * under another name in its folder: renamed elsewhere, a conflict (the
+   * local version lands as a conflict copy beside the old name).
    */
   private async stillBase(attempt: UploadAttempt, base: BaseVersion, exists: boolean): Promise<void> {
     if (!base.exists) {
@@ -255,10 +269,32 @@ export class Uploads implements UploadPort<PendingFile> {
       now = await this.host.client.stat(attempt.path, { signal: attempt.controller.signal });
     } catch (err) {
       if ((err as { kind?: string }).kind !== 'not-found') throw err;
-      this.host.log.warn('%s was deleted or moved away on the server since its local change began; the local version is uploaded under its name', attempt.path);
+      const movedTo = await this.renamedTo(attempt, base);
+      if (movedTo) throw new RemoteChangedError(attempt.path, { movedTo });
+      this.host.log.warn('%s was deleted or moved out of its folder on the server since its local change began; the local version is uploaded under its name', attempt.path);
       return;
     }
     if (!isBase(now, base)) throw new RemoteChangedError(attempt.path, now);
+  }
+
+  /**
+   * The base version under another name in the same folder (renamed
+   * elsewhere): same size, and the same checksum or server mtime. A rename to
+   * another folder is not looked for (the API cannot tell where it went).
+   */
+  private async renamedTo(attempt: UploadAttempt, base: BaseVersion): Promise<RemoteEntry | undefined> {
+    if (!base.exists) return undefined;
+    try {
+      let pages = 0;
+      for await (const page of this.host.client.list(parentPath(attempt.path), { signal: attempt.controller.signal })) {
+        const found = page.find((e) => e.type === 'file' && !isSame(e.path, attempt.path) && sameVersion(e, base));
+        if (found) return found;
+        if (++pages >= RENAME_SEARCH_PAGES) break;
+      }
+    } catch (err) {
+      this.host.log.debug('%s: could not look for it under another name (%s)', attempt.path, describeFailure(err));
+    }
+    return undefined;
   }
 
   /**

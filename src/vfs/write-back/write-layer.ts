@@ -509,7 +509,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       this.conflictCopies.set(file, { original, n });
       this.files.move(file, copy, ABSENT);
       await this.records.rewrite(file);
-      this.log.warn('%s changed on the server since this mount\'s version began (%s); both are kept: the server\'s at %s, this mount\'s uploaded as %s', original, conflict.message, original, copy);
+      this.log.warn('%s changed on the server since this mount\'s version began (%s); both are kept: the server\'s at %s, this mount\'s uploaded as %s', original, conflict.message, conflict.serverPath, copy);
     } else {
       await this.discard(file, 'the server has a newer version');
       this.log.warn('%s changed on the server since this mount\'s version began (%s); %s', path, conflict.message, attempt.kind === 'mtime' ? 'the new time set here is dropped' : 'this mount\'s version is dropped (--on-conflict remote-wins)');
