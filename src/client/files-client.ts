@@ -110,6 +110,24 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * An upload sent while its file is still being written (upload-session.ts):
+ * parts cut by partialUploadRange(n), each sent once its bytes are final in
+ * the local file, then finish(size) sends the rest and publishes.
+ */
+export interface PartialUpload {
+  /** Bytes the server has acknowledged. */
+  readonly uploadedBytes: number;
+  /** Why it can no longer publish, if it cannot (a part failed for good, or it was abandoned). */
+  readonly failed: Error | undefined;
+  /** Part `n`'s bytes are final in the file: send it (in the background). */
+  send(n: number): void;
+  /** Sends what is missing of `size` bytes, then publishes (beforePublish, mtime, signal as for upload()). PartialUploadUnusable when it cannot. */
+  finish(size: number, options?: UploadOptions): Promise<RemoteEntry>;
+  /** Abandons it: nothing is published, parts in flight stop. */
+  abort(reason?: unknown): void;
+}
+
 export interface FilesClient {
   /** Metadata of one file or folder. NotFoundError when missing. */
   stat(path: string, options?: RangeOptions): Promise<RemoteEntry>;
@@ -144,6 +162,13 @@ export interface FilesClient {
 
   /** Uploads a whole file (begin_upload → parts → end) and returns the new entry. */
   upload(path: string, source: UploadSource, options?: UploadOptions): Promise<RemoteEntry>;
+
+  /**
+   * Opens an upload of `path` whose bytes come from the local file `file` as
+   * it is being written (PartialUpload). Optional: without it, files upload
+   * after they are closed.
+   */
+  beginPartialUpload?(path: string, file: string, options?: { mkdirParents?: boolean; signal?: AbortSignal }): Promise<PartialUpload>;
 
   /** Creates a folder. DestinationExistsError when something is already there. */
   mkdir(path: string, options?: { parents?: boolean; signal?: AbortSignal }): Promise<RemoteEntry>;

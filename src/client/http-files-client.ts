@@ -44,13 +44,14 @@ import { Downloader } from './download.js';
 import { DownloadUrlCache } from './download-url-cache.js';
 import { parseEntry, rootEntry } from './entry.js';
 import { DestinationExistsError, NotFoundError, type FilesError } from './errors.js';
-import type { FilesClient, ListOptions, RangeOptions, RemoteEntry, RemoteLock, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
+import type { FilesClient, ListOptions, PartialUpload, RangeOptions, RemoteEntry, RemoteLock, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
 import { createLock, deleteLock, listLocks } from './locks.js';
 import { awaitFileAction } from './migrations.js';
 import { listPages } from './paging.js';
 import { RetryPolicy } from './retry.js';
 import { Transport } from './transport.js';
 import { uploadFile, type UploadDeps } from './upload.js';
+import { UploadSession } from './upload-session.js';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import { MAX_PER_PAGE } from './options.js';
@@ -200,6 +201,10 @@ export class HttpFilesClient implements FilesClient {
     } finally {
       this.#downloads.cache.invalidate(path, false);
     }
+  }
+
+  async beginPartialUpload(path: string, file: string, options: { mkdirParents?: boolean; signal?: AbortSignal } = {}): Promise<PartialUpload> {
+    return UploadSession.open(this.#uploadDeps, normalize(path), file, { ...options, onFinished: () => this.#downloads.cache.invalidate(path, false) });
   }
 
   async mkdir(path: string, options: { parents?: boolean; signal?: AbortSignal } = {}): Promise<RemoteEntry> {

@@ -24,7 +24,7 @@
 // `after(file)` is the one place that takes a file's next step once
 // something changed (a close, an outcome, a rename's end): a timer, a slot,
 // or leaving the pending set.
-import { type FilesClient, type RemoteEntry, RetryPolicy } from '../../client/index.js';
+import { type FilesClient, type PartialUpload, PartialUploadUnusable, type RemoteEntry, RetryPolicy } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { isSame, parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
@@ -55,6 +55,10 @@ export interface UploadsHost {
    * failure: the attempt is retried) when another client holds it.
    */
   holdForPublish?(path: string): Promise<() => Promise<void>>;
+  /** The upload already under way for the file's version (early-upload.ts), handed over once; undefined: upload it now. */
+  partialUpload?(file: PendingFile, attempt: UploadAttempt): Promise<PartialUpload | undefined>;
+  /** Whether the file's upload starts at its last close, without the delay (most of it is on its way already). */
+  uploadsAtOnce?(file: PendingFile): boolean;
 }
 
 interface Transfer extends UploadTransfer {
@@ -165,7 +169,7 @@ export class Uploads implements UploadPort<PendingFile> {
         if (file.idle) this.host.idle(file);
         return;
       case 'delayed':
-        if (this.draining || file.hasWaiters) return this.now(file);
+        if (this.draining || file.hasWaiters || this.host.uploadsAtOnce?.(file)) return this.now(file);
         if (!this.timers.has(file)) this.setTimer(file, this.options.uploadDelayMs);
         return;
       case 'queued':
@@ -205,7 +209,7 @@ export class Uploads implements UploadPort<PendingFile> {
       const done = new Promise<void>((resolve) => (finish = resolve));
       const attempt = file.startUpload(new AbortController(), done);
       this.attempts.add(attempt);
-      return { attempt, finish, bytes: attempt.kind === 'content' ? attempt.size : 0, send: () => this.send(attempt) };
+      return { attempt, finish, bytes: attempt.kind === 'content' ? attempt.size : 0, send: () => this.send(file, attempt) };
     });
   }
 
@@ -223,32 +227,43 @@ export class Uploads implements UploadPort<PendingFile> {
 
   // ---- helpers ------------------------------------------------------------------------
 
-  private async send(attempt: UploadAttempt): Promise<RemoteEntry> {
+  private async send(file: PendingFile, attempt: UploadAttempt): Promise<RemoteEntry> {
     crashPoint('upload-start');
     const release = await this.host.holdForPublish?.(attempt.path);
     try {
-      return await this.publish(attempt);
+      return await this.publish(file, attempt);
     } finally {
       await release?.();
     }
   }
 
-  private async publish(attempt: UploadAttempt): Promise<RemoteEntry> {
+  private async publish(file: PendingFile, attempt: UploadAttempt): Promise<RemoteEntry> {
     const signal = attempt.controller.signal;
     const check = this.options.onConflict === 'local-wins' ? undefined : attempt.base;
     if (attempt.kind === 'mtime') {
       if (check) await this.stillBase(attempt, check, true);
       return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
     }
-    return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
+    const options = {
       mtime: attempt.mtime,
       mkdirParents: true,
       signal,
-      onProgress: (uploaded) => {
+      onProgress: (uploaded: number) => {
         attempt.uploadedBytes = uploaded;
       },
       ...(check ? { beforePublish: ({ exists }: { exists: boolean }) => this.stillBase(attempt, check, exists) } : {}),
-    });
+    };
+    const early = await this.host.partialUpload?.(file, attempt);
+    if (early) {
+      try {
+        return await early.finish(attempt.size, options);
+      } catch (err) {
+        if (!(err instanceof PartialUploadUnusable) || signal.aborted) throw err;
+        this.host.log.debug('%s: %s; uploading it whole', attempt.path, err.message);
+        attempt.uploadedBytes = 0;
+      }
+    }
+    return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, options);
   }
 
   /**
