@@ -70,8 +70,10 @@
 //     flock support and answer ENOSYS to every flock(2)).
 // 13. New operations for JS: lock (fcntl F_GETLK/F_SETLK/F_SETLKW with the
 //     struct flock and the lock owner) and flock (LOCK_SH/LOCK_EX/LOCK_UN,
-//     LOCK_NB, with the owner); rename's flags (RENAME_NOREPLACE,
-//     RENAME_EXCHANGE) are passed as a third argument.
+//     LOCK_NB, with the owner and the requesting pid); a release that the
+//     kernel marks as ending the file's flock locks calls flock(LOCK_UN)
+//     first (libfuse leaves that to the filesystem); rename's flags
+//     (RENAME_NOREPLACE, RENAME_EXCHANGE) are passed as a third argument.
 // 14. getxattr and listxattr with a buffer smaller than the answer return
 //     ERANGE (the JS face answers the full length; libfuse would send more
 //     bytes than the kernel asked for, which the kernel refuses with EINVAL).
@@ -322,6 +324,8 @@ typedef struct {
   // Locks
   int lock_cmd;
   struct flock *lock;
+  // The process asking (flock: the kernel sends no pid with it).
+  pid_t requester;
 
   // Internal bookkeeping
   fuse_thread_t *fuse;
@@ -991,17 +995,32 @@ FUSE_METHOD(lock, 9, 5, (const char *path, struct fuse_file_info *info, int cmd,
   }
 })
 
-// flock(2): (path, fh, op, owner); op is LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB.
-FUSE_METHOD_VOID(flock, 4, 0, (const char *path, struct fuse_file_info *info, int op), {
+// flock(2): (path, fh, op, owner, pid); op is LOCK_SH, LOCK_EX or LOCK_UN, with
+// LOCK_NB; pid is the process asking (from the request's context), so that a
+// filesystem waiting for a lock can see when that process is being signalled.
+FUSE_METHOD_VOID(flock, 5, 0, (const char *path, struct fuse_file_info *info, int op), {
   l->path = path;
   l->info = info;
   l->flags = op;
+  l->requester = fuse_get_context()->pid;
 }, {
   napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));
   FUSE_FH_ARGV(3)
   napi_create_int32(env, l->flags, &(argv[4]));
   napi_create_bigint_uint64(env, l->info != NULL ? l->info->lock_owner : 0, &(argv[5]));
+  napi_create_int32(env, (int32_t) l->requester, &(argv[6]));
 })
+
+// The last close of a file that held flock locks: the kernel marks its
+// release (FUSE_RELEASE_FLOCK_UNLOCK, fi->flock_release) and libfuse's
+// high-level API leaves the unlock to the filesystem's release. The binding
+// sends JS flock(LOCK_UN) first, as flock(fd, LOCK_UN) would, so a process
+// that dies holding a lock releases it.
+static int fuse_native_release_with_flock (const char *path, struct fuse_file_info *info) {
+  fuse_thread_locals_t *l = get_thread_locals();
+  if (info != NULL && info->flock_release && l->fuse->implemented[op_flock]) fuse_native_flock(path, info, LOCK_UN);
+  return l->fuse->implemented[op_release] ? fuse_native_release(path, info) : 0;
+}
 
 static void fuse_native_dispatch_init (uv_async_t* handle, fuse_thread_locals_t* l, fuse_thread_t* ft) {
   FUSE_NATIVE_CALLBACK(ft->handlers[op_init], {
@@ -1198,7 +1217,7 @@ NAPI_METHOD(fuse_native_mount) {
 
   if (ft->implemented[op_read]) ops.read = fuse_native_read;
   if (ft->implemented[op_write]) ops.write = fuse_native_write;
-  if (ft->implemented[op_release]) ops.release = fuse_native_release;
+  if (ft->implemented[op_release] || ft->implemented[op_flock]) ops.release = fuse_native_release_with_flock;
 
   if (ft->implemented[op_create]) ops.create = fuse_native_create;
   if (ft->implemented[op_utimens]) ops.utimens = fuse_native_utimens;

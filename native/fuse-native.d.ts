@@ -164,7 +164,7 @@ declare module 'fuse-native' {
        * with LOCK_NB (4) when the caller must not wait (answer EWOULDBLOCK
        * then); `owner` identifies the open file description.
        */
-      flock?(path: string, fd: number, op: number, owner: bigint, cb: Callback): void;
+      flock?(path: string, fd: number, op: number, owner: bigint, pid: number, cb: Callback): void;
     }
 
     /** Per-operation timeout in ms; false = none. Unlisted operations use `default` (15 s if absent). */

@@ -65,6 +65,7 @@ export function parseEntry(json: unknown, operation?: string): RemoteEntry {
     md5: text(w.md5),
     crc32: text(w.crc32),
     permissions: text(w.permissions),
+    ...(w.is_locked === true ? { locked: true } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export interface RemoteEntry {
   crc32: string | null;
   /** Letters from "lrwd", when the server sends them. */
   permissions: string | null;
+  /** A lock covers the path (`is_locked`): someone, perhaps this mount, holds one. */
+  locked?: boolean;
 }
 
 export interface ListOptions {
@@ -68,6 +70,21 @@ export interface StreamOptions {
   signal?: AbortSignal;
 }
 
+/** A Files.com lock, as the server describes it. */
+export interface RemoteLock {
+  path: string;
+  /** What releases it. */
+  token: string;
+  exclusive: boolean;
+  recursive: boolean;
+  /** Seconds left before the server drops it, when the answer says. */
+  timeoutSeconds: number | null;
+  /** Who holds it: the owner the server names, its user name and id. */
+  owner: string | null;
+  username: string | null;
+  userId: number | null;
+}
+
 /** What to upload: a local file, a stream, or bytes in memory. */
 export type UploadSource =
   /** A local file: its first `size` bytes (all of it when absent; a file shorter than `size` fails). */
@@ -91,6 +108,24 @@ export interface UploadOptions {
    */
   beforePublish?: (target: { exists: boolean }) => Promise<void>;
   signal?: AbortSignal;
+}
+
+/**
+ * An upload sent while its file is still being written (upload-session.ts):
+ * parts cut by partialUploadRange(n), each sent once its bytes are final in
+ * the local file, then finish(size) sends the rest and publishes.
+ */
+export interface PartialUpload {
+  /** Bytes the server has acknowledged. */
+  readonly uploadedBytes: number;
+  /** Why it can no longer publish, if it cannot (a part failed for good, or it was abandoned). */
+  readonly failed: Error | undefined;
+  /** Part `n`'s bytes are final in the file: send it (in the background). */
+  send(n: number): void;
+  /** Sends what is missing of `size` bytes, then publishes (beforePublish, mtime, signal as for upload()). PartialUploadUnusable when it cannot. */
+  finish(size: number, options?: UploadOptions): Promise<RemoteEntry>;
+  /** Abandons it: nothing is published, parts in flight stop. */
+  abort(reason?: unknown): void;
 }
 
 export interface FilesClient {
@@ -129,6 +164,13 @@ export interface FilesClient {
   upload(path: string, source: UploadSource, options?: UploadOptions): Promise<RemoteEntry>;
 
   /**
+   * Opens an upload of `path` whose bytes come from the local file `file` as
+   * it is being written (PartialUpload). Optional: without it, files upload
+   * after they are closed.
+   */
+  beginPartialUpload?(path: string, file: string, options?: { mkdirParents?: boolean; signal?: AbortSignal }): Promise<PartialUpload>;
+
+  /**
    * Creates a folder (with `parents`, the missing folders above it too;
    * `mtime` is sent as its `provided_mtime`). DestinationExistsError when
    * something is already there.
@@ -146,6 +188,17 @@ export interface FilesClient {
 
   /** Sets the time a file or folder shows (`provided_mtime`). */
   setMtime(path: string, mtime: Date, options?: RangeOptions): Promise<RemoteEntry>;
+
+  /**
+   * Takes a Files.com lock on a path (locks.ts). Rejects with a FilesError
+   * that isLockConflict recognises when someone holds a conflicting one.
+   * Optional: a client without locks leaves them to the local machine.
+   */
+  lock?(path: string, request: { exclusive: boolean; timeoutSeconds: number }, options?: { signal?: AbortSignal }): Promise<RemoteLock>;
+  /** Releases a lock taken with lock() (one already gone is fine). */
+  unlock?(path: string, token: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** The locks on a path (below it too, with includeChildren). */
+  locks?(path: string, options?: { includeChildren?: boolean; signal?: AbortSignal }): Promise<RemoteLock[]>;
 
   /** Closes the connection pool; pending requests fail. */
   close(): Promise<void>;

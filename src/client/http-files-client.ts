@@ -44,12 +44,14 @@ import { Downloader } from './download.js';
 import { DownloadUrlCache } from './download-url-cache.js';
 import { parseEntry, rootEntry } from './entry.js';
 import { DestinationExistsError, NotFoundError, type FilesError } from './errors.js';
-import type { FilesClient, ListOptions, RangeOptions, RemoteEntry, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
+import type { FilesClient, ListOptions, PartialUpload, RangeOptions, RemoteEntry, RemoteLock, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
+import { createLock, deleteLock, listLocks } from './locks.js';
 import { awaitFileAction } from './migrations.js';
 import { listPages } from './paging.js';
 import { RetryPolicy } from './retry.js';
 import { Transport } from './transport.js';
 import { uploadFile, type UploadDeps } from './upload.js';
+import { UploadSession } from './upload-session.js';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../log/logger.js';
 import { MAX_PER_PAGE } from './options.js';
@@ -201,6 +203,10 @@ export class HttpFilesClient implements FilesClient {
     }
   }
 
+  async beginPartialUpload(path: string, file: string, options: { mkdirParents?: boolean; signal?: AbortSignal } = {}): Promise<PartialUpload> {
+    return UploadSession.open(this.#uploadDeps, normalize(path), file, { ...options, onFinished: () => this.#downloads.cache.invalidate(path, false) });
+  }
+
   async mkdir(path: string, options: { parents?: boolean; mtime?: Date; signal?: AbortSignal } = {}): Promise<RemoteEntry> {
     const route = routeFor('/folders', path);
     let existing: RemoteEntry | undefined;
@@ -281,6 +287,18 @@ export class HttpFilesClient implements FilesClient {
     // Same bytes, new times: keep the cached download URL valid for comparison.
     this.#downloads.cache.touch(path, entry.serverMtime?.getTime() ?? null);
     return entry;
+  }
+
+  lock(path: string, request: { exclusive: boolean; timeoutSeconds: number }, options: { signal?: AbortSignal } = {}): Promise<RemoteLock> {
+    return createLock(this.#api, path, request, options.signal);
+  }
+
+  unlock(path: string, token: string, options: { signal?: AbortSignal } = {}): Promise<void> {
+    return deleteLock(this.#api, path, token, options.signal);
+  }
+
+  locks(path: string, options: { includeChildren?: boolean; signal?: AbortSignal } = {}): Promise<RemoteLock[]> {
+    return listLocks(this.#api, path, options);
   }
 
   async close(): Promise<void> {

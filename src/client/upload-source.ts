@@ -60,28 +60,35 @@ class BufferSource implements RandomAccessSource {
   async close(): Promise<void> {}
 }
 
+/**
+ * Bytes [start, end) of an open file, read with positioned reads on the
+ * shared handle each time the body is asked for (a retry reads them again).
+ * (A FileHandle's createReadStream would close the handle when a failed
+ * attempt destroys the stream, even with autoClose: false, breaking the
+ * parts still running.)
+ */
+export function filePart(handle: FileHandle, start: number, end: number): PartBody {
+  if (end <= start) return () => EMPTY;
+  return () =>
+    Readable.from(
+      (async function* () {
+        for (let pos = start; pos < end; ) {
+          const buf = Buffer.allocUnsafe(Math.min(FILE_READ_CHUNK, end - pos));
+          const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) throw Object.assign(new Error(`the file shrank while uploading (no data at byte ${pos})`), { code: 'ESHRUNK' });
+          pos += bytesRead;
+          yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
+        }
+      })(),
+      { objectMode: false },
+    );
+}
+
 class FileSource implements RandomAccessSource {
   readonly kind = 'random' as const;
   constructor(private readonly handle: FileHandle, readonly size: number) {}
   part(start: number, end: number): PartBody {
-    if (end <= start) return () => EMPTY;
-    // Positioned reads on the shared handle. (A FileHandle's createReadStream
-    // would close the handle when a failed attempt destroys the stream, even
-    // with autoClose: false, breaking the parts still running.)
-    const handle = this.handle;
-    return () =>
-      Readable.from(
-        (async function* () {
-          for (let pos = start; pos < end; ) {
-            const buf = Buffer.allocUnsafe(Math.min(FILE_READ_CHUNK, end - pos));
-            const { bytesRead } = await handle.read(buf, 0, buf.length, pos);
-            if (bytesRead === 0) throw Object.assign(new Error(`the file shrank while uploading (no data at byte ${pos})`), { code: 'ESHRUNK' });
-            pos += bytesRead;
-            yield bytesRead === buf.length ? buf : buf.subarray(0, bytesRead);
-          }
-        })(),
-        { objectMode: false },
-      );
+    return filePart(this.handle, start, end);
   }
   async close(): Promise<void> {
     await this.handle.close();

@@ -67,7 +67,7 @@ function stripQuotes(etag: string): string {
 }
 
 /** Part URLs fetched per begin_upload call: enough to keep every worker busy for a while. */
-function urlBatchSize(partConcurrency: number): number {
+export function urlBatchSize(partConcurrency: number): number {
   return Math.min(100, Math.max(8, partConcurrency * 4));
 }
 
@@ -167,7 +167,7 @@ async function uploadOnce(deps: UploadDeps, path: string, source: PartSource, op
     }
     await options.beforePublish?.({ exists: settings.targetExists });
     if (options.signal?.aborted) throw abortError(options.signal);
-    return await finish(deps, path, settings.ref, etags, total, options, mkdirParents);
+    return await finishUpload(deps, path, settings.ref, etags, total, options, mkdirParents);
   } catch (err) {
     // A thrown error (not a part failure): stop the parts still running.
     if (!controller.signal.aborted) controller.abort(err);
@@ -178,7 +178,7 @@ async function uploadOnce(deps: UploadDeps, path: string, source: PartSource, op
 }
 
 /** PUTs one part; resolves with its ETag (quotes removed) or undefined when the server sent none. */
-async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number, body: PartBody, length: number, signal: AbortSignal, retryParts: boolean): Promise<string | undefined> {
+export async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number, body: PartBody, length: number, signal: AbortSignal, retryParts: boolean): Promise<string | undefined> {
   const label = `PUT upload part ${n} ${path}`;
   // retry_parts: false — the server cannot take a part twice; any failure
   // restarts the whole upload (uploadFile), so no retry and no new URL here.
@@ -255,7 +255,7 @@ async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n: number
   );
 }
 
-async function finish(deps: UploadDeps, path: string, ref: string, etags: Map<number, string>, size: number, options: UploadOptions, mkdirParents: boolean): Promise<RemoteEntry> {
+export async function finishUpload(deps: UploadDeps, path: string, ref: string, etags: Map<number, string>, size: number, options: UploadOptions, mkdirParents: boolean): Promise<RemoteEntry> {
   const route = routeFor('/files', path);
   const providedMtime = options.mtime?.toISOString();
   const body: WireUploadEnd = {

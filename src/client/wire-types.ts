@@ -15,6 +15,7 @@ export interface WireEntry {
   crc32?: unknown;
   md5?: unknown;
   permissions?: unknown;
+  is_locked?: unknown;
   /** Only on GET /files/{path} (download). */
   download_uri?: unknown;
 }

@@ -33,9 +33,9 @@ import { constants as fsConstants } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import { type Filesystem, type DirectoryEntry, FsError } from '../vfs/index.js';
+import { type Filesystem, type DirectoryEntry, type LockRequest, FsError } from '../vfs/index.js';
 import { errnoOf } from './errno.js';
-import type { FilesfsOperations, FuseStat } from './operations.js';
+import type { FilesfsOperations, FuseLock, FuseStat } from './operations.js';
 import { toFuseStat, toFuseStatfs } from './stat.js';
 
 /**
@@ -57,6 +57,17 @@ const MAX_HANDLE = 0x7fff_ffff;
 /** chown(2) passes (uid_t)-1 for "leave unchanged"; it arrives as unsigned. */
 const UNCHANGED_ID = 0xffff_ffff;
 const PERMISSION_BITS = 0o7777;
+/** fcntl(2) commands and lock types, and flock(2) operations (Linux values; node:fs exports none of them). */
+const F_GETLK = 5;
+const F_SETLK = 6;
+const F_SETLKW = 7;
+const F_RDLCK = 0;
+const F_WRLCK = 1;
+const F_UNLCK = 2;
+const LOCK_SH = 1;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
 
 export function createOperations(fs: Filesystem, options: AdapterOptions = {}): FilesfsOperations {
   const logger = options.logger ?? silentLogger;
@@ -106,7 +117,7 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     run(op, path, work, () => cb(0), cb);
   }
 
-  function refuse(op: string, path: string, code: 'EPERM' | 'ENOSYS', cb: (code: number) => void): void {
+  function refuse(op: string, path: string, code: 'EPERM' | 'ENOSYS' | 'EINVAL', cb: (code: number) => void): void {
     if (tracing) logger.trace('%s %s → refused (%s)', op, JSON.stringify(path), code);
     observe(op, code, timing ? performance.now() : 0);
     cb(errnoOf(code));
@@ -128,7 +139,7 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     throw malformed(`${op}: the filesystem returned ${String(n)} bytes for a ${length}-byte request`);
   }
 
-  return {
+  const operations: FilesfsOperations = {
     getattr(path, cb) {
       run('getattr', path, () => fs.getattr(path), (a) => cb(0, toFuseStat(a)), cb);
     },
@@ -266,6 +277,45 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
       refuse('removexattr', path, 'ENOSYS', cb);
     },
   };
+  if (fs.locking) {
+    const locking = fs.locking;
+    operations.lock = (path, fh, cmd, lock, owner, cb) => {
+      if (cmd !== F_GETLK && cmd !== F_SETLK && cmd !== F_SETLKW) {
+        refuse('lock', path, 'EINVAL', cb);
+        return;
+      }
+      run(cmd === F_GETLK ? 'getlk' : 'setlk', path, async () => {
+        const request = posixRequest(cmd, lock, owner);
+        if (cmd !== F_GETLK) {
+          await locking.set(path, fh, request);
+          return null;
+        }
+        return locking.test(path, fh, request);
+      }, (conflict) => {
+        if (!conflict) return cb(0, { type: F_UNLCK });
+        const len = conflict.end === Infinity ? 0 : conflict.end - conflict.start;
+        return cb(0, { type: conflict.type === 'write' ? F_WRLCK : F_RDLCK, whence: 0, start: conflict.start, len, pid: conflict.pid });
+      }, cb);
+    };
+    operations.flock = (path, fh, op, owner, pid, cb) => {
+      const kind = op & ~LOCK_NB;
+      const type = kind === LOCK_SH ? 'read' : kind === LOCK_EX ? 'write' : kind === LOCK_UN ? 'unlock' : null;
+      if (!type) {
+        refuse('flock', path, 'EINVAL', cb);
+        return;
+      }
+      const request: LockRequest = { family: 'flock', owner, pid, type, start: 0, end: Infinity, wait: (op & LOCK_NB) === 0 && type !== 'unlock' };
+      simple('flock', path, () => locking.set(path, fh, request), cb);
+    };
+  }
+  return operations;
+}
+
+/** fcntl(2)'s struct flock as a LockRequest; len 0 reaches to the end of the file, however long. */
+function posixRequest(cmd: number, lock: FuseLock, owner: bigint): LockRequest {
+  const type = lock.type === F_RDLCK ? 'read' : lock.type === F_WRLCK ? 'write' : lock.type === F_UNLCK ? 'unlock' : null;
+  if (!type || lock.whence !== 0 || lock.start < 0 || lock.len < 0) throw new FsError('EINVAL', `invalid lock (type ${lock.type}, whence ${lock.whence}, start ${lock.start}, len ${lock.len})`);
+  return { family: 'posix', owner, pid: lock.pid, type, start: lock.start, end: lock.len === 0 ? Infinity : lock.start + lock.len, wait: cmd === F_SETLKW };
 }
 
 /**

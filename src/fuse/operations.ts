@@ -6,7 +6,8 @@
 // take the byte count or a negative errno. lock and flock are optional: the
 // binding registers them with libfuse only when present, and registering
 // them moves every lock of the mount from the kernel to the filesystem
-// (native/fuse-native.d.ts), so the adapter leaves them out for now.
+// (native/fuse-native.d.ts), so the adapter sets them only when the
+// filesystem keeps locks (Filesystem.locking).
 import type Fuse from 'fuse-native';
 
 /** A stat as the adapter answers it; filesfs-fuse.ts encodes it for the binding. */
@@ -73,5 +74,5 @@ export interface FilesfsOperations {
   /** fcntl(2) F_GETLK (answers the conflicting lock, or none), F_SETLK, F_SETLKW; `owner` is the kernel's lock owner. */
   lock?(path: string, fh: number, cmd: number, lock: FuseLock, owner: bigint, cb: (code: number, conflict?: Partial<FuseLock> & { type: number }) => void): void;
   /** flock(2): LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB when the caller must not wait. */
-  flock?(path: string, fh: number, op: number, owner: bigint, cb: Done): void;
+  flock?(path: string, fh: number, op: number, owner: bigint, pid: number, cb: Done): void;
 }

@@ -85,6 +85,8 @@ export const MOUNT_FLAGS = {
   'on-conflict': { type: 'string' },
   'local-only': { type: 'string', multiple: true },
   'no-local-only': { type: 'boolean' },
+  'local-locks': { type: 'boolean' },
+  'lock-on-write': { type: 'boolean' },
   metrics: { type: 'string' },
 } as const;
 
@@ -208,6 +210,9 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     throw new ConfigError(`${label('read-cache')}: must be at least --read-ahead + ${READ_CACHE_SLACK / MiB}M (${minCache / MiB}M with --read-ahead ${readAheadBytes / MiB}M), got ${readCacheRaw}`);
   }
 
+  if (values['local-locks'] === true && values['lock-on-write'] === true) {
+    throw new ConfigError(`${label('lock-on-write')} takes Files.com locks; it cannot go with ${label('local-locks')}`);
+  }
   const filesystem: MountConfig['filesystem'] = {
     remoteRoot,
     attrTtlMs: attrTtlSeconds * 1000,
@@ -220,6 +225,8 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     readCachePerFileBytes: Math.min(Math.max(VFS_DEFAULTS.readCachePerFileBytes, minCache), readCacheBytes),
     readCacheTotalBytes: readCacheBytes,
     prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES)!,
+    serverLocks: values['local-locks'] !== true,
+    lockOnWrite: values['lock-on-write'] === true,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   };

@@ -35,7 +35,47 @@ export interface FilesystemStats {
   maxNameLength: number;
 }
 
+/** A lock operation, decoded from fcntl(2) (F_GETLK/F_SETLK/F_SETLKW) or flock(2). */
+export interface LockRequest {
+  /** 'posix': fcntl/lockf record locks, owned by the kernel's lock owner; 'flock': owned by the open file description. */
+  family: 'posix' | 'flock';
+  owner: bigint;
+  /** The process asking. */
+  pid: number;
+  type: 'read' | 'write' | 'unlock';
+  start: number;
+  /** Exclusive end; Infinity = to the end of the file, however long it grows. */
+  end: number;
+  /** F_SETLKW, or flock without LOCK_NB: wait until the lock can be had. */
+  wait: boolean;
+}
+
+/** A lock that stands in the way (F_GETLK's answer). */
+export interface LockConflict {
+  type: 'read' | 'write';
+  start: number;
+  end: number;
+  /** The local process holding it; 0 when another client of the site holds it. */
+  pid: number;
+}
+
+/**
+ * POSIX and flock locks, when the filesystem keeps them (rather than the
+ * kernel, which then keeps them local to this machine). Releasing on close
+ * comes as an unlock from the kernel (flush for POSIX owners, release for
+ * flock files).
+ */
+export interface FileLocking {
+  /** F_GETLK: the lock that would stop `request`, or null. */
+  test(path: string, fh: number, request: LockRequest): Promise<LockConflict | null>;
+  /** F_SETLK, F_SETLKW and flock: takes, changes or drops the owner's lock. */
+  set(path: string, fh: number, request: LockRequest): Promise<void>;
+}
+
 export interface Filesystem {
+  /** Present when locks are the filesystem's (see FileLocking). */
+  readonly locking?: FileLocking;
+
   getattr(path: string): Promise<FileAttributes>;
   /** Attributes through an open handle (sees unflushed local writes). */
   fgetattr(path: string, fh: number): Promise<FileAttributes>;

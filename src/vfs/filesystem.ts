@@ -12,13 +12,15 @@ import type { Logger } from '../log/logger.js';
 import { LRUCache } from 'lru-cache';
 import { baseName, joinPath, parentPath } from '../path/index.js';
 import { toAttributes } from './attributes.js';
-import type { DirectoryEntry, FileAttributes, Filesystem, FilesystemStats } from './filesystem-api.js';
+import type { DirectoryEntry, FileAttributes, FileLocking, Filesystem, FilesystemStats, LockRequest } from './filesystem-api.js';
 import { toFsError } from './errno.js';
 import { FailureLog } from './failure-log.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
 import { HandleTable } from './handles/handle-table.js';
+import { LockedWriter } from './handles/locked-writer.js';
 import { ReadHandle, type ReadHandleDeps } from './handles/read-handle.js';
+import { LockManager } from './locks/lock-manager.js';
 import { Lookup, notFound } from './lookup.js';
 import { MetadataCache } from './metadata/metadata-cache.js';
 import { Namespace } from './namespace.js';
@@ -40,6 +42,8 @@ export interface VfsContext {
   readonly contents: ContentRegistry;
   readonly namespace: Namespace;
   readonly logger: Logger;
+  /** The server locks held for programs here; undefined when locks stay in the kernel. */
+  readonly locks: LockManager | undefined;
   /** FileAttributes of an entry, with the mount's modes and owner. */
   attributes(entry: RemoteEntry): FileAttributes;
   /** The server now shows `entry` because of us (an upload landed): see FilesFilesystem.remoteChanged. */
@@ -81,6 +85,10 @@ export class FilesFilesystem implements Filesystem {
   private readonly failures: FailureLog;
   /** Cache hits and misses since the mount started (cache-counters.ts), for metrics. */
   readonly cacheCounters = new CacheCounters();
+  /** The server locks held for programs here; undefined when locks stay in the kernel. */
+  readonly locks: LockManager | undefined;
+  readonly locking: FileLocking | undefined;
+  private writeLockSeq = 0;
 
   constructor(client: FilesClient, options: FilesystemOptions = {}, extensions: FilesFilesystemExtensions = {}) {
     const resolved = resolveOptions(options);
@@ -102,7 +110,10 @@ export class FilesFilesystem implements Filesystem {
     const namespace = new Namespace({ client, lookup, contents, paths, options: resolved, writes: () => this.writes, logger });
     const attributes = (entry: RemoteEntry): FileAttributes => toAttributes(entry, resolved);
     const remoteChanged = (entry: RemoteEntry): void => lookup.appliedEntry(entry);
-    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, attributes, remoteChanged };
+    const lockManager = new LockManager(client, logger, { timeoutSeconds: resolved.lockTimeoutSeconds });
+    const locks = resolved.serverLocks && lockManager.supported ? lockManager : undefined;
+    this.locks = locks;
+    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, locks, attributes, remoteChanged };
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
     const reader = new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath), this.cacheCounters);
@@ -126,6 +137,12 @@ export class FilesFilesystem implements Filesystem {
       attributes: async (remotePath) => attributes(await lookup.resolve(remotePath)),
       truncate: async (remotePath, size) => this.truncateRemote(remotePath, size),
     };
+    if (locks) {
+      this.locking = {
+        test: (path, fh, request) => this.run('getlk', path, () => locks.test(this.lockPath(path, fh), this.lockAsk(request))),
+        set: (path, fh, request) => this.run(request.family === 'flock' ? 'flock' : 'setlk', path, () => locks.set(this.lockPath(path, fh), this.lockAsk(request))),
+      };
+    }
   }
 
   // ---- attributes --------------------------------------------------------------
@@ -187,7 +204,7 @@ export class FilesFilesystem implements Filesystem {
       if (entry.type === 'directory') throw new FsError('EISDIR', `${path}: is a folder`);
       if (writeIntent(flags)) {
         this.context.namespace.writable(remote);
-        return this.files.add(await this.writes.openWrite(entry, flags));
+        return this.addWriter(entry.path, () => this.writes.openWrite(entry, flags));
       }
       const local = await this.writes.openRead(entry, flags);
       if (local) return this.files.add(local);
@@ -211,8 +228,9 @@ export class FilesFilesystem implements Filesystem {
         target = joinPath(parent.path, baseName(remote)); // the parent as the server spells it
       }
       namespace.writable(remote);
-      const handle = this.files.add(await this.writes.create(target, existing, mode, flags));
-      if (!existing) lookup.touched(parentPath(target));
+      const created = target;
+      const handle = await this.addWriter(created, () => this.writes.create(created, existing, mode, flags));
+      if (!existing) lookup.touched(parentPath(created));
       return handle;
     });
   }
@@ -260,7 +278,11 @@ export class FilesFilesystem implements Filesystem {
   }
 
   rename(from: string, to: string): Promise<void> {
-    return this.run('rename', `${from} → ${to}`, () => this.context.namespace.rename(from, to));
+    return this.run('rename', `${from} → ${to}`, async () => {
+      await this.context.namespace.rename(from, to);
+      // Locks held here follow the file to its new name (the server's stay where they were taken until released).
+      this.locks?.moved(this.context.paths.toRemote(from), this.context.paths.toRemote(to));
+    });
   }
 
   utimens(path: string, _atime: Date | null, mtime: Date | null): Promise<void> {
@@ -299,6 +321,52 @@ export class FilesFilesystem implements Filesystem {
   }
 
   // ---- helpers -------------------------------------------------------------------
+
+  /**
+   * Opens a file for writing; with --lock-on-write under an exclusive server
+   * lock held until the handle's release (another client's lock: EBUSY).
+   */
+  private async addWriter(remotePath: string, open: () => Promise<FileHandle>): Promise<number> {
+    const locks = this.context.locks;
+    if (!locks || !this.context.options.lockOnWrite) return this.files.add(await open());
+    const owner = `w:${++this.writeLockSeq}`;
+    try {
+      await locks.set(remotePath, { owner, pid: 0, type: 'write', start: 0, end: Infinity, wait: false });
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'EAGAIN') throw new FsError('EBUSY', `${remotePath}: locked by another program or client (${err.message})`);
+      throw err;
+    }
+    try {
+      return this.files.add(new LockedWriter(await open(), () => locks.releaseOwner(remotePath, owner)));
+    } catch (err) {
+      await locks.releaseOwner(remotePath, owner);
+      throw err;
+    }
+  }
+
+  /** The file a lock request is about: its handle's (which follows renames, and outlives an unlink), else its path. */
+  private lockPath(path: string, fh: number): string {
+    if (fh > 0) {
+      try {
+        return this.files.get(fh).remotePath;
+      } catch {
+        // A folder handle, or none: the path names it.
+      }
+    }
+    return this.remote(path);
+  }
+
+  private lockAsk(request: LockRequest): { owner: string; pid: number; type: LockRequest['type']; start: number; end: number; wait: boolean } {
+    if (!(request.start >= 0) || !(request.end > request.start)) throw new FsError('EINVAL', `lock range ${request.start}..${request.end} is empty or negative`);
+    return {
+      owner: `${request.family === 'posix' ? 'p' : 'f'}:${request.owner}`,
+      pid: request.pid,
+      type: request.type,
+      start: request.start,
+      end: request.end,
+      wait: request.wait,
+    };
+  }
 
   private remote(path: string): string {
     if (this.context.paths.cannotExist(path)) throw notFound(path);

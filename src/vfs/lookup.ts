@@ -38,7 +38,7 @@ import { isTransientFailure, ServerState } from './server-state.js';
 import { SingleFlight } from './single-flight.js';
 import type { WriteLayer } from './writes.js';
 
-export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren' | 'unpublishedFolder' | 'impliedFolder' | 'impliedChildren'>;
+export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren' | 'dependsOnListing' | 'unpublishedFolder' | 'impliedFolder' | 'impliedChildren'>;
 
 const NO_OVERLAY: LocalOverlay = {
   localEntry: () => undefined,
@@ -86,6 +86,7 @@ export class Lookup {
 
   /** The entry for a remote path; ENOENT when it does not exist. */
   async resolve(path: string): Promise<RemoteEntry> {
+    await this.listedFirst(path);
     const local = this.overlay.localEntry(path);
     if (local === null) throw notFound(path);
     if (local) return local;
@@ -128,6 +129,13 @@ export class Lookup {
     throw notFound(path, cause);
   }
 
+  /** Lists the parent first when the write layer decides `path` from that listing (WriteLayer.dependsOnListing). */
+  private async listedFirst(path: string): Promise<void> {
+    if (path === '' || !this.overlay.dependsOnListing?.(path)) return;
+    const parent = parentPath(path);
+    if (!this.cachedListing(parent)) await this.listing(parent);
+  }
+
   /**
    * The entry from a new listing of the parent when the parent was listed
    * before and that listing expired (see BIG_FOLDER_MISSES_TO_RELIST);
@@ -165,6 +173,7 @@ export class Lookup {
    */
   async resolveForOpen(path: string): Promise<RemoteEntry> {
     if (this.options.attrTtlMs > 0 || path === '') return this.resolve(path);
+    await this.listedFirst(path);
     const local = this.overlay.localEntry(path);
     if (local === null) throw notFound(path);
     if (local) return local;

@@ -72,6 +72,21 @@ export interface FilesystemOptions {
    * is a few hundred bytes, shared between both caches: tens of MB at most).
    */
   metadataMaxEntries?: number;
+  /**
+   * fcntl/lockf and flock locks are Files.com locks, seen by every client of
+   * the site (locks/lock-manager.ts). Default true; false leaves locks to the
+   * kernel, local to this machine.
+   */
+  serverLocks?: boolean;
+  /** How long a server lock lasts before it is taken again, seconds. Default 3,600. */
+  lockTimeoutSeconds?: number;
+  /**
+   * Like Files.com's own mount: an exclusive server lock for as long as a
+   * file is open for writing, and while its upload publishes. Another
+   * client's lock makes open for writing fail with EBUSY, and an upload wait
+   * until the lock is gone. Default false; needs serverLocks.
+   */
+  lockOnWrite?: boolean;
   logger?: Logger;
   clock?: Clock;
 }
@@ -97,6 +112,9 @@ export interface ResolvedOptions {
   prefetchFiles: number;
   listPageSize: number;
   metadataMaxEntries: number;
+  serverLocks: boolean;
+  lockTimeoutSeconds: number;
+  lockOnWrite: boolean;
   logger: Logger;
   clock: Clock;
 }
@@ -114,6 +132,7 @@ export const DEFAULTS = {
   prefetchFiles: 256,
   listPageSize: 1_000,
   metadataMaxEntries: 100_000,
+  lockTimeoutSeconds: 3_600,
 } as const;
 
 /** More files ahead than this only waits in the queue (16 are fetched at once). */
@@ -158,6 +177,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
   const prefetchFiles = integer('prefetchFiles', options.prefetchFiles ?? DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES);
   const listPageSize = integer('listPageSize', options.listPageSize ?? DEFAULTS.listPageSize, 1, MAX_LIST_PAGE);
   const metadataMaxEntries = integer('metadataMaxEntries', options.metadataMaxEntries ?? DEFAULTS.metadataMaxEntries, 1);
+  const lockTimeoutSeconds = integer('lockTimeoutSeconds', options.lockTimeoutSeconds ?? DEFAULTS.lockTimeoutSeconds, 1);
   return {
     remoteRoot: normalize(options.remoteRoot ?? ''),
     attrTtlMs,
@@ -178,6 +198,9 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     prefetchFiles,
     listPageSize,
     metadataMaxEntries,
+    serverLocks: options.serverLocks ?? true,
+    lockTimeoutSeconds,
+    lockOnWrite: options.lockOnWrite ?? false,
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? Date.now,
   };

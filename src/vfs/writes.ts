@@ -46,6 +46,12 @@ export interface WriteLayer {
   impliedFolder(path: string): RemoteEntry | undefined;
   /** The implied folders (see impliedFolder) directly inside a folder. */
   impliedChildren(dirPath: string): readonly RemoteEntry[];
+  /**
+   * True when localEntry(remotePath) is decided from the parent's listing
+   * (an Office owner file shown for a document locked elsewhere): Lookup
+   * lists the parent first when its listing is not cached.
+   */
+  dependsOnListing?(remotePath: string): boolean;
 
   /** A handle reading local content (staging), or undefined to read the server's version. */
   openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined>;

@@ -134,7 +134,7 @@ describe('mount(8) and /etc/fstab', () => {
       const text = readFileSync(join(cache, 'filesfs.log'), 'utf8');
       return text.includes('] unmounted ') ? text : undefined;
     });
-    expect(log).toContain(`${mnt} was unmounted from outside (umount or fusermount -u): pending uploads, if any, go on from the cache dir ${cache} before this process exits; if it is stopped first, they stay in its journal and resume at the next mount`);
+    expect(log).toContain(`${mnt} was unmounted from outside (umount or fusermount3 -u): pending uploads, if any, go on from the cache dir ${cache} before this process exits; if it is stopped first, they stay in its journal and resume at the next mount`);
     expect(log).toContain('uploaded 1 file (6 B)');
   });
 

@@ -253,5 +253,12 @@ describe('locks reach the filesystem when it registers lock and flock', () => {
     expect(typeof first!.owner).toBe('bigint');
     expect(first!.owner).not.toBe(second!.owner);
     expect(flocks[2]!.owner).toBe(first!.owner);
+    // The process asking comes with each flock (the kernel sends no pid of its own with it).
+    expect(flocks.slice(0, 5).every((c) => typeof c.pid === 'number' && (c.pid as number) > 0)).toBe(true);
+    // The last close of each file ends its flock locks: the binding sends LOCK_UN before the release.
+    const closing = (): Array<Record<string, unknown>> => fs.callsOf('flock').filter((c) => c.path === '/flocked.txt').slice(5);
+    for (let i = 0; i < 100 && closing().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(closing().map((c) => c.operation)).toEqual([LOCK_UN, LOCK_UN]);
+    expect(new Set(closing().map((c) => c.owner))).toEqual(new Set([first!.owner, second!.owner]));
   });
 });

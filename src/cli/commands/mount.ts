@@ -80,6 +80,14 @@ Writing (files are written to the cache dir, then uploaded in the background):
                         .DS_Store, ._*, Thumbs.db, desktop.ini, ~$*,
                         .~lock.*#, .*.swp, .*.swx, .nfs*)
   --no-local-only       no default local-only names
+  --local-locks         keep fcntl/lockf and flock locks on this machine only
+                        (default: each is also a Files.com lock, which other
+                        clients of the site see and respect)
+  --lock-on-write       like Files.com's own mount: hold an exclusive Files.com
+                        lock while a file is open for writing and while its
+                        upload publishes; a file another client has locked
+                        cannot be opened for writing (EBUSY), and its upload
+                        waits until the lock is gone
 
 Network:
   --connect-timeout S   TCP+TLS connect timeout (default ${CLIENT_DEFAULTS.connectTimeoutMs / 1000})

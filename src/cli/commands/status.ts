@@ -13,7 +13,7 @@
 // cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
 import { canonicalMountpoint } from '../../fuse/index.js';
-import { formatBytes, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { formatBytes, type HeldLock, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { askMount, MountRequestError } from '../mount-request.js';
@@ -26,7 +26,8 @@ what a running filesfs mount has not uploaded yet: files and folders pending
 uploading (with progress), retrying after a network or server failure, failed
 (refused by the server: the reason, and where the content is kept in the
 cache dir), and files still open for writing; then totals since the mount
-started and the sizes of the write requests the mount received.
+started, the sizes of the write requests the mount received, and the locks
+held on the server for programs here (fcntl, lockf, flock).
 filesfs retry tries failed uploads at once; filesfs discard drops one.
 
 Options:
@@ -34,7 +35,8 @@ Options:
                         pendingBytes, uploading, failedUploads, files[] with
                         kind, path, size, state, uploadedBytes, error,
                         stagingFile, waitingFor; server with the health and
-                        the client's requests, retries and hedges)
+                        the client's requests, retries and hedges; locks[]
+                        with path, exclusive, since, holders)
   --timeout S           give up after S seconds without an answer (default 10)
   -h, --help            show this help`;
 
@@ -63,11 +65,13 @@ export const command: Command = {
       if (err instanceof MountRequestError) return fail(err.message);
       throw err;
     }
+    // The server locks held for programs here (none from a mount that predates them).
+    const locks = await askMount<HeldLock[]>(target, 'locks', {}, Math.round(timeoutS * 1000)).catch(() => [] as HeldLock[]);
     if (values.json) {
-      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...status, locks }, null, 2) + '\n');
       return 0;
     }
-    process.stdout.write(formatStatus(target, status));
+    process.stdout.write(formatStatus(target, status) + formatLocks(locks));
     return 0;
   },
 };
@@ -122,6 +126,14 @@ export function formatServer(server: ServerStatus): string {
 function clockTime(d: Date): string {
   const two = (n: number): string => String(n).padStart(2, '0');
   return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+/** The server locks the mount holds for programs here. */
+export function formatLocks(locks: HeldLock[]): string {
+  if (locks.length === 0) return '';
+  const lines = [`${locks.length} lock${locks.length === 1 ? '' : 's'} held on the server for programs here:`];
+  for (const l of locks) lines.push(`  ${l.exclusive ? 'exclusive' : 'shared   '}  since ${l.since}  ${l.path} (${l.holders} holder${l.holders === 1 ? '' : 's'})`);
+  return lines.join('\n') + '\n';
 }
 
 /** Buckets are powers of two: 131072 → "128 KiB". */

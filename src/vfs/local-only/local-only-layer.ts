@@ -6,16 +6,18 @@
 // shown here nor overwritten. A rename between a local-only name and any
 // other answers EXDEV, which `mv` and file managers meet with a copy and a
 // delete, as between two filesystems. Everything else passes to the inner
-// layer unchanged.
+// layer unchanged. A document another client has locked shows an Office
+// owner file (office-owner.ts) unless one is kept here.
 import { constants } from 'node:fs';
 import type { FileHandle as NodeFileHandle } from 'node:fs/promises';
 import type { RemoteEntry } from '../../client/index.js';
-import { baseName, joinPath } from '../../path/index.js';
+import { baseName, joinPath, parentPath } from '../../path/index.js';
 import type { FileAttributes } from '../filesystem-api.js';
 import type { VfsContext } from '../filesystem.js';
 import { FsError } from '../fs-error.js';
 import type { FileHandle } from '../handles/file-handle.js';
 import type { WriteLayer } from '../writes.js';
+import { isOwnerFileName, OWNER_FILE_BYTES, ownerFileContent, ownerFileName, ownerFileTarget } from './office-owner.js';
 import type { LocalOnlyPatterns } from './patterns.js';
 import type { LocalFile, LocalOnlyStore } from './store.js';
 
@@ -36,14 +38,20 @@ export class LocalOnlyLayer implements WriteLayer {
   }
 
   localEntry(remotePath: string): RemoteEntry | null | undefined {
-    if (this.local(remotePath)) return this.store.get(remotePath)?.entry() ?? null;
+    if (this.local(remotePath)) return this.store.get(remotePath)?.entry() ?? this.ownerFile(remotePath)?.entry ?? null;
     return this.inner.localEntry(remotePath);
   }
 
+  dependsOnListing(remotePath: string): boolean {
+    if (this.local(remotePath)) return isOwnerFileName(baseName(remotePath)) && !this.store.get(remotePath);
+    return this.inner.dependsOnListing?.(remotePath) ?? false;
+  }
+
   localChildren(dirPath: string): readonly RemoteEntry[] {
-    const mine = this.store.childrenOf(dirPath);
+    const mine = this.store.childrenOf(dirPath).map((f) => f.entry());
     const theirs = this.inner.localChildren(dirPath);
-    return mine.length === 0 ? theirs : [...theirs, ...mine.map((f) => f.entry())];
+    const owners = this.ownerFilesIn(dirPath);
+    return mine.length === 0 && owners.length === 0 ? theirs : [...theirs, ...mine, ...owners];
   }
 
   unpublishedFolder(dirPath: string): boolean {
@@ -69,6 +77,10 @@ export class LocalOnlyLayer implements WriteLayer {
 
   async openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined> {
     if (!this.local(entry.path)) return this.inner.openRead(entry, flags);
+    if (!this.store.get(entry.path)) {
+      const owner = this.ownerFile(entry.path);
+      if (owner) return new OwnerFileHandle(entry.path, await this.lockHolder(owner.document), () => this.ctx.attributes(owner.entry));
+    }
     return this.open(this.existing(entry.path), flags, false);
   }
 
@@ -136,8 +148,52 @@ export class LocalOnlyLayer implements WriteLayer {
 
   private existing(path: string): LocalFile {
     const file = this.store.get(path);
-    if (!file) throw new FsError('ENOENT', `${path}: no such file`);
-    return file;
+    if (file) return file;
+    const owner = this.ownerFile(path);
+    if (owner) throw new FsError('EACCES', `${path}: shows who has ${owner.document.name} open on another client; it cannot be changed`);
+    throw new FsError('ENOENT', `${path}: no such file`);
+  }
+
+  /** Is `document` locked on the server by someone other than this mount (from its cached listing)? */
+  private lockedElsewhere(document: RemoteEntry): boolean {
+    return document.locked === true && this.ctx.locks?.heldToken(document.path) === undefined;
+  }
+
+  /** The Office owner file shown at `path` for a document locked elsewhere (only from a cached listing: no request). */
+  private ownerFile(path: string): { entry: RemoteEntry; document: RemoteEntry } | undefined {
+    const name = baseName(path);
+    if (!isOwnerFileName(name)) return undefined;
+    const listing = this.ctx.lookup.cachedListing(parentPath(path));
+    if (!listing) return undefined;
+    const document = ownerFileTarget(name, listing.children.values());
+    if (!document || !this.lockedElsewhere(document)) return undefined;
+    return { entry: ownerEntry(path, name, document), document };
+  }
+
+  private ownerFilesIn(dirPath: string): RemoteEntry[] {
+    const listing = this.ctx.lookup.cachedListing(dirPath);
+    if (!listing) return [];
+    const out: RemoteEntry[] = [];
+    for (const document of listing.children.values()) {
+      if (document.type !== 'file' || !this.lockedElsewhere(document) || isOwnerFileName(document.name)) continue;
+      const name = ownerFileName(document.name);
+      const path = joinPath(dirPath, name);
+      if (!this.store.get(path)) out.push(ownerEntry(path, name, document));
+    }
+    return out;
+  }
+
+  /** Who holds the lock on `document` (the first lock that is not this mount's). */
+  private async lockHolder(document: RemoteEntry): Promise<string> {
+    const mine = this.ctx.locks?.heldToken(document.path);
+    try {
+      const locks = (await this.ctx.client.locks?.(document.path)) ?? [];
+      const theirs = locks.find((l) => l.token !== mine);
+      return theirs?.username ?? theirs?.owner ?? 'another user';
+    } catch (err) {
+      this.ctx.logger.debug('%s: could not ask who holds its lock (%s)', document.path, (err as Error).message);
+      return 'another user';
+    }
   }
 
   private async open(file: LocalFile, flags: number, writable: boolean): Promise<FileHandle> {
@@ -147,6 +203,42 @@ export class LocalOnlyLayer implements WriteLayer {
     if (writable && flags & constants.O_TRUNC) await handle.truncate(0);
     return handle;
   }
+}
+
+function ownerEntry(path: string, name: string, document: RemoteEntry): RemoteEntry {
+  return { path, name, type: 'file', size: OWNER_FILE_BYTES, mtime: document.mtime, serverMtime: null, providedMtime: null, createdAt: null, md5: null, crc32: null, permissions: 'r' };
+}
+
+/** An open Office owner file: its content is made when it is opened. */
+class OwnerFileHandle implements FileHandle {
+  private readonly content: Buffer;
+
+  constructor(readonly remotePath: string, user: string, private readonly attributes: () => FileAttributes) {
+    this.content = ownerFileContent(user);
+  }
+
+  async getattr(): Promise<FileAttributes> {
+    return this.attributes();
+  }
+
+  async read(buffer: Buffer, position: number): Promise<number> {
+    if (position >= this.content.length) return 0;
+    return this.content.copy(buffer, 0, position, Math.min(this.content.length, position + buffer.length));
+  }
+
+  async write(): Promise<number> {
+    throw new FsError('EBADF', `${this.remotePath}: not open for writing`);
+  }
+
+  async truncate(): Promise<void> {
+    throw new FsError('EBADF', `${this.remotePath}: not open for writing`);
+  }
+
+  async flush(): Promise<void> {}
+
+  async fsync(): Promise<void> {}
+
+  async release(): Promise<void> {}
 }
 
 /** An open local-only file: plain reads and writes on its content file. */

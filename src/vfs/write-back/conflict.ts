@@ -20,10 +20,18 @@ export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ['keep-both', 'local
 
 /** The server's file is no longer the version a local change started from. */
 export class RemoteChangedError extends Error {
-  constructor(readonly path: string, readonly now: RemoteEntry | 'exists') {
+  /** `now`: the server's file now; 'exists' for a file created meanwhile; `{ movedTo }` for the base version renamed elsewhere. */
+  constructor(readonly path: string, readonly now: RemoteEntry | 'exists' | { movedTo: RemoteEntry }) {
     super(now === 'exists'
       ? `${path} was created on the server by someone else meanwhile`
-      : `${path} changed on the server meanwhile (now ${now.size} bytes, modified ${now.serverMtime?.toISOString() ?? 'at an unknown time'})`);
+      : 'movedTo' in now
+        ? `${path} was renamed on the server to ${now.movedTo.path} meanwhile`
+        : `${path} changed on the server meanwhile (now ${now.size} bytes, modified ${now.serverMtime?.toISOString() ?? 'at an unknown time'})`);
+  }
+
+  /** Where the server's version is now. */
+  get serverPath(): string {
+    return this.now !== 'exists' && 'movedTo' in this.now ? this.now.movedTo.path : this.path;
   }
   override get name(): string {
     return 'RemoteChangedError';

@@ -27,8 +27,9 @@
 // the server yet) waits for it: it takes a slot only once the folder has
 // landed (the host's `blocked`; folder-uploads.ts kicks the files below a
 // folder when it lands).
-import { type FilesClient, NotAuthenticatedError, type RemoteEntry, RetryPolicy } from '../../client/index.js';
+import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type RemoteEntry, RetryPolicy } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
+import { isSame, parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
 import { crashPoint } from './crash-points.js';
 import { classifyFailure, describeFailure, UploadCancelled } from './failure-policy.js';
@@ -57,12 +58,33 @@ export interface UploadsHost {
    * that folder go now too.
    */
   blocked(file: PendingFile): boolean;
+  /**
+   * What must be held while an attempt publishes (--lock-on-write: an
+   * exclusive server lock); resolves to its release. Rejects (a transient
+   * failure: the attempt is retried) when another client holds it.
+   */
+  holdForPublish?(path: string): Promise<() => Promise<void>>;
+  /** The upload already under way for the file's version (early-upload.ts), handed over once; undefined: upload it now. */
+  partialUpload?(file: PendingFile, attempt: UploadAttempt): Promise<PartialUpload | undefined>;
+  /** Whether the file's upload starts at its last close, without the delay (most of it is on its way already). */
+  uploadsAtOnce?(file: PendingFile): boolean;
 }
 
 interface Transfer extends UploadTransfer {
   readonly attempt: UploadAttempt;
   /** Resolves the attempt's `done` once its outcome is recorded. */
   readonly finish: () => void;
+}
+
+/** Pages of a folder searched for a file renamed elsewhere (10,000 entries at the default page size). */
+const RENAME_SEARCH_PAGES = 10;
+
+/** The same version under any name: same size, and an equal checksum or server mtime. */
+function sameVersion(entry: RemoteEntry, base: Extract<BaseVersion, { exists: true }>): boolean {
+  if (entry.size !== base.size) return false;
+  if (entry.md5 && base.md5) return entry.md5 === base.md5;
+  if (entry.crc32 && base.crc32) return entry.crc32 === base.crc32;
+  return base.serverMtime !== null && entry.serverMtime?.getTime() === base.serverMtime.getTime();
 }
 
 export class Uploads implements UploadPort<PendingFile> {
@@ -171,7 +193,7 @@ export class Uploads implements UploadPort<PendingFile> {
         if (file.idle) this.host.idle(file);
         return;
       case 'delayed':
-        if (this.draining || file.hasWaiters) return this.now(file);
+        if (this.draining || file.hasWaiters || this.host.uploadsAtOnce?.(file)) return this.now(file);
         if (!this.timers.has(file)) this.setTimer(file, this.options.uploadDelayMs);
         return;
       case 'queued':
@@ -216,7 +238,7 @@ export class Uploads implements UploadPort<PendingFile> {
       const done = new Promise<void>((resolve) => (finish = resolve));
       const attempt = file.startUpload(new AbortController(), done);
       this.attempts.add(attempt);
-      return { attempt, finish, bytes: attempt.kind === 'content' ? attempt.size : 0, send: () => this.send(attempt) };
+      return { attempt, finish, bytes: attempt.kind === 'content' ? attempt.size : 0, send: () => this.send(file, attempt) };
     });
   }
 
@@ -234,30 +256,52 @@ export class Uploads implements UploadPort<PendingFile> {
 
   // ---- helpers ------------------------------------------------------------------------
 
-  private async send(attempt: UploadAttempt): Promise<RemoteEntry> {
+  private async send(file: PendingFile, attempt: UploadAttempt): Promise<RemoteEntry> {
     crashPoint('upload-start');
+    const release = await this.host.holdForPublish?.(attempt.path);
+    try {
+      return await this.publish(file, attempt);
+    } finally {
+      await release?.();
+    }
+  }
+
+  private async publish(file: PendingFile, attempt: UploadAttempt): Promise<RemoteEntry> {
     const signal = attempt.controller.signal;
     const check = this.options.onConflict === 'local-wins' ? undefined : attempt.base;
     if (attempt.kind === 'mtime') {
       if (check) await this.stillBase(attempt, check, true);
       return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
     }
-    return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
+    const options = {
       mtime: attempt.mtime,
       mkdirParents: true,
       signal,
-      onProgress: (uploaded) => {
+      onProgress: (uploaded: number) => {
         attempt.uploadedBytes = uploaded;
       },
       ...(check ? { beforePublish: ({ exists }: { exists: boolean }) => this.stillBase(attempt, check, exists) } : {}),
-    });
+    };
+    const early = await this.host.partialUpload?.(file, attempt);
+    if (early) {
+      try {
+        return await early.finish(attempt.size, options);
+      } catch (err) {
+        if (!(err instanceof PartialUploadUnusable) || signal.aborted) throw err;
+        this.host.log.debug('%s: %s; uploading it whole', attempt.path, err.message);
+        attempt.uploadedBytes = 0;
+      }
+    }
+    return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, options);
   }
 
   /**
    * Right before an attempt publishes: the server's file must still be the
    * version the change started from (RemoteChangedError otherwise). A file
-   * gone from the server (deleted or moved elsewhere) is not a conflict: the
-   * local version is uploaded under its name, and the log says so.
+   * gone from the server is not a conflict (the local version is uploaded
+   * under its name, and the log says so), unless the same version now shows
+   * under another name in its folder: renamed elsewhere, a conflict (the
+   * local version lands as a conflict copy beside the old name).
    */
   private async stillBase(attempt: UploadAttempt, base: BaseVersion, exists: boolean): Promise<void> {
     if (!base.exists) {
@@ -269,10 +313,32 @@ export class Uploads implements UploadPort<PendingFile> {
       now = await this.host.client.stat(attempt.path, { signal: attempt.controller.signal });
     } catch (err) {
       if ((err as { kind?: string }).kind !== 'not-found') throw err;
-      this.host.log.warn('%s was deleted or moved away on the server since its local change began; the local version is uploaded under its name', attempt.path);
+      const movedTo = await this.renamedTo(attempt, base);
+      if (movedTo) throw new RemoteChangedError(attempt.path, { movedTo });
+      this.host.log.warn('%s was deleted or moved out of its folder on the server since its local change began; the local version is uploaded under its name', attempt.path);
       return;
     }
     if (!isBase(now, base)) throw new RemoteChangedError(attempt.path, now);
+  }
+
+  /**
+   * The base version under another name in the same folder (renamed
+   * elsewhere): same size, and the same checksum or server mtime. A rename to
+   * another folder is not looked for (the API cannot tell where it went).
+   */
+  private async renamedTo(attempt: UploadAttempt, base: BaseVersion): Promise<RemoteEntry | undefined> {
+    if (!base.exists) return undefined;
+    try {
+      let pages = 0;
+      for await (const page of this.host.client.list(parentPath(attempt.path), { signal: attempt.controller.signal })) {
+        const found = page.find((e) => e.type === 'file' && !isSame(e.path, attempt.path) && sameVersion(e, base));
+        if (found) return found;
+        if (++pages >= RENAME_SEARCH_PAGES) break;
+      }
+    } catch (err) {
+      this.host.log.debug('%s: could not look for it under another name (%s)', attempt.path, describeFailure(err));
+    }
+    return undefined;
   }
 
   /**

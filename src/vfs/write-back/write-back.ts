@@ -166,7 +166,10 @@ export class WriteBack {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.attached) await this.attached.close();
+    if (this.attached) {
+      this.attached.stopEarlyUploads();
+      await this.attached.close();
+    }
     for (const file of this.files.values()) file.failWaiters(Number.MAX_SAFE_INTEGER, new FsError('EIO', `${file.path}: the mount is closing before the upload finished; it stays in the journal`));
     // Files still open (the kernel sends no release once unmounted) hold descriptors.
     await Promise.all([...this.files.values()].flatMap(stagingFilesOf).map((s) => s.fd.forceClose().catch(() => undefined)));

@@ -46,7 +46,7 @@ import { constants } from 'node:fs';
 import { copyFile, link, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../options/private-dir.js';
-import type { RemoteEntry } from '../../client/index.js';
+import type { PartialUpload, RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { baseName, isSame, joinPath, parentPath } from '../../path/index.js';
 import type { FileAttributes } from '../filesystem-api.js';
@@ -58,6 +58,7 @@ import type { WriteLayer } from '../writes.js';
 import { fetchInto } from './content-fetch.js';
 import { conflictPath, type RemoteChangedError } from './conflict.js';
 import { crashPoint } from './crash-points.js';
+import { EarlyUpload } from './early-upload.js';
 import { describeFailure } from './failure-policy.js';
 import type { Journal } from './journal.js';
 import type { ResolvedWriteBackOptions } from './options.js';
@@ -127,6 +128,9 @@ const MAX_PROBLEMS = 100;
 
 export class WriteBackLayer implements WriteLayer, StagingOps {
   readonly uploads: Uploads;
+  private publishLockSeq = 0;
+  /** Files being uploaded while they are written (early-upload.ts). */
+  private readonly early = new Map<PendingFile, EarlyUpload>();
   readonly records: Records;
   /** Sizes of every write request this mount received. */
   readonly writeSizes = new WriteHistogram();
@@ -169,6 +173,9 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       conflicted: (file, attempt, conflict) => this.conflicted(file, attempt, conflict),
       idle: (file) => this.idle(file),
       blocked: (file) => this.blocked(file),
+      ...(ctx.locks && ctx.options.lockOnWrite ? { holdForPublish: (path: string) => this.holdForPublish(path) } : {}),
+      partialUpload: (file, attempt) => this.takeEarly(file, attempt),
+      uploadsAtOnce: (file) => this.early.get(file)?.active === true,
     }, options);
     this.folderUploads = new FolderUploads({
       client: ctx.client,
@@ -203,6 +210,50 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   /** The remote folder shown as the mount's root ('' = the site root). */
   get rootPath(): string {
     return this.ctx.paths.root;
+  }
+
+  /** --lock-on-write: an upload publishes under an exclusive server lock, never over someone else's. */
+  private async holdForPublish(path: string): Promise<() => Promise<void>> {
+    const locks = this.ctx.locks!;
+    const owner = `u:${++this.publishLockSeq}`;
+    try {
+      await locks.set(path, { owner, pid: 0, type: 'write', start: 0, end: Infinity, wait: false });
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'EAGAIN') throw new FsError('EBUSY', `${path}: locked by another client; the upload waits until the lock is gone (${err.message})`);
+      throw err;
+    }
+    return () => locks.releaseOwner(path, owner);
+  }
+
+  /** A new file (or one truncated at open) written from its first byte may upload while it is written. */
+  private startEarly(file: PendingFile): void {
+    const client = this.ctx.client;
+    if (!client.beginPartialUpload || this.early.has(file) || file.closedVersion !== null || file.size !== 0 || file.removed) return;
+    const begin = client.beginPartialUpload.bind(client);
+    // Inside a pending folder, the folder is created first (now), and only then the upload begun.
+    const beginAfterFolders: typeof begin = async (path, staging, options) => {
+      await this.publishFolders(parentPath(path));
+      return begin(path, staging, options);
+    };
+    this.early.set(file, new EarlyUpload({ beginPartialUpload: beginAfterFolders }, file.path, file.working.path, this.log));
+  }
+
+  /** The early upload an attempt may finish (once; undefined: upload the ordinary way). */
+  private takeEarly(file: PendingFile, attempt: UploadAttempt): Promise<PartialUpload | undefined> {
+    const early = this.early.get(file);
+    if (!early || attempt.kind !== 'content') return Promise.resolve(undefined);
+    this.early.delete(file);
+    return early.take(attempt.path, attempt.stagingPath);
+  }
+
+  private stopEarly(file: PendingFile, reason: string): void {
+    this.early.get(file)?.abandon(reason);
+    this.early.delete(file);
+  }
+
+  /** Every early upload stops (the mount is closing). */
+  stopEarlyUploads(): void {
+    for (const file of [...this.early.keys()]) this.stopEarly(file, 'the mount is closing');
   }
 
   // ---- lookup overlay ---------------------------------------------------------------
@@ -247,6 +298,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     const existing = this.files.get(entry.path);
     const file = existing ?? this.stageRemote(entry, truncate);
     const handle = await this.openHandle(file, flags, true);
+    if (truncate && !existing) this.startEarly(file);
     // A file staged from the server with O_TRUNC starts empty already.
     if (truncate && existing) {
       try {
@@ -267,7 +319,9 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       return this.openWrite(raced.entry(), flags);
     }
     const file = this.newFile(remotePath, { onServer: false, generation: 1, landed: -1, size: 0, mtime: this.now(), createdAt: this.now(), base: ABSENT }, 'create');
-    return this.openHandle(file, flags, true);
+    const handle = await this.openHandle(file, flags, true);
+    this.startEarly(file);
+    return handle;
   }
 
   /** truncate(2) by path: like open + ftruncate + close. */
@@ -501,6 +555,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
         const { bytesWritten } = await (await handle.current()).write(buffer, 0, buffer.length, at);
         crashPoint('write');
         file.changedContent(Math.max(file.size, at + bytesWritten), this.now());
+        this.early.get(file)?.wrote(at, at + bytesWritten);
         handle.writeSizes.record(bytesWritten);
         this.writeSizes.record(bytesWritten);
         this.uncommittedBytes.set(file, (this.uncommittedBytes.get(file) ?? 0) + bytesWritten);
@@ -522,6 +577,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
         // Sparse: extending writes no zeros.
         await (await handle.current()).truncate(size);
         file.changedContent(size, this.now());
+        this.early.get(file)?.resized(size);
       } catch (err) {
         file.damaged(err as Error);
         throw err;
@@ -767,7 +823,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       this.conflictCopies.set(file, { original, n });
       this.files.move(file, copy, ABSENT);
       await this.records.rewrite(file);
-      this.log.warn('%s changed on the server since this mount\'s version began (%s); both are kept: the server\'s at %s, this mount\'s uploaded as %s', original, conflict.message, original, copy);
+      this.log.warn('%s changed on the server since this mount\'s version began (%s); both are kept: the server\'s at %s, this mount\'s uploaded as %s', original, conflict.message, conflict.serverPath, copy);
     } else {
       await this.discard(file, 'the server has a newer version');
       this.log.warn('%s changed on the server since this mount\'s version began (%s); %s', path, conflict.message, attempt.kind === 'mtime' ? 'the new time set here is dropped' : 'this mount\'s version is dropped (--on-conflict remote-wins)');
@@ -838,6 +894,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   /** Nothing to upload and nobody uses the file: it leaves the pending set, and its staging files go. */
   private idle(file: PendingFile): void {
     if (!file.idle || !this.files.delete(file)) return;
+    this.stopEarly(file, 'uploaded');
     file.remove('uploaded');
     for (const staging of stagingFilesOf(file)) void this.removeStaging(staging);
   }
@@ -871,6 +928,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     ready.catch(async (err: unknown) => {
       // Never pending: forget it (the opener reports the error).
       this.log.debug('staging %s failed: %s', path, describeFailure(err));
+      this.stopEarly(file, 'its staging failed');
       file.remove('its staging failed');
       this.files.delete(file);
       await fd.closeIfUnused().catch(() => undefined);
@@ -927,6 +985,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   /** The first half of discard: the file leaves the pending set and its upload stops (nothing on disk changes). */
   private async forget(file: PendingFile, why: string): Promise<void> {
     this.files.delete(file);
+    this.stopEarly(file, why);
     file.remove(why);
     await this.uploads.abort(file, why);
     this.uploads.after(file);

@@ -260,8 +260,8 @@ export class BindingFilesystem {
       };
       attempt();
     },
-    flock: (path, fd, op, owner, cb) => {
-      this.calls.push({ op: 'flock', path, fd, operation: op, owner });
+    flock: (path, fd, op, owner, pid, cb) => {
+      this.calls.push({ op: 'flock', path, fd, operation: op, owner, pid });
       let holders = this.#flocks.get(path);
       if (!holders) this.#flocks.set(path, (holders = new Map()));
       if (op & LOCK_UN) {

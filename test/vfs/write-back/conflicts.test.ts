@@ -80,7 +80,24 @@ describe('a local change racing a remote one', () => {
     client.serverDelete('gone.txt');
     await writeBack.drain();
     expect(serverFiles(client, 'gone')).toEqual({ 'gone.txt': 'kept' });
-    expect(logs.some((l) => l.includes('WARN') && l.includes('gone.txt was deleted or moved away on the server'))).toBe(true);
+    expect(logs.some((l) => l.includes('WARN') && l.includes('gone.txt was deleted or moved out of its folder on the server'))).toBe(true);
+  });
+
+  it('a file renamed elsewhere while it has local changes: the renamed file stays, the local version lands as a conflict copy beside the old name', async () => {
+    const client = new MockFilesClient();
+    client.serverMkdirs('team');
+    client.serverPut('team/plan.txt', 'the plan');
+    const { fs, writeBack, logs } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000, hostName: 'h' } });
+    await writeFile(fs, '/team/plan.txt', 'my edit');
+    await client.move('team/plan.txt', 'team/plan (final).txt');
+    await writeBack.drain();
+    const files = serverFiles(client, 'team/');
+    expect(files['team/plan (final).txt']).toBe('the plan');
+    expect(files['team/plan.txt']).toBeUndefined();
+    const copies = Object.keys(files).filter((p) => /^team\/plan \(conflict \d{4}-\d\d-\d\d \d{6} h\)\.txt$/.test(p));
+    expect(copies).toHaveLength(1);
+    expect(files[copies[0]!]).toBe('my edit');
+    expect(logs.some((l) => l.includes('WARN') && l.includes('renamed on the server to team/plan (final).txt') && l.includes("the server's at team/plan (final).txt"))).toBe(true);
   });
 
   it('our own uploads one after another never conflict with each other', async () => {

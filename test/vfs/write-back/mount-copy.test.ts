@@ -65,7 +65,8 @@ describe('cp -r into the mount', () => {
 
 describe('nothing closed is lost', () => {
   test('kill -9 right after cp returns: the next mount on the same cache dir uploads every file', async () => {
-    const small = files.filter((f) => f.size < 6 * 2 ** 20).slice(0, 120);
+    // Under 5 MiB: none starts uploading while it is written (large files do, and skip the delay).
+    const small = files.filter((f) => f.size < 5 * 2 ** 20).slice(0, 120);
     await writeSet(`${source}/small`, small);
     // A delay no copy outlasts, however loaded the machine: nothing is uploaded before the kill.
     const first = await startMount({ url: emu().url, apiKey: API_KEY, args: ['--upload-delay', '120000'] });
@@ -82,6 +83,25 @@ describe('nothing closed is lost', () => {
     await waitDrained(second);
     expect(await mismatches(client, 'killed/small', small)).toEqual([]);
   }, 180_000);
+
+  test('kill -9 while a large file uploads as it is written: the next mount uploads it from the staging file', async () => {
+    const file: SetFile = { path: 'streamed.bin', size: 48 * 2 ** 20, seed: 77 };
+    await writeSet(`${source}/streamed`, [file]);
+    const first = await startMount({ url: emu().url, apiKey: API_KEY });
+    await client.mkdir('streamed');
+    emu().configure({ bandwidth: 8 * 2 ** 20 }); // the upload lags behind the copy
+    try {
+      const cp = await sh(`cp ${q(`${source}/streamed/${file.path}`)} ${q(`${first.mountpoint}/streamed/`)} && kill -9 ${first.pid}`, { timeoutMs: 120_000 });
+      expect(cp.code, cp.stderr).toBe(0);
+      await first.stop();
+    } finally {
+      emu().configure({ bandwidth: 0 });
+    }
+    await expect(client.stat(`streamed/${file.path}`)).rejects.toMatchObject({ kind: 'not-found' });
+    const second = await startMount({ url: emu().url, apiKey: API_KEY, cacheDir: first.cacheDir, mountpoint: first.mountpoint });
+    await waitDrained(second);
+    expect(await serverSha256(client, `streamed/${file.path}`)).toBe(sha256Of(file));
+  }, 120_000);
 
   test('a second SIGINT during the drain unmounts at once; the upload stays in the journal (it says so) and the next mount finishes it', async () => {
     const file: SetFile = { path: 'interrupted.bin', size: 24 * 2 ** 20, seed: 99 };
@@ -110,10 +130,17 @@ describe('nothing closed is lost', () => {
     const big: SetFile = { path: 'big.bin', size: 256 * 2 ** 20, seed: 4242 };
     await writeSet(`${source}/big`, [big]);
     const m = await startMount({ url: emu().url, apiKey: API_KEY });
-    const cp = await sh(`cp ${q(`${source}/big/big.bin`)} ${q(`${m.mountpoint}/big.bin`)}`, { timeoutMs: 120_000 });
-    expect(cp.code, cp.stderr).toBe(0);
-    expect((await statusOf(m)).pendingUploads).toBe(1);
-    const u = await runCli(['unmount', m.mountpoint], { env: m.env, timeoutMs: 120_000 });
+    // The file uploads while cp writes it: a slow link keeps most of it pending when cp returns.
+    emu().configure({ bandwidth: 32 * 2 ** 20 });
+    let u;
+    try {
+      const cp = await sh(`cp ${q(`${source}/big/big.bin`)} ${q(`${m.mountpoint}/big.bin`)}`, { timeoutMs: 120_000 });
+      expect(cp.code, cp.stderr).toBe(0);
+      expect((await statusOf(m)).pendingUploads).toBe(1);
+      u = await runCli(['unmount', m.mountpoint], { env: m.env, timeoutMs: 120_000 });
+    } finally {
+      emu().configure({ bandwidth: 0 });
+    }
     expect(u.code, u.stderr).toBe(0);
     expect(u.stderr).toMatch(/uploading 1 file \(256 MiB\) before unmounting/);
     expect(u.stderr).toMatch(/uploaded 1 file \(256 MiB\)/);

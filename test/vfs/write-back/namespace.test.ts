@@ -116,7 +116,8 @@ describe('rename and delete while pending', () => {
   });
 
   it('renaming a pending file onto another pending file replaces it (its upload cancelled)', async () => {
-    const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 50 } });
+    // The delay must outlast the two writes and the rename even on a loaded machine.
+    const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 1_000 } });
     await writeFile(fs, '/target.txt', 'replaced');
     await writeFile(fs, '/source.txt', 'winner');
     await fs.rename('/source.txt', '/target.txt');
