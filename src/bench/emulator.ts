@@ -50,10 +50,23 @@ export class BenchEmulator {
 
   /** Delay added to every API and transfer request from now on. */
   async setLatency(ms: number): Promise<void> {
+    await this.configure({ latencyMs: ms });
+  }
+
+  /**
+   * Faults from now on: `rate` of the requests fail, the kind drawn evenly
+   * from every kind (429, 500, 503, reset, stall), a stall held `stallMs`
+   * then dropped, draws from a generator seeded with `seed`. Rate 0 = none.
+   */
+  async setFaults(rate: number, options: { stallMs: number; seed: number }): Promise<void> {
+    await this.configure({ faultRate: rate, faults: ['429', '500', '503', 'reset', 'stall'], stallMs: options.stallMs, faultSeed: options.seed });
+  }
+
+  private async configure(patch: Record<string, unknown>): Promise<void> {
     const res = await request(`${this.url}/__emulator/config`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ latencyMs: ms }),
+      body: JSON.stringify(patch),
     });
     await res.body.dump();
     if (res.statusCode !== 200) throw new Error(`emulator config: HTTP ${res.statusCode}`);

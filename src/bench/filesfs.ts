@@ -23,6 +23,8 @@ export interface UploadStatus {
   pendingBytes: number;
   uploading: number;
   failedUploads: number;
+  /** The client's counters (requests, retries, hedges), when the build reports them. */
+  server?: { requests: number; retries: number; hedges: { sent: number; won: number } } | null;
 }
 
 /** Why filesfs cannot be mounted by this checkout, or undefined when it can. */
@@ -87,6 +89,7 @@ export class FilesfsMount {
       pendingBytes: Number(status.pendingBytes ?? NaN),
       uploading: Number(status.uploading ?? NaN),
       failedUploads: Number(status.failedUploads ?? NaN),
+      server: status.server ?? null,
     };
   }
 

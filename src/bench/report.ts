@@ -135,7 +135,7 @@ export function formatTable(report: Report): string {
   const render = (l: string[]): string => l.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   const out = [render(lines[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.slice(1).map(render)];
 
-  out.push('', 'ratios (filesfs throughput ÷ other; > 1 = filesfs faster):');
+  out.push('', 'ratios (filesfs throughput ÷ other; > 1 = filesfs faster; a *_slowdown is filesfs\'s time with faults ÷ without):');
   for (const [name, value] of Object.entries(report.ratios)) out.push(`  ${name.padEnd(32)} ${value === null ? 'n/a' : value}`);
   out.push('', 'targets:');
   for (const t of report.targets) {

@@ -2,7 +2,8 @@
 //   tools (rclone, fio) → work dir (tmpfs when it has room) → emulator →
 //   local sources and server fixtures → rclone serve + mount → filesfs mount →
 //   workloads without latency → latency phase (emulator --latency-ms for
-//   filesfs and raw; a delaying proxy for rclone, both measured) → report.
+//   filesfs and raw; a delaying proxy for rclone, both measured) → a round
+//   trip without faults and at 10 % faults (filesfs only) → report.
 // Everything it starts is registered with the Janitor, so the caller's
 // cleanup undoes it whatever happens.
 import { randomBytes } from 'node:crypto';
@@ -29,6 +30,7 @@ import { readName, seedEmulator, seedRcloneBackend, makeLocalSources } from './s
 import { listing, LIST_PAGE_SIZE } from './workloads/listing.js';
 import { randomRead } from './workloads/random.js';
 import { sequentialRead, sequentialWrite } from './workloads/sequential.js';
+import { faultRoundTrips } from './workloads/faults.js';
 import { smallFilesIn, smallFilesOut } from './workloads/small-files.js';
 
 export interface RunOptions {
@@ -40,7 +42,7 @@ export interface RunOptions {
 }
 
 /** The workloads in the order they run; `--only` selects among them by prefix. */
-export const WORKLOADS = ['seq_write', 'seq_read', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms'] as const;
+export const WORKLOADS = ['seq_write', 'seq_read', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms', 'round_trip_faults'] as const;
 
 function selected(only: readonly string[] | undefined, workload: string): boolean {
   return !only || only.some((prefix) => workload.startsWith(prefix));
@@ -210,6 +212,9 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
     await step(`small_files_out_${L}ms`, () => smallFilesOut(bench, L, delayed));
     await emulator.setLatency(0);
   }
+
+  // The same round trip without faults and at 10 % faults (no latency).
+  await step('round_trip_faults', () => faultRoundTrips(bench));
 
   await pollRss();
   clearInterval(rssTimer);

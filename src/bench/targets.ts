@@ -2,12 +2,18 @@
 // targets are reported, never asserted: machines drift, ratios less so.
 import type { Scale } from './context.js';
 import { isMeasured, ratio, ratioOfSums, type Row, type Target } from './report.js';
-import { GiB } from './units.js';
+import { GiB, round } from './units.js';
 import { LIST_PAGE_SIZE } from './workloads/listing.js';
 
 /** The peak-RSS target holds "while moving 5 GiB": judged only when the run moved that much through filesfs. */
 const RSS_TARGET_MIB = 150;
 const RSS_TARGET_MOVED = 5 * GiB;
+
+/** How many times longer filesfs took for `slow` than for `fast` (the same work): above 1 = slower. */
+function slowdown(slow: Row | undefined, fast: Row | undefined): number | null {
+  if (!slow || !fast || !isMeasured(slow.filesfs) || !isMeasured(fast.filesfs) || fast.filesfs.seconds <= 0) return null;
+  return round(slow.filesfs.seconds / fast.filesfs.seconds);
+}
 
 export function evaluate(rows: readonly Row[], scale: Scale, peakRssMiB: number | null, movedBytes: number): { ratios: Record<string, number | null>; targets: Target[] } {
   const row = (id: string): Row | undefined => rows.find((r) => r.workload === id);
@@ -30,11 +36,15 @@ export function evaluate(rows: readonly Row[], scale: Scale, peakRssMiB: number 
     ls_10k_cold_vs_raw: ratio(row('ls_cold'), 'raw'),
     ls_10k_cold_vs_rclone: ratio(row('ls_cold'), 'rclone'),
     ls_10k_warm_vs_rclone: ratio(row('ls_warm'), 'rclone'),
+    round_trip_10pct_faults_slowdown: slowdown(row('round_trip_faults_10pct'), row('round_trip_faults_0pct')),
     peak_rss_mib: peakRssMiB,
   };
 
   const atLeast = (name: string, goal: number, value: number | null): Target => ({
     name, goal: `≥ ${goal}×`, value, met: value === null ? null : value >= goal,
+  });
+  const atMost = (name: string, goal: number, value: number | null): Target => ({
+    name, goal: `≤ ${goal}×`, value, met: value === null ? null : value <= goal,
   });
   const coldCell = row('ls_cold')?.filesfs;
   const warmCell = row('ls_warm')?.filesfs;
@@ -56,6 +66,7 @@ export function evaluate(rows: readonly Row[], scale: Scale, peakRssMiB: number 
     },
     { name: 'ls -l warm requests', goal: '= 0', value: warmRequests, met: warmRequests === null ? null : warmRequests === 0 },
     atLeast('random 4 KiB reads vs rclone', 1, ratios.random_read_vs_rclone ?? null),
+    atMost('round trip at 10 % faults vs none', 3, ratios.round_trip_10pct_faults_slowdown ?? null),
     {
       name: 'peak RSS of the mount (MiB)', goal: `≤ ${RSS_TARGET_MIB} over 5 GiB`, value: peakRssMiB,
       met: peakRssMiB === null || !moved ? null : peakRssMiB <= RSS_TARGET_MIB,

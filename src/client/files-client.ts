@@ -170,8 +170,12 @@ export interface FilesClient {
    */
   beginPartialUpload?(path: string, file: string, options?: { mkdirParents?: boolean; signal?: AbortSignal }): Promise<PartialUpload>;
 
-  /** Creates a folder. DestinationExistsError when something is already there. */
-  mkdir(path: string, options?: { parents?: boolean; signal?: AbortSignal }): Promise<RemoteEntry>;
+  /**
+   * Creates a folder (with `parents`, the missing folders above it too;
+   * `mtime` is sent as its `provided_mtime`). DestinationExistsError when
+   * something is already there.
+   */
+  mkdir(path: string, options?: { parents?: boolean; mtime?: Date; signal?: AbortSignal }): Promise<RemoteEntry>;
 
   /** Deletes a file or folder. FolderNotEmptyError unless `recursive` for a non-empty folder. */
   delete(path: string, options?: { recursive?: boolean; signal?: AbortSignal }): Promise<void>;

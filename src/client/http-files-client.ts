@@ -207,13 +207,13 @@ export class HttpFilesClient implements FilesClient {
     return UploadSession.open(this.#uploadDeps, normalize(path), file, { ...options, onFinished: () => this.#downloads.cache.invalidate(path, false) });
   }
 
-  async mkdir(path: string, options: { parents?: boolean; signal?: AbortSignal } = {}): Promise<RemoteEntry> {
+  async mkdir(path: string, options: { parents?: boolean; mtime?: Date; signal?: AbortSignal } = {}): Promise<RemoteEntry> {
     const route = routeFor('/folders', path);
     let existing: RemoteEntry | undefined;
     const res = await this.#api.call<unknown>({
       method: 'POST',
       route,
-      body: { mkdir_parents: options.parents ?? false },
+      body: { mkdir_parents: options.parents ?? false, ...(options.mtime ? { provided_mtime: options.mtime.toISOString() } : {}) },
       signal: options.signal,
       replay: async (err: FilesError) => {
         if (!(err instanceof DestinationExistsError)) return false;

@@ -32,6 +32,12 @@ export interface ShutdownContext {
   readonly signal: AbortSignal;
   /** One progress line: logged at info, and streamed to every `filesfs unmount` waiting. */
   progress(message: string, data?: Record<string, unknown>): void;
+  /**
+   * Work this step leaves undone (uploads left in the journal, one line):
+   * the mount still goes, and `filesfs unmount` says so and exits with its
+   * own status.
+   */
+  leftUndone(summary: string): void;
 }
 
 export type ShutdownHook = (context: ShutdownContext) => Promise<void>;

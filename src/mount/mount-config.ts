@@ -235,8 +235,9 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     // Milliseconds, like rclone's --vfs-write-back takes a duration: 0 = at once.
     uploadDelayMs: integer('upload-delay', MOUNT_DEFAULTS.uploadDelayMs, 0, 24 * 3600 * 1000)!,
     uploadConcurrency: integer('upload-concurrency', MOUNT_DEFAULTS.uploadConcurrency, 1, 256)!,
-    // Small files' uploads hold one connection each at a time: as many as the pool has.
-    smallUploadConcurrency: Math.min(client.connections ?? MOUNT_DEFAULTS.connections, 256),
+    // Small files' uploads hold one connection each at a time, and none while
+    // they wait to retry (Retry-After, backoff): twice as many as the pool has.
+    smallUploadConcurrency: Math.min(2 * (client.connections ?? MOUNT_DEFAULTS.connections), 256),
     onConflict: str('on-conflict') === undefined ? WRITE_BACK_DEFAULTS.onConflict : parseChoice(label('on-conflict'), str('on-conflict')!, CONFLICT_POLICIES),
   };
 

@@ -163,7 +163,7 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
       try {
         const outcome = await shutdown.request('unmount requested (filesfs unmount)', { force: args.force === true });
         if (!outcome.unmounted) throw new Error(outcome.failures.join('; '));
-        return { unmounted: true, mountpoint: mountedAt, failures: outcome.failures };
+        return { unmounted: true, mountpoint: mountedAt, failures: outcome.failures, leftUndone: outcome.leftUndone };
       } finally {
         unsubscribe();
       }

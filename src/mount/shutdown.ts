@@ -29,6 +29,8 @@ export interface ShutdownOutcome {
   unmounted: boolean;
   /** A hook or the unmount failed (logged). */
   failures: string[];
+  /** Work the hooks left undone (e.g. uploads left in the journal), one line each. */
+  leftUndone: string[];
   forced: boolean;
 }
 
@@ -104,8 +106,9 @@ export class Shutdown {
   async #run(): Promise<ShutdownOutcome> {
     const { logger } = this.#steps;
     const failures: string[] = [];
+    const leftUndone: string[] = [];
     for (const { name, hook } of this.#steps.beforeUnmount) {
-      const error = await this.#runHook(name, hook);
+      const error = await this.#runHook(name, hook, leftUndone);
       if (error) failures.push(error);
     }
     let unmounted = false;
@@ -126,15 +129,16 @@ export class Shutdown {
         failures.push(message);
       }
     }
-    return { unmounted, failures, forced: this.forced };
+    return { unmounted, failures, leftUndone, forced: this.forced };
   }
 
   /** Runs one hook; resolves to an error line, or undefined when it succeeded. */
-  async #runHook(name: string, hook: ShutdownHook): Promise<string | undefined> {
+  async #runHook(name: string, hook: ShutdownHook, leftUndone: string[]): Promise<string | undefined> {
     const { logger } = this.#steps;
     const forceSignal = this.#force.signal;
     const force = forceSignal.aborted;
-    const hookDone = (async () => hook({ force, signal: forceSignal, progress: (m, d) => this.#progress(m, d) }))().then(
+    const context = { force, signal: forceSignal, progress: (m: string, d?: Record<string, unknown>) => this.#progress(m, d), leftUndone: (summary: string) => { leftUndone.push(summary); } };
+    const hookDone = (async () => hook(context))().then(
       () => undefined,
       (err: unknown) => `${name} failed: ${err instanceof Error ? err.message : String(err)}`,
     );

@@ -10,14 +10,21 @@
 //                  the journal for the next mount
 //   afterUnmount   stops the queue (uploads in flight are aborted; their
 //                  records stay)
-//   "status"       answers `filesfs status` (WriteBackStatus); the same
+//   "status"       answers `filesfs status` (WriteBackStatus, with the
+//                  server's health and the client's counters); the same
 //                  status feeds the metrics' upload gauges
+//   "retry"        `filesfs retry`: failed and retrying uploads now
+//   "discard"      `filesfs discard`: drops one pending upload, its content
+//                  moved aside in the cache dir
+// What a drain leaves in the journal is reported to the shutdown as work left
+// undone (`filesfs unmount` exits 3 and says so).
 // A read-only mount has no write layer; pending uploads of an earlier mount
 // stay in the journal for the next read-write one (said at start).
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes, keepLocal, LocalOnlyPatterns, LocalOnlyStore, WriteBack, type DrainProgress } from '../vfs/index.js';
 import type { MountFeature } from './lifecycle.js';
+import { serverStatus } from './server-status.js';
 
 export const writeBackFeature: MountFeature = {
   name: 'write-back',
@@ -38,7 +45,7 @@ export const writeBackFeature: MountFeature = {
       writeBack.resume();
     });
 
-    ctx.beforeUnmount('upload pending files', async ({ force, signal, progress }) => {
+    ctx.beforeUnmount('upload pending files', async ({ force, signal, progress, leftUndone }) => {
       if (!force) {
         const first = writeBack.status();
         if (first.pendingUploads > 0) {
@@ -58,11 +65,14 @@ export const writeBackFeature: MountFeature = {
           return;
         }
         for (const refused of result.refused) {
-          progress(`not uploaded (refused by the server): ${refused.path}: ${refused.error}; the content is kept at ${refused.stagingFile}`, { ...refused });
+          progress(`not uploaded (refused by the server): ${refused.path}: ${refused.error}${refused.stagingFile ? `; the content is kept at ${refused.stagingFile}` : ''}`, { ...refused });
         }
       }
       const left = writeBack.describeLeftovers();
-      if (left) progress(`unmounting without waiting: ${left}`);
+      if (left) {
+        progress(`unmounting without waiting: ${left}`);
+        leftUndone(left);
+      }
     });
 
     ctx.afterUnmount('stop uploads', async () => {
@@ -70,7 +80,16 @@ export const writeBackFeature: MountFeature = {
       await localOnly?.close();
     });
 
-    ctx.handle('status', async () => writeBack.status());
+    ctx.handle('status', async () => ({ ...writeBack.status(), server: serverStatus(ctx.client) }));
+    ctx.handle('retry', async (args) => {
+      const path = typeof args.path === 'string' ? args.path : undefined;
+      const timeoutMs = typeof args.timeoutMs === 'number' && args.timeoutMs > 0 ? args.timeoutMs : 60_000;
+      return { outcomes: await writeBack.retry(path, timeoutMs) };
+    });
+    ctx.handle('discard', async (args) => {
+      if (typeof args.path !== 'string') throw new Error('discard: which file? (a path inside the mount)');
+      return writeBack.discard(args.path);
+    });
     ctx.setUploadStatus(() => writeBack.status());
   },
 };

@@ -229,7 +229,9 @@ export class FilesFilesystem implements Filesystem {
       }
       namespace.writable(remote);
       const created = target;
-      return this.addWriter(created, () => this.writes.create(created, existing, mode, flags));
+      const handle = await this.addWriter(created, () => this.writes.create(created, existing, mode, flags));
+      if (!existing) lookup.touched(parentPath(created));
+      return handle;
     });
   }
 

@@ -20,7 +20,9 @@ export { WriteBack, formatBytes } from './write-back/write-back.js';
 export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './write-back/options.js';
 export type { WriteBackOptions, ResolvedWriteBackOptions } from './write-back/options.js';
 export type { DrainOptions, DrainProgress, DrainResult } from './write-back/drain.js';
-export type { WriteBackStatus, UploadStatusEntry, UploadState } from './write-back/status.js';
+export type { WriteBackStatus, UploadStatusEntry, UploadState, ServerStatus } from './write-back/status.js';
+export type { RetryOutcome } from './write-back/retry.js';
+export type { DiscardResult } from './write-back/write-layer.js';
 export { CONFLICT_POLICIES } from './write-back/conflict.js';
 export type { ConflictPolicy } from './write-back/conflict.js';
 // Local-only files (OS junk kept in the cache dir, never uploaded).

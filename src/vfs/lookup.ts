@@ -1,16 +1,30 @@
 // The one place that decides what a path looks like now. Order of authority:
-//   1. the write layer's local state (a pending file shows its local size
-//      and mtime; a locally removed one is gone),
+//   1. the write layer's local state (a pending file or folder shows its
+//      local state; a locally removed one is gone),
 //   2. the metadata cache (fresh entry, fresh negative, or the parent's fresh
 //      listing — a name missing from a fresh complete listing does not exist),
 //   3. the server, one request per path at a time (single-flight). When the
-//      parent's listing expired only recently and fits in one page, the
-//      parent is listed again instead of asking for this one name: a program
-//      walking a folder (cp -r, find, ls -l again) then costs one request
-//      per folder and TTL, not one per name once the listing went stale.
+//      parent was listed before (at any age) and its listing has expired, the
+//      parent is listed again instead of asking for this one name (at once
+//      for a folder of one page, at the second name missed in a bigger one):
+//      a program walking a folder (cp -r, find, ls -l again) then costs one
+//      listing per folder and TTL, not one request per name.
+//   4. when the server cannot answer (unreachable, or a transient failure:
+//      network, timeout, 429, 5xx), what was last seen: the expired entry,
+//      negative or listing the cache still holds (server-state.ts). While the
+//      client counts the server as unreachable this answers at once, without
+//      a request. A definite answer (not found, refused) always counts.
+// A folder that holds pending files or folders of the mount exists, whatever
+// the server says (a folder removed or replaced on the server while a file
+// in it waits to upload: the file stays visible at its path), and a folder
+// that exists only locally (a pending mkdir) is listed without a request.
+// A folder the mount created knows all it holds: each change the mount makes
+// in it re-confirms its listing (touched()), so a program filling it asks
+// the server nothing.
 // Listings work the same way. Every mutation made through the filesystem
 // reports here (applied*), which updates the cache and detaches any request
 // in flight whose answer it made outdated.
+import { LRUCache } from 'lru-cache';
 import { type FilesClient, type RemoteEntry, rootEntry, NotFoundError } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { parentPath } from '../path/index.js';
@@ -20,29 +34,42 @@ import { buildListing, type Listing } from './metadata/listing.js';
 import type { MetadataCache } from './metadata/metadata-cache.js';
 import type { ResolvedOptions } from './options.js';
 import { keyOf } from './path-mapper.js';
+import { isTransientFailure, ServerState } from './server-state.js';
 import { SingleFlight } from './single-flight.js';
 import type { WriteLayer } from './writes.js';
 
-export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren' | 'dependsOnListing'>;
+export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren' | 'dependsOnListing' | 'unpublishedFolder' | 'impliedFolder' | 'impliedChildren'>;
 
-const NO_OVERLAY: LocalOverlay = { localEntry: () => undefined, localChildren: () => [] };
+const NO_OVERLAY: LocalOverlay = {
+  localEntry: () => undefined,
+  localChildren: () => [],
+  unpublishedFolder: () => false,
+  impliedFolder: () => undefined,
+  impliedChildren: () => [],
+};
 
 export function notFound(path: string, cause?: unknown): FsError {
   return new FsError('ENOENT', `${path || '/'}: no such file or folder`, cause === undefined ? undefined : { cause });
 }
 
 /**
- * How long after its fetch an expired listing still makes a lookup list the
- * folder again rather than stat one name: long enough to cover a walk of a
- * big tree (a 1,000-file folder copied at 20 ms per file takes ~40 s), short
- * enough that a lone stat long after a listing stays a small request.
+ * Names missed in an expired listing of more than one page before the
+ * folder is listed again: the first miss is one stat (a lone lookup long
+ * after a listing stays one small request), the second shows the folder is
+ * being walked, and one listing then answers every name that follows.
  */
-const RELIST_WINDOW_MS = 60_000;
+const BIG_FOLDER_MISSES_TO_RELIST = 2;
+
+/** Folders created by this mount whose listing its own changes keep fresh (most recent first). */
+const CREATED_FOLDERS_MAX = 10_000;
 
 export class Lookup {
   private readonly stats = new SingleFlight<RemoteEntry>();
   private readonly lists = new SingleFlight<Listing>();
   private readonly siteRoot: RemoteEntry;
+  /** Folders created through this mount (mkdir), by key: their listing is the mount's own. */
+  private readonly created = new LRUCache<string, true>({ max: CREATED_FOLDERS_MAX });
+  readonly server: ServerState;
   /** Set by the filesystem once the write layer exists. */
   overlay: LocalOverlay = NO_OVERLAY;
 
@@ -54,6 +81,7 @@ export class Lookup {
     private readonly counters: CacheCounters = new CacheCounters(),
   ) {
     this.siteRoot = rootEntry(new Date(options.clock()));
+    this.server = new ServerState(client, log);
   }
 
   /** The entry for a remote path; ENOENT when it does not exist. */
@@ -65,15 +93,40 @@ export class Lookup {
     if (path === '') return this.siteRoot;
     const known = this.cache.known(path);
     if (known !== undefined) this.counters.attributes.hits++;
-    if (known === null) throw notFound(path);
     if (known) return known;
+    if (known === null) return this.impliedOr(path, null);
     this.counters.attributes.misses++;
-    const relisted = await this.relisted(path);
-    if (relisted !== undefined) {
-      if (relisted === null) throw notFound(path);
-      return relisted;
+    if (this.server.down) {
+      const stale = this.cache.known(path, 'any-age');
+      if (stale !== undefined) {
+        this.server.servedStale(path, this.client.health?.lastError ?? 'unreachable');
+        return this.impliedOr(path, stale);
+      }
     }
-    return this.stat(path);
+    try {
+      const relisted = await this.relisted(path);
+      if (relisted !== undefined) return this.impliedOr(path, relisted);
+      return await this.stat(path);
+    } catch (err) {
+      if (err instanceof FsError && err.code === 'ENOENT') return this.impliedOr(path, null, err);
+      if (!isTransientFailure(err)) throw err;
+      const stale = this.cache.known(path, 'any-age');
+      if (stale !== undefined) {
+        this.server.servedStale(path, err);
+        return this.impliedOr(path, stale);
+      }
+      const implied = this.overlay.impliedFolder(path);
+      if (implied) return implied;
+      throw err;
+    }
+  }
+
+  /** `answer`, except that a folder holding pending entries exists even when the server has nothing there. */
+  private impliedOr(path: string, answer: RemoteEntry | null, cause?: unknown): RemoteEntry {
+    if (answer) return answer;
+    const implied = this.overlay.impliedFolder(path);
+    if (implied) return implied;
+    throw notFound(path, cause);
   }
 
   /** Lists the parent first when the write layer decides `path` from that listing (WriteLayer.dependsOnListing). */
@@ -84,23 +137,33 @@ export class Lookup {
   }
 
   /**
-   * The entry from a new listing of the parent when its previous listing
-   * expired recently and fit in one page (see RELIST_WINDOW_MS); undefined
-   * when the parent is not listed again (or the answer could not be cached).
+   * The entry from a new listing of the parent when the parent was listed
+   * before and that listing expired (see BIG_FOLDER_MISSES_TO_RELIST);
+   * undefined when the parent is not listed again (or the answer could not
+   * be cached).
    */
   private async relisted(path: string): Promise<RemoteEntry | null | undefined> {
     if (this.options.dirTtlMs <= 0) return undefined;
     const parent = parentPath(path);
-    const previous = this.cache.recentListing(keyOf(parent), RELIST_WINDOW_MS);
-    if (!previous || previous.children.size >= this.options.listPageSize) return undefined;
+    const previous = this.cache.staleListing(keyOf(parent));
+    if (!previous) return undefined;
+    if (previous.children.size >= this.options.listPageSize) {
+      previous.missesSinceExpiry = (previous.missesSinceExpiry ?? 0) + 1;
+      if (previous.missesSinceExpiry < BIG_FOLDER_MISSES_TO_RELIST) return undefined;
+    }
+    let listing: Listing;
+    let stale: boolean;
     try {
-      await this.listing(parent);
+      ({ listing, stale } = await this.listingOrLastSeen(parent));
     } catch (err) {
       if (err instanceof FsError && err.code === 'ENOENT') return null;
       throw err;
     }
     // Answered from the listing just stored (undefined if a change of ours made it outdated).
-    return this.cache.known(path);
+    const known = this.cache.known(path);
+    if (known !== undefined || !stale) return known;
+    // The server did not answer: the listing as last seen.
+    return listing.children.get(keyOf(path)) ?? null;
   }
 
   /**
@@ -115,7 +178,15 @@ export class Lookup {
     if (local === null) throw notFound(path);
     if (local) return local;
     this.counters.attributes.misses++;
-    return this.stat(path);
+    try {
+      return await this.stat(path);
+    } catch (err) {
+      if (!isTransientFailure(err)) throw err;
+      const stale = this.cache.known(path, 'any-age');
+      if (!stale) throw err;
+      this.server.servedStale(path, err);
+      return stale;
+    }
   }
 
   /** Like resolve, but null instead of ENOENT. */
@@ -133,7 +204,8 @@ export class Lookup {
     const local = this.overlay.localEntry(path);
     if (local !== undefined) return local;
     if (path === '') return this.siteRoot;
-    return this.cache.known(path);
+    const known = this.cache.known(path);
+    return known === null ? this.overlay.impliedFolder(path) ?? null : known;
   }
 
   /** The server's fresh listing of a folder, if cached (no request). */
@@ -145,8 +217,9 @@ export class Lookup {
   async children(dirPath: string): Promise<RemoteEntry[]> {
     const listing = await this.listing(dirPath);
     const local = this.overlay.localChildren(dirPath);
+    const implied = this.overlay.impliedChildren(dirPath);
     const out: RemoteEntry[] = [];
-    if (local.length === 0) {
+    if (local.length === 0 && implied.length === 0) {
       for (const entry of listing.children.values()) if (this.overlay.localEntry(entry.path) !== null) out.push(entry);
       return out;
     }
@@ -161,18 +234,59 @@ export class Lookup {
       }
     }
     out.push(...mine.values());
+    // Folders that hold pending entries but that neither the server nor the write layer lists.
+    for (const folder of implied) {
+      const key = keyOf(folder.path);
+      if (!listing.children.has(key) && !local.some((e) => keyOf(e.path) === key)) out.push(folder);
+    }
     return out;
   }
 
   /** The server's complete listing of a folder (cached, or fetched once for all callers). */
   async listing(dirPath: string): Promise<Listing> {
+    return (await this.listingOrLastSeen(dirPath)).listing;
+  }
+
+  /**
+   * The listing, and whether it is one last seen (stale) because the server
+   * could not be asked. A folder that exists only locally lists empty without
+   * a request; one that holds pending entries lists empty when the server
+   * has no such folder.
+   */
+  private async listingOrLastSeen(dirPath: string): Promise<{ listing: Listing; stale: boolean }> {
     const key = keyOf(dirPath);
     const cached = this.cache.listing(key);
     if (cached) {
       this.counters.listings.hits++;
-      return cached;
+      return { listing: cached, stale: false };
     }
+    if (this.overlay.unpublishedFolder(dirPath)) return { listing: this.emptyListing(dirPath), stale: false };
     this.counters.listings.misses++;
+    const lastSeen = this.cache.staleListing(key);
+    if (lastSeen && this.server.down) {
+      this.server.servedStale(dirPath, this.client.health?.lastError ?? 'unreachable');
+      return { listing: lastSeen, stale: true };
+    }
+    try {
+      return { listing: await this.fetchListing(dirPath), stale: false };
+    } catch (err) {
+      const missing = err instanceof FsError && err.code === 'ENOENT';
+      if (missing || isTransientFailure(err)) {
+        if (this.overlay.impliedFolder(dirPath)) return { listing: (!missing && lastSeen) || this.emptyListing(dirPath), stale: true };
+      }
+      if (!isTransientFailure(err)) throw err;
+      if (!lastSeen) throw err;
+      this.server.servedStale(dirPath, err);
+      return { listing: lastSeen, stale: true };
+    }
+  }
+
+  private emptyListing(dirPath: string): Listing {
+    return buildListing(dirPath, [], this.options.clock(), this.log);
+  }
+
+  private fetchListing(dirPath: string): Promise<Listing> {
+    const key = keyOf(dirPath);
     return this.lists.run(key, async (flight) => {
       const at = this.options.clock();
       const entries: RemoteEntry[] = [];
@@ -226,6 +340,30 @@ export class Lookup {
   appliedNewFolder(path: string): void {
     this.detach(path);
     this.cache.storeListing(path, [], this.options.clock());
+    this.created.set(keyOf(path), true);
+  }
+
+  /**
+   * A folder we meant to create was there already (made elsewhere): it may
+   * hold what others put there, so its listing is asked again.
+   */
+  appliedExistingFolder(entry: RemoteEntry): void {
+    this.appliedEntry(entry);
+    this.created.delete(keyOf(entry.path));
+    this.detachBelow(entry.path);
+    this.cache.invalidateBelow(entry.path);
+    this.lists.forget(keyOf(entry.path));
+    this.cache.forgetListing(entry.path);
+  }
+
+  /**
+   * The mount changed something directly in this folder (a file created, a
+   * folder made). In a folder the mount created, that re-confirms the
+   * listing: the mount knows everything in it (others' changes show once
+   * the mount has left it alone for the TTL).
+   */
+  touched(dirPath: string): void {
+    if (this.created.has(keyOf(dirPath))) this.cache.refreshFolder(dirPath);
   }
 
   /**
@@ -235,6 +373,7 @@ export class Lookup {
    */
   appliedRemoval(path: string, subtree = false): void {
     this.detach(path);
+    this.created.delete(keyOf(path));
     if (subtree) {
       this.detachBelow(path);
       this.cache.invalidateBelow(path);

@@ -1,6 +1,8 @@
 // Namespace operations with the semantics of docs/semantics.md: mkdir, rmdir, unlink,
-// rename and utimens on the server, with the metadata cache, the read versions
-// and the write layer told at once (read-your-writes). Checks that can be made
+// rename and utimens, with the metadata cache, the read versions and the
+// write layer told at once (read-your-writes). The write layer answers first
+// where it can do the change locally (a pending file or folder: mkdir is
+// written back); the rest goes to the server. Checks that can be made
 // from what is known fail locally, before any request (EEXIST, ENOTDIR,
 // EISDIR, ENOTEMPTY, EINVAL, EROFS); the server's own refusals pass through as
 // FilesErrors (the errno table, errno.ts, maps them on the way out).
@@ -42,10 +44,18 @@ export class Namespace {
     const parent = await this.folder(parentPath(path));
     this.writable(path);
     const target = joinPath(parent.path, baseName(path));
+    // Written back: a pending folder, created on the server in the background.
+    const pending = await this.deps.writes().mkdir(target);
+    if (pending) {
+      lookup.appliedNewFolder(pending.path);
+      lookup.touched(parent.path);
+      return;
+    }
     try {
       const created = await client.mkdir(target, { parents: false });
       lookup.appliedEntry(created);
       lookup.appliedNewFolder(created.path);
+      lookup.touched(parent.path);
     } catch (err) {
       if (err instanceof DestinationExistsError) lookup.invalidate(target);
       throw err;
@@ -60,6 +70,11 @@ export class Namespace {
     if (paths.isRoot(path)) throw new FsError('EBUSY', 'the mount root cannot be removed');
     this.writable(path);
     if (this.knownNotEmpty(entry.path)) throw notEmpty(path);
+    // A folder that exists only here goes without a request.
+    if (await this.deps.writes().rmdir(entry)) {
+      lookup.appliedRemoval(entry.path);
+      return;
+    }
     try {
       await client.delete(entry.path, { recursive: false });
     } catch (err) {
@@ -117,6 +132,8 @@ export class Namespace {
     if (await writes.rename(src, target, dst)) {
       // Only local content existed: the write layer retargeted it.
       this.afterMove(src, target, dst);
+      // A folder that exists only here still holds only what is pending in it.
+      if (src.type === 'directory') lookup.appliedNewFolder(target);
       return;
     }
     try {
@@ -143,7 +160,7 @@ export class Namespace {
     this.writable(path);
     // The site root has no entry on the server to carry a time.
     if (entry.path === '' && entry.type === 'directory') return;
-    if (entry.type === 'file' && (await this.deps.writes().setMtime(entry, mtime))) return;
+    if (await this.deps.writes().setMtime(entry, mtime)) return;
     const updated = await client.setMtime(entry.path, mtime);
     contents.retime(updated);
     lookup.appliedEntry(updated);
@@ -212,7 +229,8 @@ export class Namespace {
 
   /** True when the folder is known (without a request) to have children. */
   private knownNotEmpty(path: string): boolean {
-    if (this.deps.writes().localChildren(path).length > 0) return true;
+    const writes = this.deps.writes();
+    if (writes.localChildren(path).length > 0 || writes.impliedChildren(path).length > 0) return true;
     const listing = this.deps.lookup.cachedListing(path);
     return listing !== undefined && listing.children.size > 0;
   }

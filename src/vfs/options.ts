@@ -58,7 +58,10 @@ export interface FilesystemOptions {
   readCacheTotalBytes?: number;
   /**
    * Small files (≤ 1 MiB) fetched ahead once a program reads a folder's files
-   * one after another (read/folder-read-ahead.ts). Default 64; 0 disables.
+   * one after another (read/folder-read-ahead.ts). Default 256: the files a
+   * fast reader gets through in the second a fault costs (a 429 or 503 says
+   * to wait that long), so one file's retry does not stall the copy; the
+   * window's bytes are bounded apart (16 MiB). 0 disables.
    */
   prefetchFiles?: number;
   /** Entries per listing page. Default 1,000 (Files.com recommends ≤ 1,000; max 10,000). */
@@ -126,7 +129,7 @@ export const DEFAULTS = {
   readRequestMaxBytes: 8 * MiB,
   readCachePerFileBytes: 64 * MiB,
   readCacheTotalBytes: 256 * MiB,
-  prefetchFiles: 64,
+  prefetchFiles: 256,
   listPageSize: 1_000,
   metadataMaxEntries: 100_000,
   lockTimeoutSeconds: 3_600,

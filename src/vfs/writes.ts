@@ -16,6 +16,13 @@
 //     (renameFailed() when the move failed).
 //   - When an upload lands, the write layer calls
 //     FilesFilesystem.remoteChanged(entry) so caches and read versions follow.
+//   - mkdir asks mkdir() first: a layer that writes folders back returns the
+//     pending folder's entry (no request now); null means "create it on the
+//     server now". rmdir asks rmdir() the same way.
+//   - Folders that exist only here (unpublishedFolder: listed empty without a
+//     request) and folders implied by pending entries below them
+//     (impliedFolder, impliedChildren: shown even when the server has no
+//     such folder) complete the view.
 import type { RemoteEntry } from '../client/index.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
@@ -27,8 +34,18 @@ export interface WriteLayer {
    * server; undefined when there is no local state (ask the server).
    */
   localEntry(remotePath: string): RemoteEntry | null | undefined;
-  /** Pending entries directly inside a folder, shown over the server's listing. */
+  /** Pending entries (files and folders) directly inside a folder, shown over the server's listing. */
   localChildren(dirPath: string): readonly RemoteEntry[];
+  /** True for a folder that exists only here (a pending mkdir): the server has nothing in it to list. */
+  unpublishedFolder(dirPath: string): boolean;
+  /**
+   * A folder entry for a path that holds pending entries below it: shown
+   * when the server has no folder there (it was removed or replaced on the
+   * server while they wait), so they stay visible at their paths.
+   */
+  impliedFolder(path: string): RemoteEntry | undefined;
+  /** The implied folders (see impliedFolder) directly inside a folder. */
+  impliedChildren(dirPath: string): readonly RemoteEntry[];
   /**
    * True when localEntry(remotePath) is decided from the parent's listing
    * (an Office owner file shown for a document locked elsewhere): Lookup
@@ -45,6 +62,10 @@ export interface WriteLayer {
   /** truncate(2) by path of an existing file. */
   truncate(entry: RemoteEntry, size: number): Promise<void>;
 
+  /** mkdir(2) of a new name (checked): the pending folder's entry, or null to create it on the server now. */
+  mkdir(remotePath: string): Promise<RemoteEntry | null>;
+  /** Before deleting an empty folder on the server: true when it existed only locally and is now gone. */
+  rmdir(entry: RemoteEntry): Promise<boolean>;
   /** Before deleting a file on the server: true when it existed only locally and is now gone. */
   unlink(entry: RemoteEntry): Promise<boolean>;
   /**
@@ -60,7 +81,7 @@ export interface WriteLayer {
   renamed(from: string, to: string): Promise<void> | void;
   /** The server move announced by rename() failed. */
   renameFailed?(from: string, to: string): void;
-  /** utimens on a file: true when recorded locally (it travels with the pending upload). */
+  /** utimens on a file or folder: true when recorded locally (it travels with the pending upload or mkdir). */
   setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean>;
 }
 
@@ -73,6 +94,21 @@ export class ReadOnlyWrites implements WriteLayer {
   }
   localChildren(): readonly RemoteEntry[] {
     return [];
+  }
+  unpublishedFolder(): boolean {
+    return false;
+  }
+  impliedFolder(): undefined {
+    return undefined;
+  }
+  impliedChildren(): readonly RemoteEntry[] {
+    return [];
+  }
+  async mkdir(): Promise<null> {
+    return null;
+  }
+  async rmdir(): Promise<boolean> {
+    return false;
   }
   async openRead(): Promise<undefined> {
     return undefined;

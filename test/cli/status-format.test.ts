@@ -6,7 +6,7 @@ import type { WriteBackStatus } from '../../src/vfs/index.js';
 
 const MiB = 1024 * 1024;
 const base: WriteBackStatus = {
-  pendingUploads: 0, pendingBytes: 0, uploading: 0, failedUploads: 0, retryingUploads: 0, uploadedFiles: 3, uploadedBytes: 30,
+  pendingUploads: 0, pendingBytes: 0, uploading: 0, failedUploads: 0, retryingUploads: 0, uploadedFiles: 3, uploadedBytes: 30, createdFolders: 0,
   cacheDir: '/c', uploadDelayMs: 1000, uploadConcurrency: 8, writeSizes: {}, writes: 0, writtenBytes: 0, files: [], filesNotListed: 0,
   writeProblems: 0, problems: [], cacheDisk: { freeBytes: 10_000 * MiB, totalBytes: 20_000 * MiB }, conflictCount: 0, conflicts: [],
   byState: { pending: { files: 0, bytes: 0 }, open: { files: 0, bytes: 0 }, uploading: { files: 0, bytes: 0 }, retrying: { files: 0, bytes: 0 }, failed: { files: 0, bytes: 0 } },
@@ -32,6 +32,31 @@ describe('status output', () => {
     expect(out[2]).toMatch(/\/good.bin: .*; the server's version stays$/);
     expect(out[3]).toBe('WARNING: the cache dir /c has 1.0 MiB free of 50.0 MiB: new writes fail with "No space left on device" until space is freed');
     expect(out[4]).toMatch(/^\/mnt: nothing pending/);
+  });
+
+  it('says first whether the server answers, with the client\'s requests, retries and hedges', () => {
+    const server = { state: 'reachable' as const, since: null, lastError: null, lastAnswer: null, consecutiveFailures: 0, requests: 1234, retries: 5, hedges: { sent: 2, won: 1 }, stalls: 0, bytes: { up: 0, down: 0 }, byKind: {} };
+    expect(formatStatus('/mnt', { ...base, server }).split('\n')[0]).toBe('server: reachable; 1234 requests, 5 retried, 2 hedged (1 won)');
+    const since = new Date(2026, 11, 7, 14, 2, 11);
+    const down = formatStatus('/mnt', { ...base, server: { ...server, state: 'unreachable', since: since.toISOString(), lastError: 'connect ECONNREFUSED 127.0.0.1:443' } }).split('\n')[0]!;
+    expect(down).toMatch(/^server unreachable since 14:02:11 \(last error: connect ECONNREFUSED 127\.0\.0\.1:443\): cached files and folders are served/);
+  });
+
+  it('a folder to create, a file waiting for it, and how to retry or drop failed ones', () => {
+    const entry = { remotePath: '', size: 0, mtime: '2026-12-07T01:00:00.000Z', uploadedBytes: 0, attempts: 1, nextAttemptAt: null, stagingFile: '' };
+    const out = formatStatus('/mnt', {
+      ...base,
+      pendingUploads: 2,
+      failedUploads: 1,
+      files: [
+        { ...entry, kind: 'folder', path: '/box', state: 'failed', error: 'a file named box is where the folder should be', waitingFor: null },
+        { ...entry, kind: 'file', path: '/box/a.txt', size: 4, state: 'pending', error: null, attempts: 0, stagingFile: '/c/staging/1.data', waitingFor: '/box' },
+      ],
+    }).split('\n');
+    expect(out[0]).toBe('/mnt: 2 pending uploads (0 B), 1 failed; 3 files (30 B) uploaded since the mount started');
+    expect(out[1]).toBe('  failed          0 B  /box/: the server refused to create the folder: a file named box is where the folder should be');
+    expect(out[2]).toBe('  pending         4 B  /box/a.txt (waits for the folder /box)');
+    expect(out[3]).toMatch(/`filesfs retry \/mnt` tries them now, `filesfs discard \/mnt PATH` drops one/);
   });
 
   it('conflicts are listed with where this mount\'s version went', () => {

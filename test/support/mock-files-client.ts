@@ -20,6 +20,7 @@ import {
   type FilesError,
 } from '../../src/client/errors.js';
 import type { FilesClient, ListOptions, RangeOptions, RemoteEntry, StreamOptions, UploadOptions, UploadSource } from '../../src/client/files-client.js';
+import type { HealthSnapshot } from '../../src/client/health.js';
 import { baseName, isSame, joinPath, normalize, normalizeForComparison, parentPath } from '../../src/path/index.js';
 
 export type MockMethod =
@@ -131,6 +132,32 @@ export class MockFilesClient implements FilesClient {
 
   clearHooks(): void {
     this.hooks.length = 0;
+  }
+
+  // ---- the server's health as the real client reports it (health.ts) ----------------
+
+  #health: HealthSnapshot = Object.freeze({ state: 'reachable', since: null, lastError: null, consecutiveFailures: 0, lastAnswer: null });
+  readonly #healthListeners = new Set<(h: HealthSnapshot) => void>();
+
+  get health(): HealthSnapshot {
+    return this.#health;
+  }
+
+  onHealthChange(listener: (h: HealthSnapshot) => void): () => void {
+    this.#healthListeners.add(listener);
+    return () => this.#healthListeners.delete(listener);
+  }
+
+  /** The client now counts the server as unreachable (or reachable again), and says so to its listeners. */
+  setHealth(state: 'reachable' | 'unreachable', lastError = 'connect ECONNREFUSED'): void {
+    this.#health = Object.freeze({
+      state,
+      since: state === 'unreachable' ? new Date(this.now()) : null,
+      lastError: state === 'unreachable' ? lastError : this.#health.lastError,
+      consecutiveFailures: state === 'unreachable' ? 3 : 0,
+      lastAnswer: this.#health.lastAnswer,
+    });
+    for (const l of this.#healthListeners) l(this.#health);
   }
 
   // ---- the server's own state (changes made elsewhere; not counted) ----------------------
@@ -252,13 +279,17 @@ export class MockFilesClient implements FilesClient {
     return this.serverPut(path, data, options.mtime ? { mtime: options.mtime } : {});
   }
 
-  async mkdir(path: string, options: { parents?: boolean } = {}): Promise<RemoteEntry> {
+  async mkdir(path: string, options: { parents?: boolean; mtime?: Date } = {}): Promise<RemoteEntry> {
     await this.enter('mkdir', path, [options]);
     if (this.nodes.get(key(path))) throw new DestinationExistsError({ message: 'The destination exists.', status: 422, type: 'processing-failure/destination-exists' });
     const parent = this.nodes.get(key(parentPath(path)));
     if (!parent && !options.parents) throw this.parentMissing(path);
     if (parent && parent.type !== 'directory') throw this.parentMissing(path);
-    return this.serverMkdirs(path);
+    const entry = this.serverMkdirs(path);
+    if (!options.mtime) return entry;
+    const node = this.nodes.get(key(path))!;
+    node.providedMtime = seconds(options.mtime.getTime());
+    return this.entry(node);
   }
 
   async delete(path: string, options: { recursive?: boolean } = {}): Promise<void> {

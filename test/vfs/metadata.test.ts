@@ -153,22 +153,37 @@ describe('listings', () => {
     expect(client.counts.stat).toBe(0);
   });
 
-  it('asks for the one name when the expired listing is old, or bigger than a page, or the folder is gone', async () => {
-    const old = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
-    old.client.serverPut('d/a', '1');
-    await old.fs.readdir('/d');
-    old.clock.advance(60_000);
-    old.client.resetCounts();
-    await old.fs.getattr('/d/a');
-    expect(old.client.counts).toMatchObject({ list: 0, stat: 1 });
+  it('lists the folder again however old its listing is: a walk an hour later still costs one request per folder', async () => {
+    const { fs, client, clock } = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
+    for (let i = 0; i < 20; i++) client.serverPut(`d/f${i}`, String(i));
+    await fs.readdir('/d');
+    clock.advance(3_600_000);
+    client.resetCounts();
+    for (let i = 0; i < 20; i++) expect((await fs.getattr(`/d/f${i}`)).size).toBe(String(i).length);
+    expect(client.counts).toMatchObject({ list: 1, stat: 0 });
+  });
 
+  it('in an expired listing bigger than a page, the first name missed is one stat, the second lists the folder again', async () => {
     const big = setup({ dirTtlMs: 5000, attrTtlMs: 5000, listPageSize: 10 });
-    for (let i = 0; i < 10; i++) big.client.serverPut(`d/f${i}`, '1');
+    for (let i = 0; i < 30; i++) big.client.serverPut(`d/f${String(i).padStart(2, '0')}`, '1');
     await big.fs.readdir('/d');
+    expect(big.client.counts.list).toBe(3);
     big.clock.advance(5000);
     big.client.resetCounts();
-    await big.fs.getattr('/d/f1');
+    await big.fs.getattr('/d/f01');
     expect(big.client.counts).toMatchObject({ list: 0, stat: 1 });
+    for (let i = 2; i < 30; i++) await big.fs.getattr(`/d/f${String(i).padStart(2, '0')}`);
+    // One more name missed, then one listing (three pages) answered the rest.
+    expect(big.client.counts).toMatchObject({ list: 3, stat: 1 });
+  });
+
+  it('asks for the one name when the folder was never listed, or is gone', async () => {
+    const never = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
+    never.client.serverPut('d/a', '1');
+    never.client.serverPut('d/b', '1');
+    await never.fs.getattr('/d/a');
+    await never.fs.getattr('/d/b');
+    expect(never.client.counts).toMatchObject({ list: 0, stat: 2 });
 
     const gone = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
     gone.client.serverPut('d/a', '1');

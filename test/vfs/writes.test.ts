@@ -73,6 +73,21 @@ class MemoryWrites implements WriteLayer {
   localChildren(dir: string): RemoteEntry[] {
     return [...this.pending.values()].map((p) => p.entry).filter((e) => keyOf(e.path.split('/').slice(0, -1).join('/')) === keyOf(dir));
   }
+  unpublishedFolder(): boolean {
+    return false;
+  }
+  impliedFolder(): undefined {
+    return undefined;
+  }
+  impliedChildren(): RemoteEntry[] {
+    return [];
+  }
+  async mkdir(): Promise<null> {
+    return null;
+  }
+  async rmdir(): Promise<boolean> {
+    return false;
+  }
   async openRead(entry: RemoteEntry): Promise<FileHandle | undefined> {
     const p = this.pending.get(keyOf(entry.path));
     return p ? this.handle(entry.path) : undefined;

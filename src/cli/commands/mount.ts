@@ -54,7 +54,7 @@ Caching and reading:
                         ${MOUNT_DEFAULTS.readCacheBytes / MiB}M; at least --read-ahead + 16M)
   --prefetch-files N    once a program reads a folder's files one after another
                         (cp -r, tar), fetch the next N files of up to 1M ahead,
-                        16 at a time (default ${MOUNT_DEFAULTS.prefetchFiles}; 0 = off)
+                        32 at a time (default ${MOUNT_DEFAULTS.prefetchFiles}; 0 = off)
   --cache-dir DIR       private folder for the control socket, the log of
                         --daemon and pending uploads (default
                         $XDG_CACHE_HOME/filesfs/<hash of site and root>,

@@ -6,30 +6,37 @@
 // still open), then the write-size histogram. --json prints the mount's
 // answer as is (WriteBackStatus, src/vfs/write-back/status.ts: pendingUploads,
 // pendingBytes, uploading, failedUploads, files[] with path, size, state,
-// uploadedBytes, error, stagingFile, …). Exit status: 0 with an answer, 1
-// when no running filesfs mount is there (or it cannot answer), 2 for usage.
+// uploadedBytes, error, stagingFile, …, and `server`: the server's health
+// and the client's counters). The first line says whether the server
+// answers ("server unreachable since 14:02:11 (last error ...)"). Exit
+// status: 0 with an answer, 1 when no running filesfs mount is there (or it
+// cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
-import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/index.js';
-import { formatBytes, type HeldLock, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { canonicalMountpoint } from '../../fuse/index.js';
+import { formatBytes, type HeldLock, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
+import { askMount, MountRequestError } from '../mount-request.js';
 
 const usage = `Usage: filesfs status <mountpoint> [--json]
 
-Shows what a running filesfs mount has not uploaded yet: files pending (closed,
-waiting for the upload delay or a free slot), uploading (with progress),
-retrying after a network or server failure, failed (refused by the server:
-the reason, and where the content is kept in the cache dir), and files still
-open for writing; then totals since the mount started, the sizes of the
-write requests the mount received, and the locks held on the server for
-programs here (fcntl, lockf, flock).
+Shows whether the server answers (or since when it does not, and why) and
+what a running filesfs mount has not uploaded yet: files and folders pending
+(closed, waiting for the upload delay, a free slot or the folder they are in),
+uploading (with progress), retrying after a network or server failure, failed
+(refused by the server: the reason, and where the content is kept in the
+cache dir), and files still open for writing; then totals since the mount
+started, the sizes of the write requests the mount received, and the locks
+held on the server for programs here (fcntl, lockf, flock).
+filesfs retry tries failed uploads at once; filesfs discard drops one.
 
 Options:
   --json                print the mount's answer as JSON (pendingUploads,
                         pendingBytes, uploading, failedUploads, files[] with
-                        path, size, state, uploadedBytes, error, stagingFile;
-                        locks[] with path, exclusive, since, holders)
+                        kind, path, size, state, uploadedBytes, error,
+                        stagingFile, waitingFor; server with the health and
+                        the client's requests, retries and hedges; locks[]
+                        with path, exclusive, since, holders)
   --timeout S           give up after S seconds without an answer (default 10)
   -h, --help            show this help`;
 
@@ -51,23 +58,15 @@ export const command: Command = {
     const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
     if (!(timeoutS > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
     const target = await canonicalMountpoint(positionals[0]!);
-
-    const record = await findMount(target);
-    if (!record) {
-      const kernel = await findKernelMount(target);
-      if (!kernel) return fail(`${target} is not mounted`);
-      return fail(`${target} is not served by a running filesfs mount (${kernel.fstype} from ${kernel.source}${kernel.fstype === 'fuse.filesfs' ? ': its process is gone; run filesfs unmount ' + target : ''})`);
-    }
     let status: WriteBackStatus;
     try {
-      status = await controlRequest<WriteBackStatus>(record.socket, 'status', { timeoutMs: Math.round(timeoutS * 1000) });
+      status = await askMount<WriteBackStatus>(target, 'status', {}, Math.round(timeoutS * 1000));
     } catch (err) {
-      if (err instanceof ControlUnavailableError) return fail(`the filesfs mount at ${target} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
-      if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) return fail(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
-      return fail(`status of ${target}: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof MountRequestError) return fail(err.message);
+      throw err;
     }
     // The server locks held for programs here (none from a mount that predates them).
-    const locks = await controlRequest<HeldLock[]>(record.socket, 'locks', { timeoutMs: Math.round(timeoutS * 1000) }).catch(() => [] as HeldLock[]);
+    const locks = await askMount<HeldLock[]>(target, 'locks', {}, Math.round(timeoutS * 1000)).catch(() => [] as HeldLock[]);
     if (values.json) {
       process.stdout.write(JSON.stringify({ ...status, locks }, null, 2) + '\n');
       return 0;
@@ -80,6 +79,7 @@ export const command: Command = {
 /** The human-readable report. */
 export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.now()): string {
   const lines: string[] = [];
+  if (s.server) lines.push(formatServer(s.server));
   // Loud first: changes that could not be kept, and a cache disk that is (nearly) full.
   if (s.writeProblems > 0) {
     lines.push(`WARNING: ${s.writeProblems} change${s.writeProblems === 1 ? '' : 's'} could not be kept (writing or recording ${s.writeProblems === 1 ? 'it' : 'them'} failed); the programs got the error:`);
@@ -92,7 +92,8 @@ export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.
   if (s.cacheDisk && s.cacheDisk.freeBytes < LOW_DISK_BYTES) {
     lines.push(`WARNING: the cache dir ${s.cacheDir} has ${formatBytes(s.cacheDisk.freeBytes)} free of ${formatBytes(s.cacheDisk.totalBytes)}: new writes fail with "No space left on device" until space is freed`);
   }
-  const since = `${s.uploadedFiles} file${s.uploadedFiles === 1 ? '' : 's'} (${formatBytes(s.uploadedBytes)}) uploaded since the mount started`;
+  const folders = s.createdFolders ? ` and ${s.createdFolders} folder${s.createdFolders === 1 ? '' : 's'} created` : '';
+  const since = `${s.uploadedFiles} file${s.uploadedFiles === 1 ? '' : 's'} (${formatBytes(s.uploadedBytes)}) uploaded${folders} since the mount started`;
   if (s.pendingUploads === 0) {
     lines.push(`${mountpoint}: nothing pending; ${since}`);
   } else {
@@ -104,13 +105,27 @@ export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.
     const width = Math.max(...s.files.map((f) => formatBytes(f.size).length));
     for (const f of s.files) lines.push(`  ${formatEntry(f, width, now)}`);
     if (s.filesNotListed > 0) lines.push(`  … and ${s.filesNotListed} more (--json lists at most ${s.files.length})`);
-    if (s.failedUploads) lines.push(`Failed uploads are kept in ${s.cacheDir} and retried every few minutes and at the next mount.`);
+    if (s.failedUploads) lines.push(`Failed uploads are kept in ${s.cacheDir} and retried every 10 minutes and at the next mount; \`filesfs retry ${mountpoint}\` tries them now, \`filesfs discard ${mountpoint} PATH\` drops one (its content kept aside).`);
   }
   if (s.writes > 0) {
     const buckets = Object.entries(s.writeSizes).sort((a, b) => Number(b[0]) - Number(a[0])).map(([size, n]) => `≤${bucketLabel(Number(size))}: ${n}`);
-    lines.push(`write requests: ${s.writes} (${formatBytes(s.writtenBytes)}); by size ${buckets.join(', ')}`);
+    lines.push(`write requests: ${s.writes} (${formatBytes(s.writtenBytes)} written and kept); by size ${buckets.join(', ')}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** "server: reachable; 1234 requests, 5 retried, 2 hedged (1 won)" or "server unreachable since 14:02:11 (last error: ...)". */
+export function formatServer(server: ServerStatus): string {
+  const counts = `${server.requests} request${server.requests === 1 ? '' : 's'}, ${server.retries} retried, ${server.hedges.sent} hedged (${server.hedges.won} won)`;
+  if (server.state === 'reachable') return `server: reachable; ${counts}`;
+  const since = server.since ? ` since ${clockTime(new Date(server.since))}` : '';
+  return `server unreachable${since} (last error: ${server.lastError ?? 'none'}): cached files and folders are served, new files wait in the cache dir and upload when it answers; ${counts}`;
+}
+
+/** HH:MM:SS in local time. */
+function clockTime(d: Date): string {
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
 /** The server locks the mount holds for programs here. */
@@ -135,13 +150,15 @@ function formatEntry(f: UploadStatusEntry, width: number, now: number): string {
       return `uploading ${String(pct).padStart(3)}%  ${size}  ${f.path}`;
     }
     case 'failed':
-      return `failed          ${size}  ${f.path}: refused by the server: ${f.error}; content kept at ${f.stagingFile}${next(f, now)}`;
+      return f.kind === 'folder'
+        ? `failed          ${size}  ${f.path}/: the server refused to create the folder: ${f.error}${next(f, now)}`
+        : `failed          ${size}  ${f.path}: refused by the server: ${f.error}; content kept at ${f.stagingFile}${next(f, now)}`;
     case 'retrying':
       return `retrying        ${size}  ${f.path}: ${f.error} (attempt ${f.attempts})${next(f, now)}`;
     case 'open':
       return `open            ${size}  ${f.path} (uploads after it is closed)`;
     default:
-      return `pending         ${size}  ${f.path}`;
+      return `pending         ${size}  ${f.path}${f.kind === 'folder' ? '/ (folder to create)' : ''}${f.waitingFor ? ` (waits for the folder ${f.waitingFor})` : ''}`;
   }
 }
 

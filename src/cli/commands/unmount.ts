@@ -5,6 +5,11 @@
 // command waits for both. Anything else mounted there (a stale mount left by
 // a killed process, a FUSE mount of another program) is unmounted with
 // `fusermount3 -u`, lazily (`-uz`) when busy, with a note saying so.
+//
+// Exit status: 0 unmounted with nothing left undone; 3 unmounted, but
+// uploads (or folders to create) were left in the journal (--force, a
+// refusal, the drain stopped): they resume at the next mount with the same
+// cache dir; 1 when the unmount failed; 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlTimeoutError, ControlUnavailableError, findMount, processAlive } from '../../control/index.js';
 import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/index.js';
@@ -24,7 +29,14 @@ Options:
                         mount of the same site and root
   --timeout S           give up waiting after S seconds (default: wait as long
                         as the drain takes)
-  -h, --help            show this help`;
+  -h, --help            show this help
+
+Exit status: 0 unmounted, nothing left undone; 3 unmounted with uploads left
+pending in the cache dir's journal (they resume at the next mount); 1 the
+unmount failed.`;
+
+/** Unmounted, but uploads were left undone (in the journal). */
+export const EXIT_LEFT_UNDONE = 3;
 
 /** How long to wait for the mount process to exit once it said it unmounted. */
 const EXIT_WAIT_MS = 30_000;
@@ -82,12 +94,14 @@ export const command: Command = {
       process.exit(130);
     };
     process.once('SIGINT', onInterrupt);
+    let leftUndone: string[] = [];
     try {
-      await controlRequest(record.socket, 'unmount', {
+      const answer = await controlRequest<{ leftUndone?: string[] }>(record.socket, 'unmount', {
         args: { force: values.force === true },
         onProgress: (update) => say(update.message),
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
+      leftUndone = Array.isArray(answer?.leftUndone) ? answer.leftUndone.filter((l): l is string => typeof l === 'string') : [];
     } catch (err) {
       if (err instanceof ControlTimeoutError) {
         throw new Error(`gave up waiting after ${values.timeout} s; the mount process (pid ${record.pid}) goes on and unmounts ${target} when done`);
@@ -104,6 +118,10 @@ export const command: Command = {
     }
     if (!(await waitForExit(record.pid, EXIT_WAIT_MS))) throw new Error(`${target} is unmounted, but its filesfs process (pid ${record.pid}) has not exited after ${EXIT_WAIT_MS / 1000} s`);
     if (await isMountpoint(target)) throw new Error(`${target} is still mounted after its filesfs process exited; run: filesfs unmount ${target}`);
+    if (leftUndone.length > 0) {
+      say(`unmounted ${target}, with work left undone: ${leftUndone.join('; ')}`);
+      return EXIT_LEFT_UNDONE;
+    }
     say(`unmounted ${target}`);
     return 0;
   },

@@ -3,6 +3,7 @@
 // detection (ReadAhead), since each open file is its own stream of reads.
 import type { FileAttributes } from '../filesystem-api.js';
 import { FsError } from '../fs-error.js';
+import { isTransientFailure } from '../server-state.js';
 import type { ContentRegistry } from '../read/content-registry.js';
 import type { FileContent } from '../read/file-content.js';
 import type { FileReader } from '../read/file-reader.js';
@@ -42,6 +43,9 @@ export class ReadHandle implements FileHandle {
     } catch (err) {
       // Deleted while open: the handle still shows what it opened.
       if (err instanceof FsError && err.code === 'ENOENT') return this.ownVersion();
+      // The server could not say (it failed, or is down): what this handle reads is still right,
+      // and a read that went well must not end in EIO because the kernel asked again.
+      if (isTransientFailure(err)) return this.ownVersion();
       throw err;
     }
   }

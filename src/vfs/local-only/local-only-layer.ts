@@ -54,6 +54,27 @@ export class LocalOnlyLayer implements WriteLayer {
     return mine.length === 0 && owners.length === 0 ? theirs : [...theirs, ...mine, ...owners];
   }
 
+  unpublishedFolder(dirPath: string): boolean {
+    return this.inner.unpublishedFolder(dirPath);
+  }
+
+  impliedFolder(path: string): RemoteEntry | undefined {
+    return this.inner.impliedFolder(path);
+  }
+
+  impliedChildren(dirPath: string): readonly RemoteEntry[] {
+    return this.inner.impliedChildren(dirPath);
+  }
+
+  /** Folders are never local-only (the patterns name files). */
+  mkdir(remotePath: string): Promise<RemoteEntry | null> {
+    return this.inner.mkdir(remotePath);
+  }
+
+  rmdir(entry: RemoteEntry): Promise<boolean> {
+    return this.inner.rmdir(entry);
+  }
+
   async openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined> {
     if (!this.local(entry.path)) return this.inner.openRead(entry, flags);
     if (!this.store.get(entry.path)) {
@@ -120,7 +141,7 @@ export class LocalOnlyLayer implements WriteLayer {
   }
 
   async setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
-    if (!this.local(entry.path)) return this.inner.setMtime(entry, mtime);
+    if (entry.type === 'directory' || !this.local(entry.path)) return this.inner.setMtime(entry, mtime);
     await this.store.setMtime(this.existing(entry.path), mtime);
     return true;
   }

@@ -9,12 +9,18 @@ import { keyOf } from '../path-mapper.js';
 export interface Listing {
   /** Remote path of the folder as it was asked for. */
   readonly path: string;
-  /** Clock time when the request started (freshness is measured from here). */
-  readonly fetchedAt: number;
+  /**
+   * Clock time when the request started (freshness is measured from here);
+   * moved forward when the mount's own change re-confirms a folder it
+   * created (MetadataCache.refreshFolder).
+   */
+  fetchedAt: number;
   /** Children by comparison key of their full path, in listing order. */
   readonly children: Map<string, RemoteEntry>;
   /** Set once readdir warned about names the kernel cannot show. */
   warnedUnrepresentable?: boolean;
+  /** Lookups that missed since this listing expired (lookup.ts re-lists a big folder being walked). */
+  missesSinceExpiry?: number;
 }
 
 export function buildListing(path: string, entries: Iterable<RemoteEntry>, fetchedAt: number, log: Logger): Listing {

@@ -15,6 +15,11 @@
 // Our own changes go through apply*/invalidate* at once (read-your-writes):
 // the entry, the parent's listing and the negative cache are fixed together,
 // and a folder moved away drops everything cached below it.
+//
+// Expired answers are not dropped: they stay until the LRU bound evicts them,
+// so that when the server cannot be asked (unreachable, or failing
+// transiently) the lookup can serve what was last seen (`known(path,
+// 'any-age')`, `staleListing`) instead of an error.
 import { LRUCache } from 'lru-cache';
 import type { RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
@@ -22,6 +27,9 @@ import { parentPath } from '../../path/index.js';
 import type { Clock } from '../options.js';
 import { keyOf } from '../path-mapper.js';
 import { buildListing, type Listing } from './listing.js';
+
+/** Which answers a query accepts: fresh ones only, or any the cache still holds. */
+export type Freshness = 'fresh' | 'any-age';
 
 interface Timed<T> {
   value: T;
@@ -51,22 +59,22 @@ export class MetadataCache {
     this.listings = new LRUCache({ maxSize: options.maxEntries, sizeCalculation: (l) => l.children.size + 1 });
   }
 
-  private fresh(at: number, ttl: number): boolean {
-    return ttl > 0 && this.options.clock() - at < ttl;
+  private fresh(at: number, ttl: number, freshness: Freshness = 'fresh'): boolean {
+    return ttl > 0 && (freshness === 'any-age' || this.options.clock() - at < ttl);
   }
 
-  // ---- queries (fresh data only) -------------------------------------------
+  // ---- queries (fresh data only, unless asked for any age) ---------------------
 
   /** The fresh entry for a key, if any. */
-  entry(key: string): RemoteEntry | undefined {
+  entry(key: string, freshness: Freshness = 'fresh'): RemoteEntry | undefined {
     const hit = this.entries.get(key);
-    return hit && this.fresh(hit.at, this.options.attrTtlMs) ? hit.value : undefined;
+    return hit && this.fresh(hit.at, this.options.attrTtlMs, freshness) ? hit.value : undefined;
   }
 
   /** True when the key is freshly known not to exist. */
-  isMissing(key: string): boolean {
+  isMissing(key: string, freshness: Freshness = 'fresh'): boolean {
     const at = this.negatives.get(key);
-    return at !== undefined && this.fresh(at, this.options.negativeTtlMs);
+    return at !== undefined && this.fresh(at, this.options.negativeTtlMs, freshness);
   }
 
   /** The folder's fresh, complete listing, if any. */
@@ -76,34 +84,46 @@ export class MetadataCache {
   }
 
   /**
-   * The folder's listing if it was fetched less than `maxAgeMs` ago, fresh or
-   * not (a stale listing says how big the folder was and that it is being
-   * browsed; it answers no lookup).
+   * The folder's last listing, however old (an expired listing says how big
+   * the folder was and that it is being browsed, and it is what the mount
+   * last saw of it when the server cannot be asked).
    */
-  recentListing(dirKey: string, maxAgeMs: number): Listing | undefined {
-    const hit = this.listings.peek(dirKey);
-    return hit && this.options.clock() - hit.fetchedAt < maxAgeMs ? hit : undefined;
+  staleListing(dirKey: string): Listing | undefined {
+    return this.listings.peek(dirKey);
   }
 
   /**
    * What the cache alone says about a path: its entry, null when it is known
    * not to exist (negative entry, or absent from the parent's fresh listing),
-   * undefined when only the server can tell.
+   * undefined when only the server can tell. With 'any-age', expired answers
+   * count too (what was last seen; for when the server cannot be asked).
    */
-  known(path: string): RemoteEntry | null | undefined {
-    const here = this.knownHere(path);
+  known(path: string, freshness: Freshness = 'fresh'): RemoteEntry | null | undefined {
+    const here = this.knownHere(path, freshness);
     if (here !== undefined) return here;
     // Below a folder known to be missing (or a file), nothing exists.
     for (let up = parentPath(path); up !== ''; up = parentPath(up)) {
-      const ancestor = this.knownHere(up);
+      const ancestor = this.knownHere(up, freshness);
       if (ancestor === null || ancestor?.type === 'file') return null;
       if (ancestor) break;
     }
     return undefined;
   }
 
-  private knownHere(path: string): RemoteEntry | null | undefined {
+  private knownHere(path: string, freshness: Freshness): RemoteEntry | null | undefined {
     const key = keyOf(path);
+    if (freshness === 'any-age') {
+      // The newest of what is held: an entry, a negative, or the parent's listing.
+      const entry = this.entries.get(key);
+      const missingAt = this.negatives.get(key);
+      const listing = path === '' ? undefined : this.listings.peek(keyOf(parentPath(path)));
+      const candidates: Array<{ at: number; answer: RemoteEntry | null }> = [];
+      if (entry && this.options.attrTtlMs > 0) candidates.push({ at: entry.at, answer: entry.value });
+      if (missingAt !== undefined && this.options.negativeTtlMs > 0) candidates.push({ at: missingAt, answer: null });
+      if (listing && this.options.dirTtlMs > 0) candidates.push({ at: listing.fetchedAt, answer: listing.children.get(key) ?? null });
+      if (candidates.length === 0) return undefined;
+      return candidates.reduce((a, b) => (b.at > a.at ? b : a)).answer;
+    }
     const entry = this.entry(key);
     if (entry) return entry;
     if (this.isMissing(key)) return null;
@@ -111,6 +131,19 @@ export class MetadataCache {
     const parent = this.listing(keyOf(parentPath(path)));
     if (parent) return parent.children.get(key) ?? null;
     return undefined;
+  }
+
+  /**
+   * Our own change in a folder whose whole content the mount knows (one it
+   * created): its listing and its entry count as fresh again from now.
+   */
+  refreshFolder(path: string): void {
+    const now = this.options.clock();
+    const key = keyOf(path);
+    const listing = this.listings.peek(key);
+    if (listing) listing.fetchedAt = now;
+    const entry = this.entries.peek(key);
+    if (entry) entry.at = now;
   }
 
   // ---- answers from the server ----------------------------------------------

@@ -6,9 +6,12 @@
 // empty or the caller forces an end (signal: a second SIGINT); a refusal
 // during the drain ends that file's part (it stays in the journal, failed).
 // Whatever is left when the drain ends stays in the journal and resumes at the
-// next mount on the same cache dir.
+// next mount on the same cache dir. Pending folders are created first (files
+// inside one wait for it); a folder the server refuses ends the part of
+// everything inside it too.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PendingFile } from './pending-file.js';
+import type { PendingFolder } from './pending-folder.js';
 import type { WriteBackLayer } from './write-layer.js';
 
 export interface DrainProgress {
@@ -55,30 +58,40 @@ export interface DrainResult {
 const POLL_MS = 100;
 const DEFAULT_PROGRESS_MS = 1_000;
 
-export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile) => string, options: DrainOptions = {}): Promise<DrainResult> {
+export async function drain(layer: WriteBackLayer, mountPath: (path: string) => string, options: DrainOptions = {}): Promise<DrainResult> {
   const started = Date.now();
-  const startFiles = layer.totals.uploadedFiles;
+  const startFiles = layer.totals.uploadedFiles + layer.totals.createdFolders;
   const startBytes = layer.totals.uploadedBytes;
   const interval = options.progressIntervalMs ?? DEFAULT_PROGRESS_MS;
-  const pending = (): PendingFile[] => [...layer.files.values()].filter((f) => f.needsUpload);
+  const pendingFiles = (): PendingFile[] => [...layer.files.values()].filter((f) => f.needsUpload);
+  const pendingFolders = (): PendingFolder[] => [...layer.files.folders()].filter((f) => f.blocks);
+  const pending = (): Array<PendingFile | PendingFolder> => [...pendingFolders(), ...pendingFiles()];
   // A failure that happened before this instant does not end a file's part in the drain.
-  const refusedNow = (f: PendingFile): boolean => f.phase === 'failed' && f.failure!.at.getTime() >= started;
+  const refusedNow = (f: PendingFile | PendingFolder): boolean => f.phase === 'failed' && f.failure!.at.getTime() >= started;
+  // Refused during the drain, or waiting for a folder that was.
+  const stuck = (f: PendingFile | PendingFolder): boolean => {
+    if (refusedNow(f)) return true;
+    const folder = layer.files.blockingFolder(f.path);
+    return folder !== undefined && stuck(folder);
+  };
 
   // Open files first become durable as they are now.
   await Promise.all([...layer.files.values()].filter((f) => f.needsCommit).map((f) => layer.commit(f).catch(() => undefined)));
-  layer.uploads.startDraining(pending());
+  layer.folderUploads.startDraining(pendingFolders());
+  layer.uploads.startDraining(pendingFiles());
 
+  const sizeOf = (f: PendingFile | PendingFolder): number => ('size' in f ? f.size : 0);
   const progress = (): DrainProgress => {
     const left = pending();
     const inFlight = left.filter((f) => f.attempt);
-    const acknowledged = inFlight.reduce((n, f) => n + (f.attempt?.uploadedBytes ?? 0), 0);
+    const acknowledged = pendingFiles().reduce((n, f) => n + (f.attempt?.uploadedBytes ?? 0), 0);
     const bytesDone = layer.totals.uploadedBytes - startBytes + acknowledged;
     const elapsedMs = Date.now() - started;
     const retrying = left.filter((f) => f.phase === 'retrying');
     return {
       filesLeft: left.length,
-      bytesLeft: Math.max(0, left.reduce((n, f) => n + f.size, 0) - acknowledged),
-      filesDone: layer.totals.uploadedFiles - startFiles,
+      bytesLeft: Math.max(0, left.reduce((n, f) => n + sizeOf(f), 0) - acknowledged),
+      filesDone: layer.totals.uploadedFiles + layer.totals.createdFolders - startFiles,
       bytesDone,
       bytesPerSecond: elapsedMs > 0 ? Math.round((bytesDone * 1000) / elapsedMs) : 0,
       uploading: inFlight.length,
@@ -94,7 +107,7 @@ export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile
   try {
     for (;;) {
       const left = pending();
-      if (left.every(refusedNow)) break;
+      if (left.every(stuck)) break;
       if (options.signal?.aborted) {
         forced = true;
         break;
@@ -107,6 +120,7 @@ export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile
     }
   } finally {
     layer.uploads.stopDraining();
+    layer.folderUploads.stopDraining();
   }
   const end = progress();
   options.onProgress?.(end);
@@ -117,8 +131,8 @@ export async function drain(layer: WriteBackLayer, mountPath: (file: PendingFile
     filesDone: end.filesDone,
     bytesDone: layer.totals.uploadedBytes - startBytes,
     filesLeft: left.length,
-    bytesLeft: left.reduce((n, f) => n + f.size, 0),
-    refused: left.filter((f) => f.phase === 'failed').map((f) => ({ path: mountPath(f), error: f.failure!.message, stagingFile: f.stagingPath })),
+    bytesLeft: left.reduce((n, f) => n + sizeOf(f), 0),
+    refused: left.filter((f) => f.phase === 'failed').map((f) => ({ path: mountPath(f.path), error: f.failure!.message, stagingFile: 'stagingPath' in f ? f.stagingPath : '' })),
     elapsedMs: Date.now() - started,
   };
 }

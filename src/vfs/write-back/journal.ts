@@ -9,6 +9,9 @@
 // after the staging data is fsync'd; it removes the record (durably) only once
 // the server confirmed that generation, and only then deletes the staging
 // file. At mount, load() returns every record; those are the uploads to resume.
+// A pending folder (mkdir written back) has a record of its own kind
+// ("kind": "folder": path, the time to give it, state); it goes once the
+// server has the folder.
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../options/private-dir.js';
@@ -43,6 +46,32 @@ export interface JournalRecord {
   updatedAt: Date;
 }
 
+/** A pending folder: made through the mount, not created on the server yet. */
+export interface FolderRecord {
+  kind: 'folder';
+  id: string;
+  path: string;
+  /** The time it shows; sent as provided_mtime when `timeSet`. */
+  mtime: Date;
+  /** utimens set the time (cp -p, rsync -t). */
+  timeSet: boolean;
+  state: RecordState;
+  reason?: string;
+  updatedAt: Date;
+}
+
+interface WireFolder {
+  format: number;
+  kind: 'folder';
+  id: string;
+  path: string;
+  mtime: string;
+  timeSet: boolean;
+  state: RecordState;
+  reason?: string;
+  updatedAt: string;
+}
+
 interface WireBase {
   exists: boolean;
   serverMtime?: string | null;
@@ -68,6 +97,7 @@ interface WireRecord {
 
 export interface LoadedJournal {
   records: JournalRecord[];
+  folders: FolderRecord[];
   /** Files that could not be read as records, with why (kept, renamed to *.bad, for a person to look at). */
   unreadable: Array<{ name: string; reason: string }>;
 }
@@ -90,8 +120,8 @@ export class Journal {
   }
 
   /** Writes (or replaces) a record durably. One writer per id at a time. */
-  write(record: JournalRecord): Promise<void> {
-    return writeFileDurably(this.dirSync, record.id + SUFFIX, encode(record));
+  write(record: JournalRecord | FolderRecord): Promise<void> {
+    return writeFileDurably(this.dirSync, record.id + SUFFIX, 'kind' in record ? encodeFolder(record) : encode(record));
   }
 
   /**
@@ -120,6 +150,7 @@ export class Journal {
   /** Every record; leftover temp files are deleted, unreadable records renamed to *.bad. */
   async load(): Promise<LoadedJournal> {
     const records: JournalRecord[] = [];
+    const folders: FolderRecord[] = [];
     const unreadable: LoadedJournal['unreadable'] = [];
     for (const name of (await readdir(this.dir)).sort()) {
       const full = join(this.dir, name);
@@ -130,16 +161,17 @@ export class Journal {
       }
       if (!name.endsWith(SUFFIX)) continue;
       try {
-        const record = decode(await readFile(full, 'utf8'));
+        const record = decodeAny(await readFile(full, 'utf8'));
         if (record.id + SUFFIX !== name) throw new Error(`its id is ${JSON.stringify(record.id)}`);
-        records.push(record);
+        if ('kind' in record) folders.push(record);
+        else records.push(record);
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         unreadable.push({ name, reason });
         await rename(full, `${full}.bad`).catch(() => undefined);
       }
     }
-    return { records, unreadable };
+    return { records, folders, unreadable };
   }
 }
 
@@ -159,6 +191,55 @@ export function encode(record: JournalRecord): string {
     updatedAt: record.updatedAt.toISOString(),
   };
   return JSON.stringify(wire) + '\n';
+}
+
+export function encodeFolder(record: FolderRecord): string {
+  const wire: WireFolder = {
+    format: FORMAT,
+    kind: 'folder',
+    id: record.id,
+    path: record.path,
+    mtime: record.mtime.toISOString(),
+    timeSet: record.timeSet,
+    state: record.state,
+    ...(record.reason !== undefined ? { reason: record.reason } : {}),
+    updatedAt: record.updatedAt.toISOString(),
+  };
+  return JSON.stringify(wire) + '\n';
+}
+
+/** A file's or a folder's record. */
+export function decodeAny(text: string): JournalRecord | FolderRecord {
+  const w = JSON.parse(text) as { kind?: unknown } | null;
+  if (w && typeof w === 'object' && w.kind === 'folder') return decodeFolder(w as Partial<WireFolder>);
+  return decode(text);
+}
+
+function decodeFolder(w: Partial<WireFolder>): FolderRecord {
+  if (w.format !== FORMAT) throw new Error(`unknown record format ${String(w.format)}`);
+  const text = (v: unknown, k: string): string => {
+    if (typeof v !== 'string') throw new Error(`field ${k} is missing or not a string`);
+    return v;
+  };
+  const date = (v: unknown, k: string): Date => {
+    const d = new Date(text(v, k));
+    if (Number.isNaN(d.getTime())) throw new Error(`field ${k} is not a date`);
+    return d;
+  };
+  const id = text(w.id, 'id');
+  if (!/^[0-9a-f]{8,64}$/.test(id)) throw new Error('field id is not an id');
+  if (typeof w.timeSet !== 'boolean') throw new Error('field timeSet is missing or not a boolean');
+  if (w.state !== 'pending' && w.state !== 'failed') throw new Error(`unknown state ${String(w.state)}`);
+  return {
+    kind: 'folder',
+    id,
+    path: text(w.path, 'path'),
+    mtime: date(w.mtime, 'mtime'),
+    timeSet: w.timeSet,
+    state: w.state,
+    ...(typeof w.reason === 'string' ? { reason: w.reason } : {}),
+    updatedAt: date(w.updatedAt, 'updatedAt'),
+  };
 }
 
 export function decode(text: string): JournalRecord {

@@ -17,10 +17,13 @@
 //     owner);
 //   - discard: an unlinked or replaced file's record goes at once.
 // One file's journal writes are serialized by its `records` mutex, so the
-// newest record always wins.
+// newest record always wins. A pending folder's record is written before
+// mkdir returns, rewritten when it is renamed, retimed or refused, and
+// removed once the server has the folder (or it was removed here).
 import { crashPoint } from './crash-points.js';
-import type { Journal, JournalRecord } from './journal.js';
+import type { FolderRecord, Journal, JournalRecord } from './journal.js';
 import type { ClosedVersion, PendingFile, StagingFile } from './pending-file.js';
+import type { PendingFolder } from './pending-folder.js';
 import type { StagingArea } from './staging.js';
 
 export class Records {
@@ -97,6 +100,37 @@ export class Records {
         await this.journal.remove(file.id);
         file.unjournaled();
       }
+    });
+  }
+
+  // ---- pending folders ----------------------------------------------------------------
+
+  /** The folder's record says what it is now (made, renamed, retimed, refused): written durably. */
+  folder(folder: PendingFolder): Promise<void> {
+    return folder.records.run(async () => {
+      if (!folder.blocks) return;
+      const failed = folder.failure?.permanent === true;
+      const record: FolderRecord = {
+        kind: 'folder',
+        id: folder.id,
+        path: folder.path,
+        mtime: folder.mtime,
+        timeSet: folder.timeSet,
+        state: failed ? 'failed' : 'pending',
+        ...(failed ? { reason: folder.failure!.message } : {}),
+        updatedAt: new Date(),
+      };
+      await this.journal.write(record);
+      folder.recorded(true);
+    });
+  }
+
+  /** The folder is on the server, or removed here: its record goes. */
+  folderGone(folder: PendingFolder): Promise<void> {
+    return folder.records.run(async () => {
+      if (!folder.journaled) return;
+      await this.journal.remove(folder.id);
+      folder.recorded(false);
     });
   }
 

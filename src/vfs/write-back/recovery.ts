@@ -9,16 +9,20 @@
 // record for the same path (the newest record wins; the older one had been
 // replaced). A record whose staging file is gone, or shorter than the version
 // it records, cannot be uploaded; that is logged as an error and the record
-// removed, so it is not reported on every mount.
+// removed, so it is not reported on every mount. Pending folders (mkdir
+// written back) come back from their own records, and are created on the
+// server before what is inside them uploads.
 import type { Logger } from '../../log/logger.js';
 import { keyOf } from '../path-mapper.js';
-import type { Journal, JournalRecord } from './journal.js';
+import type { FolderRecord, Journal, JournalRecord } from './journal.js';
 import { PendingFile } from './pending-file.js';
+import { PendingFolder } from './pending-folder.js';
 import { SharedFd } from './shared-fd.js';
 import type { StagingArea } from './staging.js';
 
 export interface Recovery {
   files: PendingFile[];
+  folders: PendingFolder[];
   /** Records that were unreadable or had lost their staging file. */
   problems: string[];
   /** Staging files deleted because no record named them. */
@@ -26,21 +30,36 @@ export interface Recovery {
 }
 
 export async function recover(staging: StagingArea, journal: Journal, log: Logger): Promise<Recovery> {
-  const { records, unreadable } = await journal.load();
+  const { records, folders: folderRecords, unreadable } = await journal.load();
   const problems = unreadable.map((u) => `journal record ${u.name} is unreadable (${u.reason}); kept as ${u.name}.bad`);
   for (const p of problems) log.error('%s', p);
 
   // Newest first, so the first record seen for a path is the one that counts.
-  const ordered = [...records].sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || b.generation - a.generation);
-  const byPath = new Map<string, JournalRecord>();
+  const ordered = [...records, ...folderRecords].sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime() || generationOf(b) - generationOf(a));
+  const byPath = new Map<string, JournalRecord | FolderRecord>();
   const files: PendingFile[] = [];
+  const folders: PendingFolder[] = [];
   const named = new Set<string>();
   for (const record of ordered) {
     const key = keyOf(record.path);
     const newer = byPath.get(key);
     if (newer) {
-      log.info('journal: %s was replaced by a newer pending file for the same path; dropping the older one', record.path);
+      log.info('journal: %s was replaced by a newer pending %s for the same path; dropping the older one', record.path, 'kind' in newer ? 'folder' : 'file');
       await journal.remove(record.id);
+      continue;
+    }
+    if ('kind' in record) {
+      byPath.set(key, record);
+      folders.push(new PendingFolder({
+        id: record.id,
+        path: record.path,
+        mtime: record.mtime,
+        timeSet: record.timeSet,
+        journaled: true,
+        ...(record.state === 'failed'
+          ? { phase: 'failed' as const, failure: { message: record.reason ?? 'refused by the server', permanent: true, attempts: 1, at: record.updatedAt } }
+          : { phase: 'delayed' as const }),
+      }));
       continue;
     }
     const size = await staging.sizeOf(record.staging);
@@ -88,5 +107,9 @@ export async function recover(staging: StagingArea, journal: Journal, log: Logge
   }
   for (const name of await staging.strays()) await staging.remove(name);
   if (leftovers > 0) log.debug('journal: deleted %d staging files no record names (never closed, or already uploaded)', leftovers);
-  return { files, problems, leftovers };
+  return { files, folders, problems, leftovers };
+}
+
+function generationOf(record: JournalRecord | FolderRecord): number {
+  return 'kind' in record ? 0 : record.generation;
 }

@@ -4,6 +4,7 @@
 // write-size histogram (big_writes at work or not). Plain JSON, built from the
 // layer's state at one instant; the control channel sends it as is.
 import type { PendingFile } from './pending-file.js';
+import type { PendingFolder } from './pending-folder.js';
 import type { WriteSizeCounts } from './write-histogram.js';
 
 export type UploadState =
@@ -18,6 +19,8 @@ export type UploadState =
   | 'failed';
 
 export interface UploadStatusEntry {
+  /** A file's content (or time), or a folder made here (mkdir) to create on the server. */
+  kind: 'file' | 'folder';
   /** Path inside the mount, e.g. "/docs/a.txt". */
   path: string;
   /** Path on the server. */
@@ -33,8 +36,10 @@ export interface UploadStatusEntry {
   attempts: number;
   /** When the next attempt is due (ISO time), for retrying and failed files. */
   nextAttemptAt: string | null;
-  /** The local copy of the content (private to the mount's user). */
+  /** The local copy of the content (private to the mount's user); "" for a folder. */
   stagingFile: string;
+  /** The pending folder (path inside the mount) this waits for: it is created on the server first. */
+  waitingFor: string | null;
 }
 
 /** A version that could not be kept because writing it or recording it failed. */
@@ -63,6 +68,29 @@ export interface CacheDiskStatus {
   totalBytes: number;
 }
 
+/** The server as the client sees it (added by the mount; src/mount/server-status.ts). */
+export interface ServerStatus {
+  state: 'reachable' | 'unreachable';
+  /** When the failures that made it unreachable began (ISO), while unreachable. */
+  since: string | null;
+  /** The last failure without an answer (never a secret). */
+  lastError: string | null;
+  /** The last time any request got an answer (ISO). */
+  lastAnswer: string | null;
+  consecutiveFailures: number;
+  /** HTTP requests sent since the mount started (each attempt and hedge). */
+  requests: number;
+  /** Attempts after a failed one. */
+  retries: number;
+  /** Duplicates sent for slow reads, and how many answered first. */
+  hedges: { sent: number; won: number };
+  /** Requests stopped by their deadline or stall timer. */
+  stalls: number;
+  bytes: { up: number; down: number };
+  /** Requests by kind (list, stat, download, upload_part, ...) and outcome (ok, http-error, network, timeout, cancelled). */
+  byKind: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
 export interface WriteBackStatus {
   /** Files whose latest content is not on the server yet (including uploading and failed ones). */
   pendingUploads: number;
@@ -74,15 +102,19 @@ export interface WriteBackStatus {
   failedUploads: number;
   /** Files waiting for another attempt after a transient failure. */
   retryingUploads: number;
-  /** Uploads the server confirmed since the mount started, and their bytes. */
+  /** Uploads the server confirmed since the mount started, and their bytes (uploads cancelled here are not counted). */
   uploadedFiles: number;
   uploadedBytes: number;
+  /** Pending folders created on the server since the mount started. */
+  createdFolders: number;
   cacheDir: string;
   uploadDelayMs: number;
   uploadConcurrency: number;
   /** Write requests received since the mount started, by size bucket (bytes → count). */
   writeSizes: WriteSizeCounts;
+  /** Write requests that succeeded. */
   writes: number;
+  /** Bytes written and kept (their version was closed); writes to a version that was dropped are not counted. */
   writtenBytes: number;
   files: UploadStatusEntry[];
   /** Files not listed in `files` (the list is capped). */
@@ -99,6 +131,8 @@ export interface WriteBackStatus {
   conflicts: ConflictEntry[];
   /** Every file not uploaded yet (listed or not), counted and summed by state. */
   byState: Record<UploadState, { files: number; bytes: number }>;
+  /** The server's health and the client's counters (a mount adds them; null when the client has none). */
+  server?: ServerStatus | null;
 }
 
 /** Files and bytes by state. */
@@ -130,10 +164,43 @@ export function stateOf(file: PendingFile): UploadState {
   }
 }
 
-export function entryOf(file: PendingFile, mountPath: string): UploadStatusEntry {
+/** The one state status shows for a pending folder. */
+export function folderStateOf(folder: PendingFolder): UploadState {
+  switch (folder.phase) {
+    case 'creating':
+      return 'uploading';
+    case 'failed':
+    case 'retrying':
+      return folder.phase;
+    default:
+      return 'pending';
+  }
+}
+
+export function folderEntryOf(folder: PendingFolder, mountPath: string, waitingFor: string | null): UploadStatusEntry {
+  const state = folderStateOf(folder);
+  const failure = folder.failure;
+  return {
+    kind: 'folder',
+    path: mountPath,
+    remotePath: folder.path,
+    size: 0,
+    mtime: folder.mtime.toISOString(),
+    state,
+    uploadedBytes: 0,
+    error: failure?.message ?? null,
+    attempts: failure?.attempts ?? 0,
+    nextAttemptAt: state !== 'uploading' && failure?.nextAttemptAt ? new Date(failure.nextAttemptAt).toISOString() : null,
+    stagingFile: '',
+    waitingFor,
+  };
+}
+
+export function entryOf(file: PendingFile, mountPath: string, waitingFor: string | null = null): UploadStatusEntry {
   const state = stateOf(file);
   const failure = file.failure;
   return {
+    kind: 'file',
     path: mountPath,
     remotePath: file.path,
     size: file.size,
@@ -144,6 +211,7 @@ export function entryOf(file: PendingFile, mountPath: string): UploadStatusEntry
     attempts: failure?.attempts ?? 0,
     nextAttemptAt: state !== 'uploading' && failure?.nextAttemptAt ? new Date(failure.nextAttemptAt).toISOString() : null,
     stagingFile: file.stagingPath,
+    waitingFor: state === 'pending' ? waitingFor : null,
   };
 }
 

@@ -23,8 +23,11 @@
 //
 // `after(file)` is the one place that takes a file's next step once
 // something changed (a close, an outcome, a rename's end): a timer, a slot,
-// or leaving the pending set.
-import { type FilesClient, type PartialUpload, PartialUploadUnusable, type RemoteEntry, RetryPolicy } from '../../client/index.js';
+// or leaving the pending set. A file inside a pending folder (a mkdir not on
+// the server yet) waits for it: it takes a slot only once the folder has
+// landed (the host's `blocked`; folder-uploads.ts kicks the files below a
+// folder when it lands).
+import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type RemoteEntry, RetryPolicy } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { isSame, parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
@@ -49,6 +52,12 @@ export interface UploadsHost {
   conflicted(file: PendingFile, attempt: UploadAttempt, conflict: RemoteChangedError): Promise<void>;
   /** The file has nothing left to upload and nobody uses it: it leaves the pending set. */
   idle(file: PendingFile): void;
+  /**
+   * True while a pending folder above the file is not on the server yet (the
+   * file waits for it); when the file must go now (forced), the host makes
+   * that folder go now too.
+   */
+  blocked(file: PendingFile): boolean;
   /**
    * What must be held while an attempt publishes (--lock-on-write: an
    * exclusive server lock); resolves to its release. Rejects (a transient
@@ -86,6 +95,8 @@ export class Uploads implements UploadPort<PendingFile> {
   private readonly attempts = new Set<UploadAttempt>();
   private draining = false;
   private closed = false;
+  /** Refused credentials were logged as a warning; cleared when an upload lands. */
+  private credentialsWarned = false;
 
   constructor(private readonly host: UploadsHost, private readonly options: ResolvedWriteBackOptions) {
     this.queue = new UploadQueue(this, options, host.log);
@@ -105,7 +116,20 @@ export class Uploads implements UploadPort<PendingFile> {
     if (this.closed || file.removed) return;
     this.clearTimer(file);
     file.force();
-    if (file.phase === 'queued') this.queue.add(file);
+    if (file.phase === 'queued') this.enqueue(file);
+  }
+
+  /** The server answers again: files waiting to retry after a transient failure go now. */
+  retryNow(files: Iterable<PendingFile>): number {
+    let n = 0;
+    for (const file of files) {
+      if (file.phase !== 'retrying') continue;
+      n++;
+      this.clearTimer(file);
+      file.due();
+      this.after(file);
+    }
+    return n;
   }
 
   /** A writer opened the file again: nothing is due until its last close. */
@@ -174,7 +198,7 @@ export class Uploads implements UploadPort<PendingFile> {
         return;
       case 'queued':
         this.clearTimer(file);
-        this.queue.add(file);
+        this.enqueue(file);
         return;
       case 'open':
         if (this.draining) this.now(file);
@@ -183,6 +207,11 @@ export class Uploads implements UploadPort<PendingFile> {
         // retrying and failed wait for their timer; uploading, held and staging for their end.
         return;
     }
+  }
+
+  /** Into the queue, unless a pending folder above it must land first. */
+  private enqueue(file: PendingFile): void {
+    if (!this.host.blocked(file)) this.queue.add(file);
   }
 
   // ---- the upload port --------------------------------------------------------------
@@ -204,7 +233,7 @@ export class Uploads implements UploadPort<PendingFile> {
     }
     // Start between changes: the snapshot is exactly what the staging file holds.
     return file.mutations.run(async () => {
-      if (this.closed || !file.mayStart) return null;
+      if (this.closed || !file.mayStart || this.host.blocked(file)) return null;
       let finish!: () => void;
       const done = new Promise<void>((resolve) => (finish = resolve));
       const attempt = file.startUpload(new AbortController(), done);
@@ -319,6 +348,7 @@ export class Uploads implements UploadPort<PendingFile> {
    */
   private async succeeded(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): Promise<void> {
     crashPoint('upload-landed');
+    this.credentialsWarned = false;
     file.uploadLanded(attempt, entry);
     if (!file.removed) this.host.landed(file, attempt, entry);
     if (this.host.log.enabled('debug')) {
@@ -358,6 +388,9 @@ export class Uploads implements UploadPort<PendingFile> {
       );
       await this.host.records.refused(file);
       file.failWaiters(attempt.generation, new FsError('EIO', `${attempt.path}: the server refused the upload: ${message}`));
+    } else if (error instanceof NotAuthenticatedError && !this.credentialsWarned) {
+      this.credentialsWarned = true;
+      log.warn('upload of %s: the server refused the credentials (%s); uploads keep retrying with backoff, reading the key again each time: fix the key (file or environment) and they go on', attempt.path, message);
     } else if (attempts === 1) {
       log.info('upload of %s failed (%s); retrying in %d s', attempt.path, message, Math.round(delay / 1000));
     } else if (attempts === WARN_AFTER_ATTEMPTS) {

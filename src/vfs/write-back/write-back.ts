@@ -6,6 +6,8 @@
 //   ... mount ...
 //   writeBack.resume();                    // recovered uploads start, in the background
 //   writeBack.status();                    // for `filesfs status`
+//   await writeBack.retry(path?);          // `filesfs retry`: failed and retrying uploads now
+//   await writeBack.discard(path);         // `filesfs discard`: drop one pending upload, content kept aside
 //   await writeBack.drain({ onProgress, signal });   // graceful shutdown
 //   ... unmount ...
 //   await writeBack.close();               // stops; what is left stays in the journal
@@ -27,8 +29,9 @@ import type { PendingFile } from './pending-file.js';
 import { PendingFiles } from './registry.js';
 import { recover, type Recovery } from './recovery.js';
 import { StagingArea } from './staging.js';
-import { countByState, entryOf, MAX_LISTED_FILES, sortEntries, type CacheDiskStatus, type WriteBackStatus } from './status.js';
-import { stagingFilesOf, WriteBackLayer } from './write-layer.js';
+import { countByState, entryOf, folderEntryOf, MAX_LISTED_FILES, sortEntries, type CacheDiskStatus, type WriteBackStatus } from './status.js';
+import { retryNow, type RetryOutcome } from './retry.js';
+import { stagingFilesOf, WriteBackLayer, type DiscardResult } from './write-layer.js';
 
 export class WriteBack {
   private attached: WriteBackLayer | null = null;
@@ -52,6 +55,7 @@ export class WriteBack {
     const journal = await Journal.open(resolved.cacheDir);
     const recovery = await recover(staging, journal, logger ?? silentLogger);
     const files = new PendingFiles();
+    for (const folder of recovery.folders) files.addFolder(folder);
     for (const file of recovery.files) files.add(file);
     return new WriteBack(resolved, staging, journal, files, recovery, logger);
   }
@@ -74,37 +78,66 @@ export class WriteBack {
     this.resumed = true;
     const layer = this.layer;
     const recovered = [...this.files.values()].filter((f) => f.needsUpload && f.journaled !== -1 && f.writers === 0);
-    if (recovered.length === 0) return;
+    const folders = [...this.files.folders()].filter((f) => f.blocks && f.journaled);
+    if (recovered.length === 0 && folders.length === 0) return;
     const bytes = recovered.reduce((n, f) => n + f.size, 0);
-    const failed = recovered.filter((f) => f.failure?.permanent).length;
-    layer.log.info('resuming %d pending upload%s (%s) from the journal in %s%s', recovered.length, recovered.length === 1 ? '' : 's', formatBytes(bytes), this.options.cacheDir, failed ? `; ${failed} refused before, trying again` : '');
+    const failed = recovered.filter((f) => f.failure?.permanent).length + folders.filter((f) => f.failure?.permanent).length;
+    const what = [recovered.length ? `${recovered.length} pending upload${recovered.length === 1 ? '' : 's'} (${formatBytes(bytes)})` : '', folders.length ? `${folders.length} folder${folders.length === 1 ? '' : 's'} to create` : ''].filter(Boolean).join(' and ');
+    layer.log.info('resuming %s from the journal in %s%s', what, this.options.cacheDir, failed ? `; ${failed} refused before, trying again` : '');
+    for (const folder of folders) layer.folderUploads.now(folder);
     for (const file of recovered) layer.uploads.now(file);
   }
 
   /** Uploads everything pending now; see drain.ts. */
   drain(options: DrainOptions = {}): Promise<DrainResult> {
-    return drain(this.layer, (f) => this.mountPath(f), options);
+    return drain(this.layer, (path) => this.mountPathOf(path), options);
+  }
+
+  /**
+   * Tries now the failed and retrying uploads (and folders), or the one at
+   * `mountPath` (a path inside the mount), and waits up to `timeoutMs` for
+   * each outcome.
+   */
+  retry(mountPath: string | undefined, timeoutMs: number): Promise<RetryOutcome[]> {
+    const layer = this.layer;
+    return retryNow(layer, mountPath === undefined ? undefined : layer.remotePathOf(mountPath), { timeoutMs, mountPath: (p) => this.mountPathOf(p) });
+  }
+
+  /** Drops the pending upload (or folder) at `mountPath` on purpose; its content is moved aside, never deleted. */
+  async discard(mountPath: string): Promise<DiscardResult> {
+    const layer = this.layer;
+    const result = await layer.discardPending(layer.remotePathOf(mountPath));
+    return { ...result, path: this.mountPathOf(result.path) };
   }
 
   status(): WriteBackStatus {
     const layer = this.attached;
     const all = [...this.files.values()].filter((f) => f.needsUpload || f.attempt);
-    const entries = sortEntries(all.map((f) => entryOf(f, this.mountPath(f))));
+    const folders = [...this.files.folders()].filter((f) => f.blocks);
+    const waitingFor = (path: string): string | null => {
+      const folder = this.files.blockingFolder(path);
+      return folder ? this.mountPathOf(folder.path) : null;
+    };
+    const entries = sortEntries([
+      ...folders.map((f) => folderEntryOf(f, this.mountPathOf(f.path), waitingFor(f.path))),
+      ...all.map((f) => entryOf(f, this.mountPath(f), waitingFor(f.path))),
+    ]);
     const listed = entries.slice(0, MAX_LISTED_FILES);
     return {
-      pendingUploads: all.length,
+      pendingUploads: entries.length,
       pendingBytes: all.reduce((n, f) => n + f.size, 0),
       uploading: entries.filter((e) => e.state === 'uploading').length,
       failedUploads: entries.filter((e) => e.state === 'failed').length,
       retryingUploads: entries.filter((e) => e.state === 'retrying').length,
       uploadedFiles: layer?.totals.uploadedFiles ?? 0,
       uploadedBytes: layer?.totals.uploadedBytes ?? 0,
+      createdFolders: layer?.totals.createdFolders ?? 0,
       cacheDir: this.options.cacheDir,
       uploadDelayMs: this.options.uploadDelayMs,
       uploadConcurrency: this.options.uploadConcurrency,
       writeSizes: layer?.writeSizes.toJSON() ?? {},
       writes: layer?.writeSizes.totalWrites ?? 0,
-      writtenBytes: layer?.writeSizes.totalBytes ?? 0,
+      writtenBytes: layer?.totals.writtenBytes ?? 0,
       files: listed,
       filesNotListed: entries.length - listed.length,
       writeProblems: layer?.problemCount ?? 0,
@@ -119,9 +152,11 @@ export class WriteBack {
   /** One line for the end of a mount: what stays in the journal, if anything. */
   describeLeftovers(): string | null {
     const left = [...this.files.values()].filter((f) => f.needsUpload);
-    if (left.length === 0) return null;
+    const folders = [...this.files.folders()].filter((f) => f.blocks).length;
+    if (left.length + folders === 0) return null;
     const bytes = left.reduce((n, f) => n + f.size, 0);
-    return `${left.length} upload${left.length === 1 ? '' : 's'} (${formatBytes(bytes)}) left pending in the journal in ${this.options.cacheDir}; mounting again with this cache dir resumes ${left.length === 1 ? 'it' : 'them'}`;
+    const what = [left.length ? `${left.length} upload${left.length === 1 ? '' : 's'} (${formatBytes(bytes)})` : '', folders ? `${folders} folder${folders === 1 ? '' : 's'} to create` : ''].filter(Boolean).join(' and ');
+    return `${what} left pending in the journal in ${this.options.cacheDir}; mounting again with this cache dir resumes ${left.length + folders === 1 ? 'it' : 'them'}`;
   }
 
   /**
@@ -133,7 +168,7 @@ export class WriteBack {
     this.closed = true;
     if (this.attached) {
       this.attached.stopEarlyUploads();
-      await this.attached.uploads.close();
+      await this.attached.close();
     }
     for (const file of this.files.values()) file.failWaiters(Number.MAX_SAFE_INTEGER, new FsError('EIO', `${file.path}: the mount is closing before the upload finished; it stays in the journal`));
     // Files still open (the kernel sends no release once unmounted) hold descriptors.

@@ -30,13 +30,25 @@
 //     lands under the old name afterwards;
 //   - a rename onto a pending file replaces it (its upload is cancelled);
 //   - unlink cancels: upload aborted, record and staging removed.
-// What it delegates: the lifecycle of each file to PendingFile, the index and
-// rename holds to the registry, the journal to Records, when and how uploads
-// run to Uploads.
+//
+// Folders are written back too (pending-folder.ts): mkdir makes a pending
+// folder, journaled before it returns, created on the server in the
+// background and before anything inside it uploads (folder-uploads.ts);
+// renaming or removing one that is not on the server yet is local. A server
+// move into one first creates it (and the pending folders above it).
+//
+// When the server answers again after an outage (the client's health), every
+// upload and folder waiting to retry goes at once.
+// What it delegates: the lifecycle of each file to PendingFile (of each
+// folder to PendingFolder), the index and rename holds to the registry, the
+// journal to Records, when and how uploads run to Uploads (FolderUploads).
 import { constants } from 'node:fs';
+import { copyFile, link, stat, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensurePrivateDir } from '../../options/private-dir.js';
 import type { PartialUpload, RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
-import { isSame, joinPath } from '../../path/index.js';
+import { baseName, isSame, joinPath, parentPath } from '../../path/index.js';
 import type { FileAttributes } from '../filesystem-api.js';
 import type { VfsContext } from '../filesystem.js';
 import { FsError } from '../fs-error.js';
@@ -50,7 +62,9 @@ import { EarlyUpload } from './early-upload.js';
 import { describeFailure } from './failure-policy.js';
 import type { Journal } from './journal.js';
 import type { ResolvedWriteBackOptions } from './options.js';
+import { FolderUploads } from './folder-uploads.js';
 import { baseOf, PendingFile, type BaseVersion, type StagingFile, type UploadAttempt } from './pending-file.js';
+import { PendingFolder } from './pending-folder.js';
 import type { PendingFiles } from './registry.js';
 import { Records } from './records.js';
 import { SharedFd } from './shared-fd.js';
@@ -60,9 +74,13 @@ import { StagingHandle, type StagingOps } from './write-handle.js';
 import { WriteHistogram } from './write-histogram.js';
 
 export interface WriteBackTotals {
-  /** Uploads (and mtime updates) the server confirmed since the mount started. */
+  /** Uploads (and mtime updates) the server confirmed since the mount started (not those we cancelled). */
   uploadedFiles: number;
   uploadedBytes: number;
+  /** Pending folders the server now has. */
+  createdFolders: number;
+  /** Bytes written and kept: their version was closed (writes to a version that was dropped do not count). */
+  writtenBytes: number;
 }
 
 /** A version that could not be kept: a write or a commit failed (a full disk, an I/O error). */
@@ -89,6 +107,22 @@ export interface ConflictRecord {
   at: Date;
 }
 
+/** What `filesfs discard` dropped. */
+export interface DiscardResult {
+  /** Remote path (the caller turns it into a path in the mount). */
+  path: string;
+  kind: 'file' | 'folder';
+  /** Bytes of the version that was waiting to upload (0 for a folder). */
+  size: number;
+  /** The server has a version of the file (it shows again); false: the file is gone from the mount. */
+  serverVersion: boolean;
+  /** Where its content was moved (inside the cache dir), or null for a folder. */
+  keptAt: string | null;
+}
+
+/** Where `filesfs discard` moves the content of what it drops, inside the cache dir. */
+export const DISCARDED_DIR = 'discarded';
+
 /** Problems kept for status (the newest); the count covers all. */
 const MAX_PROBLEMS = 100;
 
@@ -100,7 +134,13 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   readonly records: Records;
   /** Sizes of every write request this mount received. */
   readonly writeSizes = new WriteHistogram();
-  readonly totals: WriteBackTotals = { uploadedFiles: 0, uploadedBytes: 0 };
+  readonly totals: WriteBackTotals = { uploadedFiles: 0, uploadedBytes: 0, createdFolders: 0, writtenBytes: 0 };
+  readonly folderUploads: FolderUploads;
+  /** Bytes written to a file's working version since its last commit (counted as written once it is kept). */
+  private readonly uncommittedBytes = new WeakMap<PendingFile, number>();
+  /** Implied folders show the time the mount started. */
+  private readonly startedAt: Date;
+  private readonly unsubscribeHealth: (() => void) | undefined;
   /** Versions dropped because a write or a commit failed, newest last; and how many in all. */
   readonly problems: WriteProblem[] = [];
   problemCount = 0;
@@ -132,10 +172,39 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       landed: (file, attempt, entry) => this.landed(file, attempt, entry),
       conflicted: (file, attempt, conflict) => this.conflicted(file, attempt, conflict),
       idle: (file) => this.idle(file),
+      blocked: (file) => this.blocked(file),
       ...(ctx.locks && ctx.options.lockOnWrite ? { holdForPublish: (path: string) => this.holdForPublish(path) } : {}),
       partialUpload: (file, attempt) => this.takeEarly(file, attempt),
       uploadsAtOnce: (file) => this.early.get(file)?.active === true,
     }, options);
+    this.folderUploads = new FolderUploads({
+      client: ctx.client,
+      records: this.records,
+      registry: files,
+      log: logger,
+      created: (folder, entry, existed) => this.folderCreated(folder, entry, existed),
+      refused: (folder) => {
+        const why = new FsError('EIO', `the server refused to create the folder ${folder.path}: ${folder.failure?.message ?? 'refused'}`);
+        for (const file of this.files.atOrBelow(folder.path)) file.failWaiters(file.generation, why);
+      },
+    }, options);
+    this.startedAt = new Date(Math.floor(ctx.options.clock() / 1000) * 1000);
+    this.unsubscribeHealth = ctx.client.onHealthChange?.((health) => {
+      if (health.state === 'reachable') this.serverBack();
+    });
+  }
+
+  /** Stops uploads and folder creations (what is left stays in the journal). */
+  async close(): Promise<void> {
+    this.unsubscribeHealth?.();
+    await Promise.all([this.uploads.close(), this.folderUploads.close()]);
+  }
+
+  /** The server answers again: everything waiting to retry after a transient failure goes now. */
+  private serverBack(): void {
+    const folders = this.folderUploads.retryNow(this.files.folders());
+    const files = this.uploads.retryNow(this.files.values());
+    if (folders + files > 0) this.log.info('the server answers again: retrying %d upload%s now', folders + files, folders + files === 1 ? '' : 's');
   }
 
   /** The remote folder shown as the mount's root ('' = the site root). */
@@ -160,7 +229,13 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   private startEarly(file: PendingFile): void {
     const client = this.ctx.client;
     if (!client.beginPartialUpload || this.early.has(file) || file.closedVersion !== null || file.size !== 0 || file.removed) return;
-    this.early.set(file, new EarlyUpload({ beginPartialUpload: client.beginPartialUpload.bind(client) }, file.path, file.working.path, this.log));
+    const begin = client.beginPartialUpload.bind(client);
+    // Inside a pending folder, the folder is created first (now), and only then the upload begun.
+    const beginAfterFolders: typeof begin = async (path, staging, options) => {
+      await this.publishFolders(parentPath(path));
+      return begin(path, staging, options);
+    };
+    this.early.set(file, new EarlyUpload({ beginPartialUpload: beginAfterFolders }, file.path, file.working.path, this.log));
   }
 
   /** The early upload an attempt may finish (once; undefined: upload the ordinary way). */
@@ -184,11 +259,31 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   // ---- lookup overlay ---------------------------------------------------------------
 
   localEntry(remotePath: string): RemoteEntry | undefined {
-    return this.files.get(remotePath)?.entry();
+    return (this.files.get(remotePath) ?? this.files.getFolder(remotePath))?.entry();
   }
 
   localChildren(dirPath: string): readonly RemoteEntry[] {
-    return this.files.childrenOf(dirPath).map((f) => f.entry());
+    const files = this.files.childrenOf(dirPath);
+    const folders = this.files.foldersIn(dirPath);
+    if (folders.length === 0) return files.map((f) => f.entry());
+    return [...folders.map((f) => f.entry()), ...files.map((f) => f.entry())];
+  }
+
+  unpublishedFolder(dirPath: string): boolean {
+    return this.files.getFolder(dirPath)?.blocks === true;
+  }
+
+  impliedFolder(path: string): RemoteEntry | undefined {
+    const spelled = this.files.pendingBelow(path);
+    return spelled === undefined ? undefined : this.impliedEntry(spelled);
+  }
+
+  impliedChildren(dirPath: string): readonly RemoteEntry[] {
+    return this.files.foldersWithPendingIn(dirPath).map((p) => this.impliedEntry(p));
+  }
+
+  private impliedEntry(path: string): RemoteEntry {
+    return { path, name: baseName(path), type: 'directory', size: 0, mtime: this.startedAt, serverMtime: null, providedMtime: null, createdAt: null, md5: null, crc32: null, permissions: null };
   }
 
   // ---- opening -----------------------------------------------------------------------
@@ -243,6 +338,39 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
 
   // ---- namespace ------------------------------------------------------------------------
 
+  async mkdir(remotePath: string): Promise<RemoteEntry> {
+    if (this.files.get(remotePath) || this.files.getFolder(remotePath)) throw new FsError('EEXIST', `${remotePath}: already exists`);
+    const folder = new PendingFolder({ id: StagingArea.newId(), path: remotePath, mtime: this.now(), timeSet: false, phase: 'delayed', journaled: false });
+    this.files.addFolder(folder);
+    try {
+      await this.records.folder(folder);
+    } catch (err) {
+      this.files.deleteFolder(folder);
+      folder.remove('its journal record could not be written');
+      throw err;
+    }
+    this.folderUploads.after(folder);
+    return folder.entry();
+  }
+
+  async rmdir(entry: RemoteEntry): Promise<boolean> {
+    const folder = this.files.getFolder(entry.path);
+    if (!folder || !folder.blocks) return false;
+    folder.hold();
+    try {
+      await this.folderUploads.abort(folder, 'the folder was removed');
+      if (folder.landed) return false; // its creation landed while it was aborted: the server has it
+      if (this.files.childrenOf(folder.path).length > 0 || this.files.foldersIn(folder.path).length > 0) throw new FsError('ENOTEMPTY', `${folder.path}: folder not empty`);
+      this.files.deleteFolder(folder);
+      folder.remove('removed');
+      await this.records.folderGone(folder);
+      return true;
+    } finally {
+      folder.unhold();
+      this.folderUploads.after(folder);
+    }
+  }
+
   async unlink(entry: RemoteEntry): Promise<boolean> {
     const file = await this.readyFile(entry.path);
     if (!file) return false;
@@ -256,17 +384,12 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   async rename(from: RemoteEntry, to: string, replacing: RemoteEntry | null): Promise<boolean> {
-    if (from.type === 'directory') {
-      // The server moves the folder; what is pending below it is held until then.
-      const below = [...new Set([...this.files.atOrBelow(from.path), ...this.files.atOrBelow(to)])];
-      await this.hold(below, 'renamed');
-      this.files.rememberHold(from.path, to, below);
-      return false;
-    }
+    if (from.type === 'directory') return this.renameFolder(from, to);
     const file = await this.readyFile(from.path);
     const target = this.files.get(to);
     const replaced = target && target !== file ? target : undefined;
     const held = [file, replaced].filter((f): f is PendingFile => f !== undefined);
+    if (!file || file.onServer) await this.publishFolders(parentPath(to));
     await this.hold(held, 'renamed');
     if (!file || file.onServer) {
       // The server moves the file; renamed() (or renameFailed()) retargets and releases.
@@ -291,23 +414,90 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return true;
   }
 
+  /**
+   * A folder: one that is not on the server yet moves here, with everything
+   * pending below it (nothing below it is on the server either), and the
+   * server is not asked; otherwise the server moves it, and what is pending
+   * below it is held until then.
+   */
+  private async renameFolder(from: RemoteEntry, to: string): Promise<boolean> {
+    const folder = this.files.getFolder(from.path);
+    const below = [...new Set([...this.files.atOrBelow(from.path), ...this.files.atOrBelow(to)])];
+    const folders = [...new Set([...this.files.foldersAtOrBelow(from.path), ...this.files.foldersAtOrBelow(to)])];
+    if (!folder?.blocks) await this.publishFolders(parentPath(to));
+    await this.hold(below, 'renamed');
+    for (const f of folders) f.hold();
+    await Promise.all(folders.map((f) => this.folderUploads.abort(f, 'renamed')));
+    if (!folder?.blocks) {
+      this.files.rememberHold(from.path, to, [...below, ...folders]);
+      return false;
+    }
+    try {
+      // Everything below a folder that is not on the server is pending too: all of it moves here.
+      // What a pending folder at the target held (it is empty: rename checked) is replaced.
+      const replaced = this.files.getFolder(to);
+      if (replaced && replaced !== folder) {
+        this.files.deleteFolder(replaced);
+        replaced.remove(`replaced by ${from.path}`);
+        await this.records.folderGone(replaced);
+      }
+      await this.retargetBelow(from.path, to);
+      return true;
+    } finally {
+      this.releaseHeld([...below, ...folders]);
+    }
+  }
+
+  /** Pending files and folders at or below `from` now live below `to` (records rewritten, folders last). */
+  private async retargetBelow(from: string, to: string): Promise<PendingFile[]> {
+    const depth = from.split('/').length;
+    const moved = (path: string): string => {
+      const rest = path.split('/').slice(depth);
+      return rest.length ? joinPath(to, rest.join('/')) : to;
+    };
+    const moving = this.files.atOrBelow(from);
+    // Outermost first, so a folder never lands below one that has not moved yet.
+    const folders = this.files.foldersAtOrBelow(from).sort((a, b) => a.path.length - b.path.length);
+    for (const file of moving) {
+      this.files.move(file, moved(file.path));
+      await this.records.rewrite(file);
+    }
+    for (const folder of folders) {
+      this.files.moveFolder(folder, moved(folder.path));
+      await this.records.folder(folder);
+    }
+    return moving;
+  }
+
+  /**
+   * Before a server move into `dirPath`: the pending folders at or above it
+   * are created now, and this waits until the server has them (EIO when
+   * it refuses one, or after fsyncTimeoutMs).
+   */
+  private async publishFolders(dirPath: string): Promise<void> {
+    const waiting: PendingFolder[] = [];
+    for (let up: PendingFolder | undefined = this.files.getFolder(dirPath); up; up = this.files.blockingFolder(up.path)) if (up.blocks) waiting.push(up);
+    if (waiting.length === 0) return;
+    this.folderUploads.now(waiting[0]!);
+    const seconds = Math.round(this.options.fsyncTimeoutMs / 1000);
+    try {
+      await Promise.all(waiting.map((f) => f.waitForLanding(this.options.fsyncTimeoutMs, () => new Error(`not created on the server after ${seconds} s${f.failure ? ` (last error: ${f.failure.message})` : ''}`))));
+    } catch (err) {
+      throw new FsError('EIO', `${dirPath}: the folder must be on the server first, and it is not: ${(err as Error).message}`);
+    }
+  }
+
   async renamed(from: string, to: string): Promise<void> {
     const held = this.files.takeHold(from, to);
     try {
       const fromKey = keyOf(from);
-      const moving = this.files.atOrBelow(from);
+      const movingSet = new Set(this.files.atOrBelow(from));
       // What was at the target was replaced by the move (POSIX rename). As in
       // rename(): the moved records name their new paths before the replaced
       // ones go.
-      const movingSet = new Set(moving);
       const replaced = keyOf(to) === fromKey ? [] : this.files.atOrBelow(to).filter((f) => !movingSet.has(f));
       for (const file of replaced) await this.forget(file, `replaced by ${from}`);
-      const depth = from.split('/').length;
-      for (const file of moving) {
-        const rest = file.path.split('/').slice(depth);
-        this.files.move(file, rest.length ? joinPath(to, rest.join('/')) : to);
-        await this.records.rewrite(file);
-      }
+      const moving = await this.retargetBelow(from, to);
       for (const file of replaced) await this.erase(file);
       // The server's versions moved with them: their bases are what the server shows now.
       await Promise.all(moving.filter((f) => f.base?.exists).map((f) => this.rebase(f)));
@@ -321,6 +511,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   async setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
+    if (entry.type === 'directory') return this.setFolderMtime(entry, mtime);
     const file = await this.readyFile(entry.path);
     if (!file) return false;
     file.changedMtime(mtime);
@@ -329,6 +520,23 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       this.uploads.schedule(file);
     }
     return true;
+  }
+
+  /** utimens on a pending folder: the time its creation carries (false: it is on the server, set it there). */
+  private async setFolderMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
+    const folder = this.files.getFolder(entry.path);
+    if (!folder?.blocks) return false;
+    folder.hold();
+    try {
+      await this.folderUploads.abort(folder, 'its time changed');
+      if (!folder.blocks) return false;
+      folder.retimed(mtime);
+      await this.records.folder(folder);
+      return true;
+    } finally {
+      folder.unhold();
+      this.folderUploads.after(folder);
+    }
   }
 
   // ---- handles (StagingOps) ---------------------------------------------------------
@@ -348,8 +556,9 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
         crashPoint('write');
         file.changedContent(Math.max(file.size, at + bytesWritten), this.now());
         this.early.get(file)?.wrote(at, at + bytesWritten);
-        handle.writeSizes.record(buffer.length);
-        this.writeSizes.record(buffer.length);
+        handle.writeSizes.record(bytesWritten);
+        this.writeSizes.record(bytesWritten);
+        this.uncommittedBytes.set(file, (this.uncommittedBytes.get(file) ?? 0) + bytesWritten);
         return bytesWritten;
       } catch (err) {
         file.damaged(err as Error);
@@ -411,6 +620,68 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     }
   }
 
+  // ---- for filesfs retry and discard ---------------------------------------------------
+
+  /** The remote path of a path inside the mount ("/dir/a.txt"). */
+  remotePathOf(mountPath: string): string {
+    const rest = mountPath.split('/').filter(Boolean).join('/');
+    return this.ctx.paths.root === '' ? rest : rest === '' ? this.ctx.paths.root : joinPath(this.ctx.paths.root, rest);
+  }
+
+  /**
+   * Drops the pending upload of the file at `path` on purpose (or a pending
+   * folder with nothing pending inside it). The closed version's bytes are
+   * first linked (or copied) to <cache dir>/discarded/, then its record and
+   * staging files go: a crash in between leaves it pending, never lost. The
+   * mount then shows the server's version again, if there is one.
+   */
+  async discardPending(path: string): Promise<DiscardResult> {
+    const folder = this.files.getFolder(path);
+    if (folder?.blocks) return this.discardFolder(folder);
+    const file = await this.readyFile(path);
+    if (!file || (!file.needsUpload && !file.attempt)) throw new FsError('ENOENT', `${path}: nothing is waiting to upload there`);
+    if (file.writers > 0) throw new FsError('EBUSY', `${path}: it is open for writing; close it first`);
+    await this.hold([file], 'discarded');
+    try {
+      const closed = file.closedVersion;
+      if (!file.needsUpload || !closed) throw new FsError('ENOENT', `${path}: it was uploaded meanwhile; nothing to discard`);
+      const keptAt = await this.keepAside(file, closed);
+      await this.forget(file, 'discarded');
+      await this.erase(file);
+      this.ctx.lookup.invalidate(path);
+      this.ctx.contents.removed(path);
+      this.log.warn('%s: its pending upload (%d bytes) was discarded on request; the content is kept at %s', path, closed.size, keptAt);
+      return { path, kind: 'file', size: closed.size, serverVersion: file.onServer, keptAt };
+    } finally {
+      this.releaseHeld([file]);
+    }
+  }
+
+  private async discardFolder(folder: PendingFolder): Promise<DiscardResult> {
+    const inside = this.files.atOrBelow(folder.path).length + this.files.foldersAtOrBelow(folder.path).length - 1;
+    if (inside > 0) throw new FsError('ENOTEMPTY', `${folder.path}: ${inside} pending ${inside === 1 ? 'entry waits' : 'entries wait'} inside it; discard ${inside === 1 ? 'it' : 'them'} first`);
+    if (!(await this.rmdir(folder.entry()))) throw new FsError('ENOENT', `${folder.path}: it was created on the server meanwhile; nothing to discard`);
+    this.ctx.lookup.appliedRemoval(folder.path);
+    this.log.warn('%s: its pending creation was discarded on request', folder.path);
+    return { path: folder.path, kind: 'folder', size: 0, serverVersion: false, keptAt: null };
+  }
+
+  /** A link to (or a copy of) the closed version's bytes in the discarded dir; its path. */
+  private async keepAside(file: PendingFile, closed: NonNullable<PendingFile['closedVersion']>): Promise<string> {
+    const dir = join(this.options.cacheDir, DISCARDED_DIR);
+    await ensurePrivateDir(dir);
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '');
+    const target = join(dir, `${stamp}-${file.id}-${baseName(file.path)}`);
+    try {
+      await link(closed.staging.path, target);
+    } catch {
+      await copyFile(closed.staging.path, target);
+    }
+    // The staging file may hold bytes past the closed version (appended, never closed).
+    if ((await stat(target)).size > closed.size) await truncate(target, closed.size);
+    return target;
+  }
+
   // ---- for fsync, drain and status ------------------------------------------------------
 
   /** Resolves once `generation` of the file is on the server (EIO on refusal or timeout). */
@@ -421,6 +692,9 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       const why = file.failure ? ` (last error: ${file.failure.message})` : '';
       return new FsError('EIO', `${file.path}: not on the server after ${seconds} s${why}; it stays pending and is retried`);
     });
+    // fsync tries again what the file waits for too: a pending folder above it, even one that failed.
+    const folder = this.files.blockingFolder(file.path);
+    if (folder) this.folderUploads.now(folder);
     this.uploads.now(file);
     return waiting;
   }
@@ -442,6 +716,9 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       }
       throw err;
     }
+    // What was written to this version is kept now.
+    this.totals.writtenBytes += this.uncommittedBytes.get(file) ?? 0;
+    this.uncommittedBytes.delete(file);
     const closed = file.closedVersion;
     const attempt = file.attempt;
     // Bytes newer than those in flight make that upload obsolete (a new time alone follows it).
@@ -484,6 +761,8 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   private async dropWorking(file: PendingFile): Promise<void> {
     const reason = file.damage ? describeFailure(file.damage) : 'its changes could not be recorded';
     const outcome = this.dropOutcome(file);
+    // Its writes were not kept: they do not count as written.
+    this.uncommittedBytes.delete(file);
     this.problemCount++;
     this.problems.push({ path: file.path, error: reason, outcome, at: new Date() });
     if (this.problems.length > MAX_PROBLEMS) this.problems.shift();
@@ -558,8 +837,13 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   private landed(file: PendingFile, attempt: UploadAttempt, entry: RemoteEntry): void {
-    this.totals.uploadedFiles++;
-    if (attempt.kind === 'content') this.totals.uploadedBytes += attempt.size;
+    // An attempt we cancelled (a delete, a rename) that completed anyway is not an upload anybody wanted.
+    if (attempt.controller.signal.aborted) {
+      this.log.debug('upload of %s completed although it was cancelled (%s)', attempt.path, describeFailure(attempt.controller.signal.reason));
+    } else {
+      this.totals.uploadedFiles++;
+      if (attempt.kind === 'content') this.totals.uploadedBytes += attempt.size;
+    }
     if (!isSame(entry.path, attempt.path)) this.storedElsewhere(file, attempt, entry);
     this.ctx.remoteChanged(entry);
   }
@@ -576,6 +860,35 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       void this.records.rewrite(file).catch((err: unknown) => this.log.warn('%s: its journal record could not name %s: %s', attempt.path, entry.path, describeFailure(err)));
     }
     this.ctx.lookup.invalidate(attempt.path);
+  }
+
+  /** The file waits for a pending folder above it; when the file must go now, so must that folder. */
+  private blocked(file: PendingFile): boolean {
+    const folder = this.files.blockingFolder(file.path);
+    if (!folder) return false;
+    if (file.forced || file.hasWaiters || this.uploads.isDraining) this.folderUploads.now(folder, { retryFailed: false });
+    return true;
+  }
+
+  /**
+   * The server has a pending folder now: caches show the server's entry (a
+   * folder that was there already may hold what others put there: its
+   * listing is asked again), its record goes, and what waited below it goes.
+   */
+  private folderCreated(folder: PendingFolder, entry: RemoteEntry, existed: boolean): void {
+    this.totals.createdFolders++;
+    if (existed) this.ctx.lookup.appliedExistingFolder(entry);
+    else {
+      this.ctx.lookup.appliedEntry(entry);
+      this.ctx.lookup.appliedNewFolder(entry.path);
+    }
+    void this.records.folderGone(folder)
+      .catch((err: unknown) => this.log.warn('folder %s: its journal record could not be removed (%s); the next mount finds the folder there', folder.path, describeFailure(err)))
+      .finally(() => {
+        if (folder.landed && this.files.getFolder(folder.path) === folder) this.files.deleteFolder(folder);
+      });
+    for (const below of this.files.foldersAtOrBelow(folder.path)) if (below !== folder) this.folderUploads.after(below);
+    for (const file of this.files.atOrBelow(folder.path)) this.uploads.after(file);
   }
 
   /** Nothing to upload and nobody uses the file: it leaves the pending set, and its staging files go. */
@@ -691,11 +1004,12 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     await Promise.all(files.map((f) => this.uploads.abort(f, why)));
   }
 
-  /** Ends a hold: each file takes its next step. */
-  private releaseHeld(files: PendingFile[]): void {
-    for (const file of files) {
-      file.unhold();
-      this.uploads.after(file);
+  /** Ends a hold: each file or folder takes its next step. */
+  private releaseHeld(entries: Array<PendingFile | PendingFolder>): void {
+    for (const entry of entries) {
+      entry.unhold();
+      if (entry instanceof PendingFolder) this.folderUploads.after(entry);
+      else this.uploads.after(entry);
     }
   }
 }

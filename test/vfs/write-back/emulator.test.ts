@@ -110,6 +110,8 @@ describe('write-back on the emulator', () => {
     const c = client();
     const { fs, writeBack } = await writeBackFs(c, { writeBack: { uploadDelayMs: 60_000 }, fs: { attrTtlMs: 600_000, dirTtlMs: 600_000 } });
     await fs.mkdir('/gone', 0o755);
+    // The folder is written back like a file: on the server once drained.
+    expect((await writeBack.drain()).complete).toBe(true);
     await fs.readdir('/gone');
     const fh = await fs.create('/gone/x.txt', 0o644, O_CREAT | O_WRONLY);
     await fs.write('/gone/x.txt', fh, Buffer.from('precious'), 0);

@@ -114,6 +114,8 @@ describe('a failed write never publishes a partial file', () => {
     expect(status.problems[0]).toMatchObject({ path: '/big.bin', outcome: 'it is not created' });
     expect(status.problems[0]!.error).toMatch(/ENOSPC/);
     expect(status.cacheDisk!.totalBytes).toBeLessThanOrEqual(1024 * KiB);
+    // Nothing written was kept: nothing counts as written.
+    expect(status.writtenBytes).toBe(0);
   });
 
   it('an overwrite of a server file that does not fit leaves the server version, shown again', async () => {
@@ -152,6 +154,8 @@ describe('a failed write never publishes a partial file', () => {
     await fs.release('/f.bin', fh);
     expect((await readAll(fs, '/f.bin')).equals(A)).toBe(true);
     expect(writeBack.status().problems[0]).toMatchObject({ path: '/f.bin', outcome: 'it keeps the version last closed' });
+    // Only the closed version's bytes count as written, not the writes of the version dropped.
+    expect(writeBack.status().writtenBytes).toBe(A.length);
     await writeBack.drain();
     expect(client.serverRead('f.bin').equals(A)).toBe(true);
   });
