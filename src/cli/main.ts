@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   mount: { summary: 'mount a Files.com site (or the emulator) at a local folder', load: () => loadCommand('mount') },
   unmount: { summary: 'drain pending uploads, then unmount', load: () => loadCommand('unmount') },
   status: { summary: 'show pending, uploading and failed uploads of a mount', load: () => loadCommand('status') },
+  refresh: { summary: 'make a mount forget what it holds about a path and ask the server again', load: () => loadCommand('refresh') },
   emulator: { summary: 'run the local Files.com API emulator', load: () => loadCommand('emulator') },
   demo: { summary: 'start an emulator with demo content and mount it at ./mnt (npm start)', load: () => loadCommand('demo') },
   doctor: { summary: 'check FUSE, the native binding, credentials, the site and the cache dir', load: () => loadCommand('doctor') },
