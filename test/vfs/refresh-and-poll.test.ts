@@ -126,6 +126,13 @@ describe('refresh', () => {
     expect((await fs.getattr('/r3/late.txt')).size).toBe(4);
     expect((await fs.getattr('/r3/keep.txt')).size).toBe(4);
 
+    // In a folder created elsewhere, which this mount still knows as missing: the folders above show too.
+    await expectErrno(fs.getattr('/r3/made/elsewhere/x.txt'), 'ENOENT');
+    await other.upload('r3/made/elsewhere/x.txt', { buffer: Buffer.from('x') });
+    expect(await fs.refresh('/r3/made/elsewhere/x.txt')).toMatchObject({ found: 'file', requests: 1 });
+    expect((await fs.getattr('/r3/made/elsewhere/x.txt')).size).toBe(1);
+    expect(await names(fs, '/r3/made')).toEqual(['elsewhere']);
+
     await other.delete('r3/keep.txt');
     const gone = await fs.refresh('/r3/keep.txt');
     expect(gone).toMatchObject({ found: 'missing' });

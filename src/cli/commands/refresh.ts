@@ -10,7 +10,7 @@
 // refreshed, 1 when no running filesfs mount serves the path (or it cannot
 // answer, or the server failed), 2 for usage.
 import { realpath } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
 import { readMounts, type MountEntry } from '../../fuse/index.js';
@@ -60,11 +60,11 @@ export const command: Command = {
     if (positionals.length !== 1) throw new ConfigError('refresh: expected one path (usage: filesfs refresh <path> [--recursive])');
     const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
     if (!(timeoutS > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
-    const target = await canonicalPath(resolve(positionals[0]!));
-
-    const mount = await mountAbove(target);
-    if (mount?.fstype !== FSTYPE) {
-      return fail(`${target} is not inside a filesfs mount${mount && mount.mountpoint !== '/' ? ` (it is on ${mount.mountpoint}, ${mount.fstype} from ${mount.source})` : ''}`);
+    const mounts = await readMounts();
+    const { target, mount } = await locate(resolve(positionals[0]!), mounts);
+    if (!mount) {
+      const on = mountAbove(target, mounts);
+      return fail(`${target} is not inside a filesfs mount${on && on.mountpoint !== '/' ? ` (it is on ${on.mountpoint}, ${on.fstype} from ${on.source})` : ''}`);
     }
     const record = await findMount(mount.mountpoint);
     if (!record) return fail(`${target} is inside ${mount.mountpoint}, which no running filesfs process serves any more; run filesfs unmount ${mount.mountpoint}`);
@@ -86,28 +86,47 @@ export const command: Command = {
 };
 
 /**
- * The path with symlinks resolved as far as it exists (the rest as given):
- * what the kernel's mount table is compared with. A path inside a stale mount
- * fails to resolve (ENOTCONN), and its parent is tried instead.
+ * The path the user means, and the filesfs mount it is in: symlinks are
+ * resolved one segment at a time up to a filesfs mountpoint (the kernel's
+ * mount table spells mountpoints that way), and never below it: a lookup
+ * there of a name not cached yet would leave the kernel a "no such file"
+ * answer (for up to 1 s) for the very name about to be refreshed.
  */
-async function canonicalPath(absolute: string): Promise<string> {
-  const rest: string[] = [];
-  for (let at = absolute; ; at = dirname(at)) {
+async function locate(absolute: string, mounts: readonly MountEntry[]): Promise<{ target: string; mount: MountEntry | undefined }> {
+  // At one mountpoint, the last line is on top.
+  const filesfs = new Map<string, MountEntry>();
+  for (const m of mounts) {
+    if (m.fstype === FSTYPE) filesfs.set(m.mountpoint, m);
+    else filesfs.delete(m.mountpoint);
+  }
+  const parts = absolute.split('/').filter(Boolean);
+  let at = '/';
+  for (let i = 0; i < parts.length; i++) {
+    if (filesfs.has(at)) {
+      const target = join(at, ...parts.slice(i));
+      // The deepest filesfs mount the rest leads into (one may be mounted inside another).
+      return { target, mount: mountAbove(target, [...filesfs.values()]) };
+    }
+    const next = join(at, parts[i]!);
+    // A mountpoint is never resolved: a stale one would fail with ENOTCONN.
+    if (filesfs.has(next)) {
+      at = next;
+      continue;
+    }
     try {
-      return join(await realpath(at), ...rest.reverse());
+      at = await realpath(next);
     } catch {
-      if (at === '/') return absolute;
-      rest.push(basename(at));
+      return { target: join(at, ...parts.slice(i)), mount: undefined };
     }
   }
+  return { target: at, mount: filesfs.get(at) };
 }
 
-/** The deepest mount at or above `path` (the topmost of several at one place). */
-async function mountAbove(path: string): Promise<MountEntry | undefined> {
+/** The deepest mount at or above `path` (the topmost of several at one place), for messages. */
+function mountAbove(path: string, mounts: readonly MountEntry[]): MountEntry | undefined {
   let best: MountEntry | undefined;
-  for (const m of await readMounts()) {
+  for (const m of mounts) {
     const under = m.mountpoint === '/' || path === m.mountpoint || path.startsWith(m.mountpoint + '/');
-    // Later lines are mounted later: at one mountpoint, the last one is on top.
     if (under && (!best || m.mountpoint.length >= best.mountpoint.length)) best = m;
   }
   return best;

@@ -15,6 +15,7 @@
 //      version it opened (its content is detached, not dropped); a refresh
 //      never cuts a reader short.
 import type { RemoteEntry } from '../../client/index.js';
+import { parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
 import { folderChanges } from '../metadata/folder-changes.js';
 import type { Listing } from '../metadata/listing.js';
@@ -111,7 +112,14 @@ export async function refresh(deps: RemoteChangesDeps, kernelPath: string, optio
   }
   if (report.found === 'missing') {
     gone(deps, remote, true);
-  } else if (recursive && report.found === 'folder') {
+  } else {
+    // The server has it, so every folder above it exists: forget "no such file" cached for them.
+    for (let up = parentPath(remote); remote !== '' && metadata.known(up) === null; up = parentPath(up)) {
+      lookup.invalidate(up);
+      if (up === '') break;
+    }
+  }
+  if (recursive && report.found === 'folder') {
     // Shallowest first, so a folder gone takes its cached subfolders with it.
     const folders = below.sort((a, b) => a.split('/').length - b.split('/').length);
     let relisted = 0;
