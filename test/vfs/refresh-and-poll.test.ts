@@ -5,6 +5,7 @@
 // refresh or the poll; the request counts come from the emulator's own
 // statistics and must equal what the filesystem reports.
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ListOptions, RemoteEntry } from '../../src/client/index.js';
 import { HttpFilesClient } from '../../src/client/http-files-client.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FilesFilesystem } from '../../src/vfs/filesystem.js';
@@ -12,6 +13,7 @@ import type { FilesystemOptions } from '../../src/vfs/options.js';
 import { CLOCK_SLACK_MS, FULL_LIST_EVERY, RECENT_USE_MS } from '../../src/vfs/remote-changes/poller.js';
 import { describeRefresh } from '../../src/vfs/remote-changes/remote-changes.js';
 import { useEmulator } from '../support/emulator.js';
+import { MockFilesClient } from '../support/mock-files-client.js';
 import { FakeClock, O_RDONLY, expectErrno, pattern, readAt } from './helpers.js';
 
 const API_KEY = 'refreshPollKey42';
@@ -300,5 +302,51 @@ describe('the poll (--poll-interval)', () => {
     expect(await fs.remoteChanges.pollOnce()).toEqual({ folders: 1, requests: 4, changes: 0, errors: 0 });
     expect(listings()).toBe(4);
     expect(CLOCK_SLACK_MS).toBe(60_000);
+  });
+});
+
+/** A mock server whose listing answers wait, once computed, until the test lets them go: an answer overtaken by a change of ours. */
+class LateListings extends MockFilesClient {
+  hold: Promise<void> | undefined;
+  held = 0;
+
+  override async *list(path: string, options: ListOptions = {}): AsyncIterable<RemoteEntry[]> {
+    const pages: RemoteEntry[][] = [];
+    for await (const page of super.list(path, options)) pages.push(page);
+    // Held: a full listing, or the files' part of a "changed since" look.
+    if (this.hold && options.filter?.type !== 'folder') {
+      this.held++;
+      await this.hold;
+    }
+    yield* pages;
+  }
+}
+
+describe('the poll and our own changes', () => {
+  it.each([['a full listing', 1000], ['"changed since"', 1]])('%s overtaken by a change of ours is not applied (read-your-writes holds)', async (_how, pageSize) => {
+    const clock = new FakeClock(Date.now());
+    const server = new LateListings({ now: clock.now });
+    for (const n of ['keep.txt', 'also.txt', 'more.txt']) server.serverPut(`d/${n}`, n);
+    const fs = new FilesFilesystem(server, { logger: createLogger({ level: 'silent' }), clock: clock.now, attrTtlMs: HOUR, dirTtlMs: HOUR, pollIntervalMs: 10_000, listPageSize: pageSize });
+    expect(await names(fs, '/d')).toEqual(['also.txt', 'keep.txt', 'more.txt']);
+
+    let release!: () => void;
+    server.hold = new Promise<void>((r) => { release = r; });
+    const polling = fs.remoteChanges.pollOnce();
+    while (server.held === 0) await new Promise((r) => setTimeout(r, 1));
+    // The server's answer is made; now we create a folder and delete a file, before it arrives.
+    await fs.mkdir('/d/mine', 0o755);
+    await fs.unlink('/d/keep.txt');
+    server.hold = undefined;
+    release();
+    const round = await polling;
+    expect(round).toMatchObject({ folders: 1, changes: 0, errors: 0 });
+    expect((await fs.getattr('/d/mine')).kind).toBe('directory');
+    await expectErrno(fs.getattr('/d/keep.txt'), 'ENOENT');
+    expect(await names(fs, '/d')).toEqual(['also.txt', 'mine', 'more.txt']);
+    // The next poll asks again, and agrees.
+    clock.advance(10_000);
+    expect(await fs.remoteChanges.pollOnce()).toMatchObject({ folders: 1, changes: 0, errors: 0 });
+    expect(await names(fs, '/d')).toEqual(['also.txt', 'mine', 'more.txt']);
   });
 });
