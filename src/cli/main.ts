@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   status: { summary: 'show pending, uploading and failed uploads of a mount, and the server\'s state', load: () => loadCommand('status') },
   retry: { summary: 'try failed and retrying uploads of a mount now', load: () => loadCommand('retry') },
   discard: { summary: 'drop one pending upload of a mount (its content is kept aside)', load: () => loadCommand('discard') },
+  refresh: { summary: 'make a mount forget what it holds about a path and ask the server again', load: () => loadCommand('refresh') },
   emulator: { summary: 'run the local Files.com API emulator', load: () => loadCommand('emulator') },
   demo: { summary: 'start an emulator with demo content and mount it at ./mnt (npm start)', load: () => loadCommand('demo') },
   doctor: { summary: 'check FUSE, the native binding, credentials, the site and the cache dir', load: () => loadCommand('doctor') },

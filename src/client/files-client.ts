@@ -38,7 +38,20 @@ export interface RemoteEntry {
 export interface ListOptions {
   /** Entries per page (1 … 10,000); the client's configured default otherwise. */
   perPage?: number;
+  /**
+   * Only entries of one type (`type`), and with `modifiedAfter` only those
+   * whose server mtime is later than that time (`modified_at_datetime`,
+   * which the API accepts only together with `type`; docs/files-api.md §13).
+   */
+  filter?: ListFilter;
   signal?: AbortSignal;
+}
+
+/** A listing filter: the cheapest way to ask a folder what changed since a time. */
+export interface ListFilter {
+  type: 'file' | 'folder';
+  /** Whole seconds count: the server keeps mtimes to the second and lists entries strictly later. */
+  modifiedAfter?: Date;
 }
 
 export interface RangeOptions {
@@ -134,8 +147,9 @@ export interface FilesClient {
 
   /**
    * The folder's entries, one page per iteration (folders first, then files,
-   * by path), following the server's cursor until the last page.
-   * NotFoundError when the folder is missing.
+   * by path), following the server's cursor until the last page; with
+   * `filter`, only the entries it keeps. NotFoundError when the folder is
+   * missing.
    */
   list(path: string, options?: ListOptions): AsyncIterable<RemoteEntry[]>;
 

@@ -176,7 +176,7 @@ export class HttpFilesClient implements FilesClient {
   list(path: string, options: ListOptions = {}): AsyncIterable<RemoteEntry[]> {
     const perPage = options.perPage ?? this.#options.perPage;
     if (!Number.isInteger(perPage) || perPage < 1 || perPage > MAX_PER_PAGE) throw new RangeError(`list: perPage must be 1 … ${MAX_PER_PAGE}, got ${perPage}`);
-    return listPages(this.#api, path, { perPage, signal: options.signal });
+    return listPages(this.#api, path, { perPage, filter: options.filter, signal: options.signal });
   }
 
   readRange(path: string, offset: number, length: number, options: RangeOptions = {}): Promise<Buffer> {

@@ -4,17 +4,24 @@
 // -Next/-Prev variants are ignored). As in the Go SDK, an empty page that still
 // carries a cursor is not the end, and a cursor seen twice is a server fault
 // (it would loop forever). Each page is one retried, idempotent API call, so a
-// fault on page 40 repeats page 40 only.
+// fault on page 40 repeats page 40 only. A filter (`type`, and
+// `modified_at_datetime` with it, §13) goes with every page.
 import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { parseEntryList } from './entry.js';
 import { ServerError } from './errors.js';
-import type { RemoteEntry } from './files-client.js';
+import type { ListFilter, RemoteEntry } from './files-client.js';
 import { header } from './transport.js';
 
 export interface PageOptions {
   perPage: number;
+  filter?: ListFilter | undefined;
   signal?: AbortSignal | undefined;
+}
+
+/** `modified_at_datetime` as the API writes times: RFC 3339 UTC, whole seconds (§1). */
+function wireTime(date: Date): string {
+  return new Date(Math.floor(date.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
 export async function* listPages(api: ApiClient, path: string, options: PageOptions): AsyncGenerator<RemoteEntry[], void, undefined> {
@@ -25,7 +32,12 @@ export async function* listPages(api: ApiClient, path: string, options: PageOpti
     const res = await api.call<unknown>({
       method: 'GET',
       route,
-      query: { per_page: options.perPage, cursor },
+      query: {
+        per_page: options.perPage,
+        cursor,
+        type: options.filter?.type,
+        modified_at_datetime: options.filter?.modifiedAfter ? wireTime(options.filter.modifiedAfter) : undefined,
+      },
       kind: 'listing',
       items: options.perPage,
       signal: options.signal,

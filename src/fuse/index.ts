@@ -5,5 +5,6 @@
 export { mountFilesystem, isMountpoint, lazyUnmount } from './mount.js';
 export type { Mount } from './mount.js';
 export { canonicalMountpoint, findMount, fusermount, readMounts, waitForMount } from './mountinfo.js';
+export type { MountEntry } from './mountinfo.js';
 export { parseExtraOptions, sanitizeSourceName } from './mount-options.js';
 export type { MountOptionsInput } from './mount-options.js';

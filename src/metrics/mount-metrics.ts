@@ -7,9 +7,10 @@
 //     (the client never sees a streamed body's bytes one by one);
 //   - the FUSE adapter's operation observer (fuse/adapter.ts): operations by
 //     name with their latency, failures by errno;
-//   - at scrape time: the filesystem's cache counters (vfs/cache-counters.ts)
-//     and the write-back status (files and bytes waiting, by state; files and
-//     bytes uploaded since the mount started);
+//   - at scrape time: the filesystem's cache counters (vfs/cache-counters.ts),
+//     the write-back status (files and bytes waiting, by state; files and
+//     bytes uploaded since the mount started) and the poll for remote
+//     changes (requests, folders asked; vfs/remote-changes);
 //   - Node's process metrics (CPU, memory, event loop lag, handles), under
 //     their standard names.
 // Names follow Prometheus conventions: filesfs_ prefix, _total for counters,
@@ -20,7 +21,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { RequestEvent, RequestObserver } from '../client/observer.js';
 import { TimeoutError, TlsVerificationError } from '../client/errors.js';
 import type { OperationObserver } from '../fuse/adapter.js';
-import type { CacheCounters, WriteBackStatus } from '../vfs/index.js';
+import type { CacheCounters, PollStatus, WriteBackStatus } from '../vfs/index.js';
 import { RequestClassifier } from './request-kind.js';
 
 /** Seconds: API calls take milliseconds to seconds; a stalled one up to the 60 s timeout. */
@@ -45,6 +46,7 @@ export interface MountMetricsOptions {
 export interface ScrapeSources {
   cacheCounters?: CacheCounters;
   uploadStatus?: () => WriteBackStatus;
+  pollStatus?: () => PollStatus;
 }
 
 /** The HTTP outcome as a label: the status code, or what failed below HTTP. */
@@ -138,6 +140,23 @@ export class MountMetrics {
     });
     uploadedCount('filesfs_uploaded_files_total', 'Uploads the server confirmed since the mount started.', 'uploadedFiles');
     uploadedCount('filesfs_uploaded_bytes_total', 'Their bytes.', 'uploadedBytes');
+
+    new Counter({
+      name: 'filesfs_poll_requests_total', help: 'API requests made by --poll-interval to find changes made elsewhere (each is billed by Files.com).', registers,
+      collect() {
+        const status = sources.pollStatus?.();
+        if (!status) return;
+        this.reset();
+        this.inc(status.pollRequests);
+      },
+    });
+    new Gauge({
+      name: 'filesfs_polled_folders', help: 'Folders in use that the last poll asked about.', registers,
+      collect() {
+        const status = sources.pollStatus?.();
+        if (status) this.set(status.polledFolders);
+      },
+    });
 
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.#watchTransfers();

@@ -45,6 +45,10 @@ export const MOUNT_DEFAULTS = {
   uploadConcurrency: WRITE_BACK_DEFAULTS.uploadConcurrency,
 } as const;
 
+/** --poll-interval bounds, seconds: at most one poll a second, at least one a day. */
+const MIN_POLL_INTERVAL_SECONDS = 1;
+const MAX_POLL_INTERVAL_SECONDS = 86_400;
+
 /**
  * The read cache keeps, per file being read, the read-ahead window plus the
  * requests in flight (two of readRequestMaxBytes, see src/vfs/options.ts).
@@ -60,6 +64,7 @@ export const MOUNT_FLAGS = {
   'cache-dir': { type: 'string' },
   'attr-ttl': { type: 'string' },
   'dir-ttl': { type: 'string' },
+  'poll-interval': { type: 'string' },
   'read-only': { type: 'boolean' },
   uid: { type: 'string' },
   gid: { type: 'string' },
@@ -167,6 +172,11 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
 
   const attrTtlSeconds = seconds('attr-ttl', MOUNT_DEFAULTS.attrTtlSeconds);
   const dirTtlSeconds = seconds('dir-ttl', MOUNT_DEFAULTS.dirTtlSeconds);
+  const pollIntervalSeconds = seconds('poll-interval', 0, 0, MAX_POLL_INTERVAL_SECONDS);
+  // Every poll is billed: a fraction of a second would be thousands of requests an hour per folder.
+  if (pollIntervalSeconds > 0 && pollIntervalSeconds < MIN_POLL_INTERVAL_SECONDS) {
+    throw new ConfigError(`${label('poll-interval')}: expected 0 (off) or at least ${MIN_POLL_INTERVAL_SECONDS} second, got ${str('poll-interval')}`);
+  }
   const uid = integer('uid', undefined, 0, 0xffff_fffe);
   const gid = integer('gid', undefined, 0, 0xffff_fffe);
   const umaskRaw = str('umask');
@@ -217,6 +227,7 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     remoteRoot,
     attrTtlMs: attrTtlSeconds * 1000,
     dirTtlMs: dirTtlSeconds * 1000,
+    pollIntervalMs: Math.round(pollIntervalSeconds * 1000),
     umask,
     readOnly,
     listPageSize: perPage,

@@ -182,7 +182,8 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
     interrupted();
 
     filesystem = createFilesystem(client, { ...config.filesystem, remoteRoot, logger }, registry.writeLayer ? { writeLayer: registry.writeLayer } : {});
-    metrics?.watch({ cacheCounters: filesystem.cacheCounters, ...(registry.uploadStatus ? { uploadStatus: registry.uploadStatus } : {}) });
+    const remoteChanges = filesystem.remoteChanges;
+    metrics?.watch({ cacheCounters: filesystem.cacheCounters, pollStatus: () => remoteChanges.status(), ...(registry.uploadStatus ? { uploadStatus: registry.uploadStatus } : {}) });
     mount = await mountFilesystem(filesystem, config.mountpoint, {
       ...config.mount, logger: logger.child('fuse'),
       ...(metrics ? { operationObserver: metrics.operationObserver } : {}),

@@ -31,6 +31,8 @@ import { FileReader } from './read/file-reader.js';
 import { CacheCounters } from './cache-counters.js';
 import { FolderReadAhead } from './read/folder-read-ahead.js';
 import { ReadOnlyWrites, type WriteLayer } from './writes.js';
+import { RemoteChanges } from './remote-changes/remote-changes.js';
+import type { RefreshOptions, RefreshReport } from './remote-changes/refresh.js';
 
 /** Everything a write layer (or a test) may use; built once per mount. */
 export interface VfsContext {
@@ -85,6 +87,8 @@ export class FilesFilesystem implements Filesystem {
   private readonly failures: FailureLog;
   /** Cache hits and misses since the mount started (cache-counters.ts), for metrics. */
   readonly cacheCounters = new CacheCounters();
+  /** Refresh and the poll for changes made elsewhere (remote-changes/). */
+  readonly remoteChanges: RemoteChanges;
   /** The server locks held for programs here; undefined when locks stay in the kernel. */
   readonly locks: LockManager | undefined;
   readonly locking: FileLocking | undefined;
@@ -137,6 +141,7 @@ export class FilesFilesystem implements Filesystem {
       attributes: async (remotePath) => attributes(await lookup.resolve(remotePath)),
       truncate: async (remotePath, size) => this.truncateRemote(remotePath, size),
     };
+    this.remoteChanges = new RemoteChanges({ lookup, metadata, contents, paths, options: resolved, logger, openFolders: () => this.openFolders() });
     if (locks) {
       this.locking = {
         test: (path, fh, request) => this.run('getlk', path, () => locks.test(this.lockPath(path, fh), this.lockAsk(request))),
@@ -178,6 +183,7 @@ export class FilesFilesystem implements Filesystem {
   readdir(path: string): Promise<DirectoryEntry[]> {
     return this.run('readdir', path, async () => {
       const folder = await this.folder(path);
+      this.remoteChanges.used(folder.path);
       const out: DirectoryEntry[] = [];
       for (const entry of await this.context.lookup.children(folder.path)) {
         const name = entry.name || entry.path.slice(entry.path.lastIndexOf('/') + 1);
@@ -202,6 +208,7 @@ export class FilesFilesystem implements Filesystem {
       const remote = this.remote(path);
       const entry = await this.context.lookup.resolveForOpen(remote);
       if (entry.type === 'directory') throw new FsError('EISDIR', `${path}: is a folder`);
+      this.remoteChanges.used(parentPath(entry.path));
       if (writeIntent(flags)) {
         this.context.namespace.writable(remote);
         return this.addWriter(entry.path, () => this.writes.openWrite(entry, flags));
@@ -313,6 +320,20 @@ export class FilesFilesystem implements Filesystem {
   /** Forgets what is cached about a remote path (and, with subtree, below it). */
   invalidate(remotePath: string, subtree = false): void {
     this.context.lookup.invalidate(remotePath, subtree);
+  }
+
+  /**
+   * Forgets now what is cached about a kernel path ("/Reports") and asks the
+   * server again (`filesfs refresh`); see remote-changes/refresh.ts.
+   */
+  refresh(path: string, options: RefreshOptions = {}): Promise<RefreshReport> {
+    return this.run('refresh', path, () => this.remoteChanges.refresh(path, options));
+  }
+
+  /** Remote paths of the folders programs hold open, or hold a file open in. */
+  private *openFolders(): Iterable<string> {
+    for (const dir of this.dirs.values()) yield dir;
+    for (const handle of this.files.values()) yield parentPath(handle.remotePath);
   }
 
   /** Open handles (files, folders), for status and tests. */

@@ -8,6 +8,11 @@ export type { Filesystem, FileAttributes, DirectoryEntry, FilesystemStats, FileL
 export type { HeldLock, LockManager } from './locks/lock-manager.js';
 export { FsError, isFsError } from './fs-error.js';
 export { CacheCounters } from './cache-counters.js';
+// Seeing changes made elsewhere: refresh and --poll-interval (src/vfs/remote-changes).
+export { describeRefresh } from './remote-changes/remote-changes.js';
+export type { RemoteChanges, RemoteChangesStatus } from './remote-changes/remote-changes.js';
+export type { RefreshOptions, RefreshReport } from './remote-changes/refresh.js';
+export type { PollRound, PollStatus } from './remote-changes/poller.js';
 export type { CacheName, HitsAndMisses } from './cache-counters.js';
 export type { ErrnoCode } from './fs-error.js';
 export { resolveOptions, DEFAULTS, MAX_PREFETCH_FILES } from './options.js';

@@ -23,17 +23,20 @@
 // the server nothing.
 // Listings work the same way. Every mutation made through the filesystem
 // reports here (applied*), which updates the cache and detaches any request
-// in flight whose answer it made outdated.
+// in flight whose answer it made outdated. Refresh and the poll for remote
+// changes (remote-changes/) ask the server through here too (relist,
+// changedSince, statNow), so their answers are detached the same way.
 import { LRUCache } from 'lru-cache';
 import { type FilesClient, type RemoteEntry, rootEntry, NotFoundError } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { parentPath } from '../path/index.js';
 import { FsError } from './fs-error.js';
 import { CacheCounters } from './cache-counters.js';
+import { sameEntry } from './metadata/folder-changes.js';
 import { buildListing, type Listing } from './metadata/listing.js';
 import type { MetadataCache } from './metadata/metadata-cache.js';
 import type { ResolvedOptions } from './options.js';
-import { keyOf } from './path-mapper.js';
+import { isChildKey, keyOf } from './path-mapper.js';
 import { isTransientFailure, ServerState } from './server-state.js';
 import { SingleFlight } from './single-flight.js';
 import type { WriteLayer } from './writes.js';
@@ -63,9 +66,30 @@ const BIG_FOLDER_MISSES_TO_RELIST = 2;
 /** Folders created by this mount whose listing its own changes keep fresh (most recent first). */
 const CREATED_FOLDERS_MAX = 10_000;
 
+/** One fetch of a folder's complete listing. */
+export interface FetchedListing {
+  listing: Listing;
+  /** False when a change of ours made the answer outdated before it came: it was not cached. */
+  stored: boolean;
+  /** Listing pages (requests) it took. */
+  pages: number;
+}
+
+/** What a "changed since" look at a folder found. */
+export interface ChangedSince {
+  /** Entries that differ from what was cached (and were stored), in the server's answer order. */
+  changed: RemoteEntry[];
+  /** Listing pages (requests) it took. */
+  pages: number;
+  /** False when a change of ours made the answer outdated before it came: nothing was applied. */
+  applied: boolean;
+}
+
 export class Lookup {
   private readonly stats = new SingleFlight<RemoteEntry>();
-  private readonly lists = new SingleFlight<Listing>();
+  private readonly lists = new SingleFlight<FetchedListing>();
+  /** "Changed since" looks at folders, detached by our changes like listings. */
+  private readonly sinceLooks = new SingleFlight<ChangedSince>();
   private readonly siteRoot: RemoteEntry;
   /** Folders created through this mount (mkdir), by key: their listing is the mount's own. */
   private readonly created = new LRUCache<string, true>({ max: CREATED_FOLDERS_MAX });
@@ -268,7 +292,7 @@ export class Lookup {
       return { listing: lastSeen, stale: true };
     }
     try {
-      return { listing: await this.fetchListing(dirPath), stale: false };
+      return { listing: (await this.fetchListing(dirPath)).listing, stale: false };
     } catch (err) {
       const missing = err instanceof FsError && err.code === 'ENOENT';
       if (missing || isTransientFailure(err)) {
@@ -285,13 +309,22 @@ export class Lookup {
     return buildListing(dirPath, [], this.options.clock(), this.log);
   }
 
-  private fetchListing(dirPath: string): Promise<Listing> {
-    const key = keyOf(dirPath);
-    return this.lists.run(key, async (flight) => {
+  /**
+   * Lists a folder now, whatever is cached (refresh, poll), and caches the
+   * answer; joins a fetch already in flight. ENOENT when the folder is gone.
+   */
+  relist(dirPath: string): Promise<FetchedListing> {
+    return this.fetchListing(dirPath);
+  }
+
+  private fetchListing(dirPath: string): Promise<FetchedListing> {
+    return this.lists.run(keyOf(dirPath), async (flight) => {
       const at = this.options.clock();
       const entries: RemoteEntry[] = [];
+      let pages = 0;
       try {
         for await (const page of this.client.list(dirPath, { perPage: this.options.listPageSize })) {
+          pages++;
           for (const entry of page) entries.push(entry);
         }
       } catch (err) {
@@ -301,10 +334,58 @@ export class Lookup {
         }
         throw err;
       }
+      // An empty folder comes without a page; its listing still took one request.
+      pages = Math.max(pages, 1);
       // Outdated by our own change meanwhile: answer the callers, cache nothing.
-      if (flight.stale) return buildListing(dirPath, entries, at, this.log);
-      return this.cache.storeListing(dirPath, entries, at);
+      if (flight.stale) return { listing: buildListing(dirPath, entries, at, this.log), stored: false, pages };
+      return { listing: this.cache.storeListing(dirPath, entries, at), stored: true, pages };
     });
+  }
+
+  /**
+   * Asks the server which entries of a folder changed after `since` (the
+   * listing filter `type` + `modified_at_datetime`: one request for its
+   * folders and one for its files, more pages only when more changed), and
+   * caches those that differ from what is cached. Reveals new and changed
+   * entries, never deletions. ENOENT when the folder is gone.
+   */
+  changedSince(dirPath: string, since: Date): Promise<ChangedSince> {
+    return this.sinceLooks.run(keyOf(dirPath), async (flight) => {
+      const at = this.options.clock();
+      const found: RemoteEntry[] = [];
+      let pages = 0;
+      try {
+        for (const type of ['folder', 'file'] as const) {
+          let typePages = 0;
+          for await (const page of this.client.list(dirPath, { perPage: this.options.listPageSize, filter: { type, modifiedAfter: since } })) {
+            typePages++;
+            for (const entry of page) found.push(entry);
+          }
+          pages += Math.max(typePages, 1);
+        }
+      } catch (err) {
+        if (err instanceof NotFoundError) {
+          if (!flight.stale) this.cache.storeMissing(dirPath, at);
+          throw notFound(dirPath, err);
+        }
+        throw err;
+      }
+      if (flight.stale) return { changed: [], pages, applied: false };
+      const changed: RemoteEntry[] = [];
+      for (const entry of found) {
+        const known = this.cache.lastKnown(entry.path);
+        if (known && sameEntry(known, entry)) continue;
+        changed.push(entry);
+        this.cache.storeEntry(entry, at);
+      }
+      return { changed, pages, applied: true };
+    });
+  }
+
+  /** Asks the server about one path now, whatever is cached (refresh); ENOENT when it is gone. */
+  statNow(path: string): Promise<RemoteEntry> {
+    if (path === '') return Promise.resolve(this.siteRoot);
+    return this.stat(path);
   }
 
   private stat(path: string): Promise<RemoteEntry> {
@@ -399,6 +480,19 @@ export class Lookup {
     }
   }
 
+  /**
+   * Forget a folder as refresh does: its own entry and listing, its parent's
+   * listing, and what is cached of its entries: their attributes and "no
+   * such file" entries, or with `recursive` everything below it.
+   */
+  forgetFolder(path: string, recursive: boolean): void {
+    this.invalidate(path, recursive);
+    if (recursive) return;
+    const key = keyOf(path);
+    this.stats.forgetWhere((k) => isChildKey(k, key));
+    this.cache.invalidateChildren(path);
+  }
+
   /** Forget everything strictly below a folder (its subtree moved or was replaced). */
   invalidateBelow(path: string): void {
     this.detachBelow(path);
@@ -410,7 +504,11 @@ export class Lookup {
     const key = keyOf(path);
     this.stats.forget(key);
     this.lists.forget(key);
-    if (path !== '') this.lists.forget(keyOf(parentPath(path)));
+    this.sinceLooks.forget(key);
+    if (path !== '') {
+      this.lists.forget(keyOf(parentPath(path)));
+      this.sinceLooks.forget(keyOf(parentPath(path)));
+    }
   }
 
   private detachBelow(path: string): void {
@@ -418,5 +516,6 @@ export class Lookup {
     const below = (k: string): boolean => key === '' ? k !== '' : k.startsWith(key + '/');
     this.stats.forgetWhere(below);
     this.lists.forgetWhere(below);
+    this.sinceLooks.forgetWhere(below);
   }
 }

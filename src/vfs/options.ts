@@ -87,6 +87,11 @@ export interface FilesystemOptions {
    * until the lock is gone. Default false; needs serverLocks.
    */
   lockOnWrite?: boolean;
+  /**
+   * Every this many ms, ask the server what changed in the folders in use
+   * (remote-changes/poller.ts). Default 0: off.
+   */
+  pollIntervalMs?: number;
   logger?: Logger;
   clock?: Clock;
 }
@@ -115,6 +120,7 @@ export interface ResolvedOptions {
   serverLocks: boolean;
   lockTimeoutSeconds: number;
   lockOnWrite: boolean;
+  pollIntervalMs: number;
   logger: Logger;
   clock: Clock;
 }
@@ -201,6 +207,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     serverLocks: options.serverLocks ?? true,
     lockTimeoutSeconds,
     lockOnWrite: options.lockOnWrite ?? false,
+    pollIntervalMs: number('pollIntervalMs', options.pollIntervalMs ?? 0, 0),
     logger: options.logger ?? silentLogger,
     clock: options.clock ?? Date.now,
   };

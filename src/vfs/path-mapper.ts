@@ -67,4 +67,11 @@ export function fitsKernelName(name: string): boolean {
 /** Comparison key of a remote path (identity for every cache). */
 export const keyOf = (remotePath: string): string => normalizeForComparison(remotePath);
 
+/** True when `key` is the key of an entry directly inside the folder whose key is `folderKey`. */
+export function isChildKey(key: string, folderKey: string): boolean {
+  if (folderKey !== '' && !key.startsWith(folderKey + '/')) return false;
+  const rest = folderKey === '' ? key : key.slice(folderKey.length + 1);
+  return rest !== '' && !rest.includes('/');
+}
+
 export { baseName, normalize };

@@ -5,7 +5,7 @@ import { MOUNT_FLAGS } from '../../src/mount/mount-config.js';
 import { cliEnv, runCli } from '../support/mount.js';
 
 describe('--help', () => {
-  test.each(['mount', 'unmount', 'demo', 'emulator'])('filesfs %s --help', async (name) => {
+  test.each(['mount', 'unmount', 'demo', 'emulator', 'refresh'])('filesfs %s --help', async (name) => {
     const r = await runCli([name, '--help'], { env: cliEnv() });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^Usage: filesfs ${name}`));
@@ -26,6 +26,6 @@ describe('--help', () => {
   test('filesfs lists the commands', async () => {
     const r = await runCli(['--help'], { env: cliEnv() });
     expect(r.code).toBe(0);
-    for (const name of ['mount', 'unmount', 'status', 'emulator', 'demo']) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+    for (const name of ['mount', 'unmount', 'status', 'refresh', 'emulator', 'demo']) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
 });

@@ -169,3 +169,17 @@ describe('a shared site', () => {
     expect(refusal(['mnt', '--local-only', 'a/b'])).toMatch(/^--local-only: local-only pattern "a\/b": expected a file name pattern/);
   });
 });
+
+describe('seeing remote changes', () => {
+  test('--poll-interval: off by default; seconds, also as -o poll_interval=; at least 1 s; 0 is off', () => {
+    expect(parse(['mnt']).filesystem.pollIntervalMs).toBe(0);
+    expect(parse(['mnt', '--poll-interval', '10']).filesystem.pollIntervalMs).toBe(10_000);
+    expect(parse(['mnt', '--poll-interval', '2.5']).filesystem.pollIntervalMs).toBe(2_500);
+    expect(parse(['mnt', '-o', 'poll_interval=30,dir_ttl=3600']).filesystem).toMatchObject({ pollIntervalMs: 30_000, dirTtlMs: 3_600_000 });
+    expect(parse(['mnt', '--poll-interval', '0']).filesystem.pollIntervalMs).toBe(0);
+    expect(resolveOptions(parse(['mnt', '-o', 'poll_interval=1']).filesystem).pollIntervalMs).toBe(1_000);
+    expect(refusal(['m', '--poll-interval', '0.5'])).toBe('--poll-interval: expected 0 (off) or at least 1 second, got 0.5');
+    expect(refusal(['m', '-o', 'poll_interval=often'])).toMatch(/^-o poll_interval: expected a number ≥ 0/);
+    expect(refusal(['m', '--poll-interval', '10', '-o', 'poll_interval=20'])).toBe('--poll-interval and -o poll_interval are both given; keep one');
+  });
+});

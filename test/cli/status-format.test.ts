@@ -1,8 +1,8 @@
 // `filesfs status` as people read it: changes that could not be kept and a
 // cache disk running out of space come first, as warnings.
 import { describe, expect, it } from 'vitest';
-import { formatStatus } from '../../src/cli/commands/status.js';
-import type { WriteBackStatus } from '../../src/vfs/index.js';
+import { formatRemoteChanges, formatStatus } from '../../src/cli/commands/status.js';
+import type { RemoteChangesStatus, WriteBackStatus } from '../../src/vfs/index.js';
 
 const MiB = 1024 * 1024;
 const base: WriteBackStatus = {
@@ -67,5 +67,26 @@ describe('status output', () => {
     }).split('\n');
     expect(out[0]).toBe('1 conflict: changed on the server while this mount changed it:');
     expect(out[1]).toBe("  2026-12-07T01:02:03.000Z  /report.docx: this mount's version is /report (conflict 2026-12-07 010203 host).docx (report.docx changed on the server meanwhile)");
+  });
+});
+
+describe('status output: seeing remote changes', () => {
+  const off: RemoteChangesStatus = {
+    pollIntervalSeconds: null, pollRequests: 0, polledFolders: 0, lastPollAt: null, polls: 0, pollChanges: 0,
+    pollErrors: 0, lastPollError: null, refreshes: 0, refreshRequests: 0,
+  };
+  const now = Date.parse('2026-12-07T01:00:10.000Z');
+
+  it('nothing when neither polling nor refresh was used', () => {
+    expect(formatRemoteChanges(off, now)).toBe('');
+  });
+
+  it('one line: the interval, the last poll, what it cost; then refreshes and failures', () => {
+    expect(formatRemoteChanges({ ...off, pollIntervalSeconds: 10 }, now)).toBe('polling every 10 s for changes made elsewhere: no poll yet; 0 requests since the mount started\n');
+    expect(formatRemoteChanges({ ...off, pollIntervalSeconds: 10, pollRequests: 1234, polledFolders: 2, lastPollAt: '2026-12-07T01:00:07.000Z', polls: 600 }, now))
+      .toBe('polling every 10 s for changes made elsewhere: the last one (3 s ago) asked about 2 folders in use; 1,234 requests since the mount started\n');
+    expect(formatRemoteChanges({ ...off, pollIntervalSeconds: 1, pollRequests: 1, polledFolders: 1, lastPollAt: '2026-12-07T01:00:10.000Z', pollErrors: 1, lastPollError: 'Reports: the server failed', refreshes: 1, refreshRequests: 3 }, now))
+      .toBe('polling every 1 s for changes made elsewhere: the last one (0 s ago) asked about 1 folder in use; 1 request since the mount started; 1 failed look (last: Reports: the server failed); 1 refresh (3 requests)\n');
+    expect(formatRemoteChanges({ ...off, refreshes: 2, refreshRequests: 2 }, now)).toBe('2 refreshes (2 requests)\n');
   });
 });

@@ -52,6 +52,28 @@ describe('paging', () => {
     expect(() => c.list('Big', { perPage: 10_001 })).toThrow(RangeError);
   });
 
+  it('a filter (type, and modified_at_datetime in whole UTC seconds) goes with every page', async () => {
+    const c = clientFor(emu());
+    for (const n of ['a', 'b', 'c']) await c.upload(`Filtered/${n}.txt`, { buffer: Buffer.from(n) });
+    await c.mkdir('Filtered/sub');
+    // Fixture: server mtimes as if a.txt changed long ago.
+    const store = emu().internals.store;
+    store.resolve('Filtered/a.txt')!.mtime = Date.parse('2020-01-01T00:00:00Z') / 1000;
+    store.resolve('Filtered')!.sortCache = null;
+    const listed = async (filter: Parameters<typeof c.list>[1]): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const page of c.list('Filtered', { perPage: 1, ...filter })) out.push(...page.map((e) => e.path));
+      return out;
+    };
+    emu().resetStats();
+    // 12:00:00.900 is sent as 12:00:00: a.txt (2020) is older, the others are newer.
+    expect(await listed({ filter: { type: 'file', modifiedAfter: new Date('2021-06-01T12:00:00.900Z') } })).toEqual(['Filtered/b.txt', 'Filtered/c.txt']);
+    expect(emu().stats().requests['GET /folders']).toBe(2);
+    expect(await listed({ filter: { type: 'file' } })).toEqual(['Filtered/a.txt', 'Filtered/b.txt', 'Filtered/c.txt']);
+    expect(await listed({ filter: { type: 'folder', modifiedAfter: new Date('2021-06-01T12:00:00Z') } })).toEqual(['Filtered/sub']);
+    expect(await listed({ filter: { type: 'file', modifiedAfter: new Date(Date.now() + 3_600_000) } })).toEqual([]);
+  });
+
   it('an empty folder yields no page', async () => {
     const c = clientFor(emu());
     await c.mkdir('Empty');

@@ -231,6 +231,9 @@ export class MockFilesClient implements FilesClient {
     const children = [...this.nodes.entries()]
       .filter(([k, n]) => n !== folder && key(parentPath(n.path)) === folderKey && (k.includes('\u0000dup') || k === key(n.path)))
       .map(([, n]) => n)
+      // The listing filters (type, and modified_at_datetime with it): server mtime strictly later.
+      .filter((n) => !options.filter || ((options.filter.type === 'folder') === (n.type === 'directory')
+        && (!options.filter.modifiedAfter || n.mtime.getTime() > Math.floor(options.filter.modifiedAfter.getTime() / 1000) * 1000)))
       .sort((a, b) => (a.type === b.type ? (a.path < b.path ? -1 : a.path > b.path ? 1 : 0) : a.type === 'directory' ? -1 : 1));
     for (let i = 0; i < children.length || i === 0; i += perPage) {
       if (i > 0) await this.enter('list', path, [perPage]);

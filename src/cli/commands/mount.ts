@@ -48,6 +48,13 @@ Files shown:
 Caching and reading:
   --attr-ttl S          trust file attributes for S seconds (default ${MOUNT_DEFAULTS.attrTtlSeconds}; 0 = always ask)
   --dir-ttl S           trust folder listings for S seconds (default ${MOUNT_DEFAULTS.dirTtlSeconds}; 0 = always ask)
+  --poll-interval S     every S seconds, ask the server what changed in the
+                        folders in use (listed in the last minute with their
+                        listing cached, or holding an open file or folder),
+                        so changes made elsewhere show before the TTLs end;
+                        about 1 request per folder in use and poll (2 for
+                        folders over two --per-page pages). Default off; see
+                        also filesfs refresh
   --read-ahead SIZE     largest read-ahead window per file being read
                         sequentially (default ${MOUNT_DEFAULTS.readAheadBytes / MiB}M; a multiple of 256K)
   --read-cache SIZE     memory for file contents read, whole mount (default

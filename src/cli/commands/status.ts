@@ -13,7 +13,7 @@
 // cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
 import { canonicalMountpoint } from '../../fuse/index.js';
-import { formatBytes, type HeldLock, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { formatBytes, type HeldLock, type RemoteChangesStatus, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { askMount, MountRequestError } from '../mount-request.js';
@@ -26,8 +26,9 @@ what a running filesfs mount has not uploaded yet: files and folders pending
 uploading (with progress), retrying after a network or server failure, failed
 (refused by the server: the reason, and where the content is kept in the
 cache dir), and files still open for writing; then totals since the mount
-started, the sizes of the write requests the mount received, and the locks
-held on the server for programs here (fcntl, lockf, flock).
+started, the sizes of the write requests the mount received, the locks held
+on the server for programs here (fcntl, lockf, flock), and what
+--poll-interval and filesfs refresh cost (API requests).
 filesfs retry tries failed uploads at once; filesfs discard drops one.
 
 Options:
@@ -36,7 +37,9 @@ Options:
                         kind, path, size, state, uploadedBytes, error,
                         stagingFile, waitingFor; server with the health and
                         the client's requests, retries and hedges; locks[]
-                        with path, exclusive, since, holders)
+                        with path, exclusive, since, holders;
+                        pollIntervalSeconds, pollRequests, polledFolders,
+                        lastPollAt, refreshes, refreshRequests)
   --timeout S           give up after S seconds without an answer (default 10)
   -h, --help            show this help`;
 
@@ -67,11 +70,13 @@ export const command: Command = {
     }
     // The server locks held for programs here (none from a mount that predates them).
     const locks = await askMount<HeldLock[]>(target, 'locks', {}, Math.round(timeoutS * 1000)).catch(() => [] as HeldLock[]);
+    // What seeing remote changes cost (none from a mount that predates it).
+    const remote = await askMount<RemoteChangesStatus | null>(target, 'poll', {}, Math.round(timeoutS * 1000)).catch(() => null);
     if (values.json) {
-      process.stdout.write(JSON.stringify({ ...status, locks }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...status, locks, ...remote }, null, 2) + '\n');
       return 0;
     }
-    process.stdout.write(formatStatus(target, status) + formatLocks(locks));
+    process.stdout.write(formatStatus(target, status) + formatLocks(locks) + (remote ? formatRemoteChanges(remote) : ''));
     return 0;
   },
 };
@@ -134,6 +139,22 @@ export function formatLocks(locks: HeldLock[]): string {
   const lines = [`${locks.length} lock${locks.length === 1 ? '' : 's'} held on the server for programs here:`];
   for (const l of locks) lines.push(`  ${l.exclusive ? 'exclusive' : 'shared   '}  since ${l.since}  ${l.path} (${l.holders} holder${l.holders === 1 ? '' : 's'})`);
   return lines.join('\n') + '\n';
+}
+
+/** One line on --poll-interval and refresh, when either was used: what they cost in API requests. */
+export function formatRemoteChanges(r: RemoteChangesStatus, now = Date.now()): string {
+  const parts: string[] = [];
+  if (r.pollIntervalSeconds !== null) {
+    const last = r.lastPollAt === null ? 'no poll yet' : `the last one (${Math.max(0, Math.round((now - Date.parse(r.lastPollAt)) / 1000))} s ago) asked about ${count(r.polledFolders, 'folder')} in use`;
+    parts.push(`polling every ${r.pollIntervalSeconds} s for changes made elsewhere: ${last}; ${count(r.pollRequests, 'request')} since the mount started`);
+    if (r.pollErrors > 0) parts.push(`${count(r.pollErrors, 'failed look')} (last: ${r.lastPollError})`);
+  }
+  if (r.refreshes > 0) parts.push(`${count(r.refreshes, 'refresh', 'refreshes')} (${count(r.refreshRequests, 'request')})`);
+  return parts.length === 0 ? '' : parts.join('; ') + '\n';
+}
+
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 }
 
 /** Buckets are powers of two: 131072 → "128 KiB". */

@@ -25,7 +25,7 @@ import type { RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { parentPath } from '../../path/index.js';
 import type { Clock } from '../options.js';
-import { keyOf } from '../path-mapper.js';
+import { isChildKey, keyOf } from '../path-mapper.js';
 import { buildListing, type Listing } from './listing.js';
 
 /** Which answers a query accepts: fresh ones only, or any the cache still holds. */
@@ -90,6 +90,29 @@ export class MetadataCache {
    */
   staleListing(dirKey: string): Listing | undefined {
     return this.listings.peek(dirKey);
+  }
+
+  /**
+   * The last entry learned for a path, however old (from a stat or its
+   * parent's listing): what a new answer from the server is compared with.
+   */
+  lastKnown(path: string): RemoteEntry | undefined {
+    const key = keyOf(path);
+    const hit = this.entries.peek(key);
+    if (hit) return hit.value;
+    if (path === '') return undefined;
+    return this.listings.peek(keyOf(parentPath(path)))?.children.get(key);
+  }
+
+  /** The fresh listings of folders strictly below `path` (their paths as listed). */
+  listingsBelow(path: string): string[] {
+    const key = keyOf(path);
+    const out: string[] = [];
+    for (const [k, listing] of this.listings.entries()) {
+      if (k === key || (key !== '' && !k.startsWith(key + '/'))) continue;
+      if (this.fresh(listing.fetchedAt, this.options.dirTtlMs)) out.push(listing.path);
+    }
+    return out;
   }
 
   /**
@@ -199,6 +222,16 @@ export class MetadataCache {
     this.entries.delete(key);
     this.negatives.delete(key);
     this.listings.delete(key);
+  }
+
+  /**
+   * Forgets the attributes and "no such file" entries of a folder's
+   * children (not their own listings). A pass over the cache: for refresh.
+   */
+  invalidateChildren(path: string): void {
+    const key = keyOf(path);
+    for (const k of [...this.entries.keys()]) if (isChildKey(k, key)) this.entries.delete(k);
+    for (const k of [...this.negatives.keys()]) if (isChildKey(k, key)) this.negatives.delete(k);
   }
 
   /** Forgets a folder's listing only. */

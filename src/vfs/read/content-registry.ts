@@ -7,7 +7,8 @@
 //     version of a file with cached content supersedes it at once;
 //   - our own utimens changes the mtime but not the bytes (retime);
 //   - renames re-key content so open handles keep reading (moved);
-//   - unlink detaches it (open handles keep what is cached).
+//   - unlink detaches it (open handles keep what is cached);
+//   - a file gone on the server (refresh, poll) is outdated like a changed one.
 // A FileContent with no handle left keeps up to CLOSED_FILE_KEPT_BYTES of
 // cached segments, so re-opening an unchanged small file reads from memory.
 import { LRUCache } from 'lru-cache';
@@ -122,6 +123,24 @@ export class ContentRegistry {
     const key = keyOf(path);
     this.byKey.delete(key);
     this.seen.delete(key);
+  }
+
+  /**
+   * The server no longer shows this file (deleted or renamed away elsewhere):
+   * like a newer version, its content is dropped, or detached while
+   * handles read it (they read on for as long as the server gives it).
+   */
+  outdated(path: string): void {
+    const content = this.byKey.get(keyOf(path));
+    if (content) this.replaced(content);
+  }
+
+  /** The current contents of files at or below a path (refresh reports what happened to them). */
+  within(path: string): FileContent[] {
+    const key = keyOf(path);
+    const out: FileContent[] = [];
+    for (const [k, content] of this.byKey) if (k === key || key === '' || k.startsWith(key + '/')) out.push(content);
+    return out;
   }
 
   /** The current content of a path, if any (tests and status). */

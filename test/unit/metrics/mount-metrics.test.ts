@@ -9,7 +9,7 @@ import type { RequestEvent } from '../../../src/client/observer.js';
 import { ConfigError } from '../../../src/options/config-error.js';
 import { silentLogger } from '../../../src/log/logger.js';
 import { faultOf, MountMetrics, outcomeOf, RequestClassifier, serveMetrics } from '../../../src/metrics/index.js';
-import { CacheCounters, type WriteBackStatus } from '../../../src/vfs/index.js';
+import { CacheCounters, type PollStatus, type WriteBackStatus } from '../../../src/vfs/index.js';
 
 const SITE = 'https://acme.files.com';
 
@@ -145,6 +145,18 @@ describe('MountMetrics', () => {
     lines = samples((await m.scrape()).body);
     m.close();
     expect(lines).toEqual(expect.arrayContaining(['filesfs_cache_hits_total{cache="attributes"} 9', 'filesfs_uploaded_files_total 4']));
+  });
+
+  test('read when scraped: what --poll-interval spent, and the folders it asked about', async () => {
+    const m = new MountMetrics({ baseUrl: SITE, version: '1', root: '', processMetrics: false });
+    const status = { pollRequests: 12, polledFolders: 2 } as PollStatus;
+    m.watch({ pollStatus: () => status });
+    expect(samples((await m.scrape()).body)).toEqual(expect.arrayContaining(['filesfs_poll_requests_total 12', 'filesfs_polled_folders 2']));
+    status.pollRequests = 14;
+    status.polledFolders = 0;
+    const lines = samples((await m.scrape()).body);
+    m.close();
+    expect(lines).toEqual(expect.arrayContaining(['filesfs_poll_requests_total 14', 'filesfs_polled_folders 0']));
   });
 
   test('body bytes from undici\'s diagnostics channels, by kind', async () => {
