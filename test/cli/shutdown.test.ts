@@ -34,7 +34,7 @@ describe('Shutdown', () => {
     unsubscribe();
     expect([...order, ...events]).toEqual(['drain force=false', 'flush', 'unmount', 'after']);
     expect(seen).toEqual(['3 files left (3)', 'done']);
-    expect(outcome).toEqual({ unmounted: true, failures: [], forced: false });
+    expect(outcome).toEqual({ unmounted: true, failures: [], forced: false, leftUndone: [] });
     expect(lines.some((l) => l.includes('SIGTERM received: unmounting'))).toBe(true);
     expect(lines.some((l) => l.includes('3 files left'))).toBe(true);
   });
@@ -77,7 +77,7 @@ describe('Shutdown', () => {
     expect(events).toEqual([]);
     void shutdown.request('SIGINT received again', { force: true });
     const outcome = await stopping;
-    expect(outcome).toEqual({ unmounted: true, failures: [], forced: true });
+    expect(outcome).toEqual({ unmounted: true, failures: [], forced: true, leftUndone: [] });
     expect(contexts.map((c) => c.force)).toEqual([false, true]);
     expect(contexts[0]!.signal.aborted).toBe(true);
     expect(events).toEqual(['unmount', 'after']);
@@ -98,10 +98,10 @@ describe('Shutdown', () => {
 
   test('a failing hook is reported and does not prevent the unmount; a failing unmount is reported', async () => {
     const { shutdown, events } = setup([{ name: 'drain', hook: async () => { throw new Error('server refused'); } }]);
-    expect(await shutdown.request('x')).toEqual({ unmounted: true, failures: ['drain failed: server refused'], forced: false });
+    expect(await shutdown.request('x')).toEqual({ unmounted: true, failures: ['drain failed: server refused'], forced: false, leftUndone: [] });
     expect(events).toEqual(['unmount', 'after']);
     const second = setup([], { unmountFails: true });
-    expect(await second.shutdown.request('x')).toEqual({ unmounted: false, failures: ['unmount failed: device busy'], forced: false });
+    expect(await second.shutdown.request('x')).toEqual({ unmounted: false, failures: ['unmount failed: device busy'], forced: false, leftUndone: [] });
     expect(second.events).toEqual(['unmount', 'after']);
   });
 });
