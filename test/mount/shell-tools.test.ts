@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { HttpFilesClient } from '../../src/client/http-files-client.js';
 import { useEmulator } from '../support/emulator.js';
 import { q, scratch, sh, startMount, stopMounts, type MountProcess } from '../support/mount.js';
@@ -136,10 +136,10 @@ describe('reading', () => {
 });
 
 describe('changing the namespace', () => {
-  test('mkdir -p creates every level on the server', async () => {
+  test('mkdir -p creates every level on the server (written back after the upload delay)', async () => {
     await ok(`mkdir -p ${at('made/a/b/c')}`);
-    expect((await client.stat('made/a/b/c')).type).toBe('directory');
     expect((await ok(`ls -d ${at('made/a/b/c')}`)).trim()).toBe(join(mnt, 'made/a/b/c'));
+    await vi.waitFor(async () => expect((await client.stat('made/a/b/c')).type).toBe('directory'), { timeout: 30_000, interval: 200 });
   });
 
   test('mv renames files and folders on the server, also across folders', async () => {
