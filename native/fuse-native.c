@@ -77,6 +77,12 @@
 //     bytes than the kernel asked for, which the kernel refuses with EINVAL).
 // 15. A signal from JS that cannot be decoded still wakes the libfuse thread
 //     (with EIO) instead of leaving it blocked forever.
+// 16. Who asked: each operation records the calling process's uid, gid, pid
+//     and umask (fuse_get_context()), and fuse_native_caller() answers them
+//     to JS while that operation's JS handler runs (synchronously, on the JS
+//     thread). The filesystem needs them for the owner and group of what a
+//     process creates (create, mkdir, mknod, symlink), as a local disk
+//     gives them.
 #define FUSE_USE_VERSION 312
 
 #include <uv.h>
@@ -128,6 +134,7 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
   fuse_thread_locals_t *l = get_thread_locals();\
   l->op = op_##name;\
   l->op_fn = fuse_native_dispatch_##name;\
+  record_caller(l);\
   blk\
   if (l->path == NULL) l->path = "";\
   uv_async_send(&(l->async));\
@@ -165,7 +172,9 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
       napi_get_reference_value(env, l->self, &(argv[0]));\
       napi_create_uint32(env, l->op, &(argv[1]));\
       callbackBlk\
+      dispatching = l;\
       NAPI_MAKE_CALLBACK(env, NULL, ctx, callback, callbackArgs + 2, argv, NULL)\
+      dispatching = NULL;\
     })\
   }
 
@@ -323,6 +332,12 @@ typedef struct {
   int lock_cmd;
   struct flock *lock;
 
+  // The process that made the request (item 16).
+  uint32_t caller_uid;
+  uint32_t caller_gid;
+  uint32_t caller_pid;
+  uint32_t caller_umask;
+
   // Internal bookkeeping
   fuse_thread_t *fuse;
   uv_sem_t sem;
@@ -337,6 +352,19 @@ typedef struct {
 
 static pthread_key_t thread_locals_key;
 static fuse_thread_locals_t* get_thread_locals();
+
+// The operation whose JS handler is running now (JS thread only), for
+// fuse_native_caller(); NULL between handlers.
+static fuse_thread_locals_t *dispatching = NULL;
+
+// In the libfuse thread, before handing the operation to JS (item 16).
+static void record_caller (fuse_thread_locals_t *l) {
+  struct fuse_context *caller = fuse_get_context();
+  l->caller_uid = caller != NULL ? (uint32_t) caller->uid : 0;
+  l->caller_gid = caller != NULL ? (uint32_t) caller->gid : 0;
+  l->caller_pid = caller != NULL ? (uint32_t) caller->pid : 0;
+  l->caller_umask = caller != NULL ? (uint32_t) caller->umask : 0;
+}
 
 // Helpers
 
@@ -1298,6 +1326,24 @@ NAPI_METHOD(fuse_native_unmount) {
   return NULL;
 }
 
+// [uid, gid, pid, umask] of the process whose operation's JS handler is
+// running, or undefined outside a handler (item 16).
+NAPI_METHOD(fuse_native_caller) {
+  napi_value result;
+  if (dispatching == NULL) {
+    napi_get_undefined(env, &result);
+    return result;
+  }
+  uint32_t values[4] = { dispatching->caller_uid, dispatching->caller_gid, dispatching->caller_pid, dispatching->caller_umask };
+  napi_create_array_with_length(env, 4, &result);
+  for (uint32_t i = 0; i < 4; i++) {
+    napi_value v;
+    napi_create_uint32(env, values[i], &v);
+    napi_set_element(env, result, i, v);
+  }
+  return result;
+}
+
 NAPI_INIT() {
   const napi_node_version* version;
   assert(napi_get_node_version(env, &version) == napi_ok);
@@ -1312,6 +1358,7 @@ NAPI_INIT() {
 
   NAPI_EXPORT_FUNCTION(fuse_native_mount)
   NAPI_EXPORT_FUNCTION(fuse_native_unmount)
+  NAPI_EXPORT_FUNCTION(fuse_native_caller)
 
   NAPI_EXPORT_FUNCTION(fuse_native_signal_init)
   NAPI_EXPORT_FUNCTION(fuse_native_signal_access)

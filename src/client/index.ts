@@ -4,7 +4,7 @@
 // protocol constants other layers size their work by (part sizes, the
 // small-file threshold, the retry policy write-back reuses for its backoff).
 export { DownloadPin } from './files-client.js';
-export type { FilesClient, RemoteEntry, ListOptions, RangeOptions, StreamOptions, UploadSource, UploadOptions } from './files-client.js';
+export type { EntryUpdate, FilesClient, RemoteEntry, ListOptions, RangeOptions, StreamOptions, UploadSource, UploadOptions } from './files-client.js';
 export { HttpFilesClient, createFilesClient } from './http-files-client.js';
 export { CLIENT_DEFAULTS, MAX_PER_PAGE, resolveClientOptions } from './options.js';
 export type { ClientCredentials, ClientOptions, ResolvedClientOptions } from './options.js';

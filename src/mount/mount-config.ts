@@ -65,6 +65,7 @@ export const MOUNT_FLAGS = {
   gid: { type: 'string' },
   umask: { type: 'string' },
   'allow-other': { type: 'boolean' },
+  'no-posix-metadata': { type: 'boolean' },
   o: { type: 'string', short: 'o', multiple: true },
   daemon: { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -220,6 +221,7 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     readCachePerFileBytes: Math.min(Math.max(VFS_DEFAULTS.readCachePerFileBytes, minCache), readCacheBytes),
     readCacheTotalBytes: readCacheBytes,
     prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES)!,
+    posixMetadata: values['no-posix-metadata'] !== true,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   };

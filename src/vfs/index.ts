@@ -4,7 +4,8 @@
 // options, and write-back (staging, journal, uploads, drain, status).
 export { FilesFilesystem, createFilesystem, writeIntent } from './filesystem.js';
 export type { VfsContext, FilesFilesystemExtensions } from './filesystem.js';
-export type { Filesystem, FileAttributes, DirectoryEntry, FilesystemStats } from './filesystem-api.js';
+export type { Filesystem, FileAttributes, FileKind, Caller, DirectoryEntry, FilesystemStats } from './filesystem-api.js';
+export { XATTR_CREATE, XATTR_REPLACE } from './filesystem-api.js';
 export { FsError, isFsError } from './fs-error.js';
 export { CacheCounters } from './cache-counters.js';
 export type { CacheName, HitsAndMisses } from './cache-counters.js';

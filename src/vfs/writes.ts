@@ -16,9 +16,13 @@
 //     (renameFailed() when the move failed).
 //   - When an upload lands, the write layer calls
 //     FilesFilesystem.remoteChanged(entry) so caches and read versions follow.
+//   - Metadata (custom_metadata: modes, owners, file types, user xattrs) of a
+//     file with local changes travels with its upload: create() takes the
+//     new file's, setMetadata() a later change (posix/metadata-ops.ts).
 import type { RemoteEntry } from '../client/index.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
+import type { MetadataMap } from './posix/posix-metadata.js';
 
 export interface WriteLayer {
   /**
@@ -34,8 +38,12 @@ export interface WriteLayer {
   openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined>;
   /** open(2) of an existing file with O_WRONLY, O_RDWR or O_TRUNC. */
   openWrite(entry: RemoteEntry, flags: number): Promise<FileHandle>;
-  /** create(2): `existing` is the file already at that path (any case), if any; O_EXCL was checked. */
-  create(remotePath: string, existing: RemoteEntry | null, mode: number, flags: number): Promise<FileHandle>;
+  /**
+   * create(2): `existing` is the file already at that path (any case), if
+   * any; O_EXCL was checked. `metadata` is a new file's custom_metadata
+   * (its mode, owner, type; ignored when the file exists).
+   */
+  create(remotePath: string, existing: RemoteEntry | null, mode: number, flags: number, metadata?: MetadataMap): Promise<FileHandle>;
   /** truncate(2) by path of an existing file. */
   truncate(entry: RemoteEntry, size: number): Promise<void>;
 
@@ -56,6 +64,14 @@ export interface WriteLayer {
   renameFailed?(from: string, to: string): void;
   /** utimens on a file: true when recorded locally (it travels with the pending upload). */
   setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean>;
+  /**
+   * chmod, chown, an extended attribute: the entry's whole new
+   * custom_metadata. True when recorded locally (a file with local changes:
+   * it travels with the upload); false when the server must be told now.
+   */
+  setMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean>;
+  /** For a file with local changes, its upload state in a few words (user.filesfs.upload); undefined otherwise. */
+  uploadState?(remotePath: string): string | undefined;
 }
 
 const refuse = (what: string): FsError => new FsError('EROFS', `${what}: writing file content is not supported yet`);
@@ -88,6 +104,9 @@ export class ReadOnlyWrites implements WriteLayer {
   }
   renamed(): void {}
   async setMtime(): Promise<boolean> {
+    return false;
+  }
+  async setMetadata(): Promise<boolean> {
     return false;
   }
 }

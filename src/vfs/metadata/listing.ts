@@ -13,12 +13,15 @@ export interface Listing {
   readonly fetchedAt: number;
   /** Children by comparison key of their full path, in listing order. */
   readonly children: Map<string, RemoteEntry>;
+  /** How many children are folders (a folder's link count is 2 + this); kept in step with `children`. */
+  subfolders: number;
   /** Set once readdir warned about names the kernel cannot show. */
   warnedUnrepresentable?: boolean;
 }
 
 export function buildListing(path: string, entries: Iterable<RemoteEntry>, fetchedAt: number, log: Logger): Listing {
   const children = new Map<string, RemoteEntry>();
+  let subfolders = 0;
   for (const entry of entries) {
     const key = keyOf(entry.path);
     const first = children.get(key);
@@ -27,6 +30,7 @@ export function buildListing(path: string, entries: Iterable<RemoteEntry>, fetch
       continue;
     }
     children.set(key, entry);
+    if (entry.type === 'directory') subfolders++;
   }
-  return { path, fetchedAt, children };
+  return { path, fetchedAt, children, subfolders };
 }

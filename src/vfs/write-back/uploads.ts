@@ -11,7 +11,11 @@
 // never ends with an older version than the last close; a newer commit
 // aborts the attempt in flight (the emulator and Files.com publish nothing
 // before `end`) and the newer version uploads after it. When only the mtime
-// changed since the bytes landed, the attempt sets provided_mtime alone.
+// or the metadata changed since the bytes landed, the attempt updates the
+// entry alone (one PATCH). The upload calls cannot carry custom_metadata
+// (docs/files-api.md §13): a version's metadata is set with a PATCH right
+// after its upload, when the server's answer differs from it (a new file
+// with a mode, or a server that dropped an overwritten file's metadata).
 //
 // Outcomes (failure-policy.ts): landed (the journal record goes, caches show
 // the server's entry); transient failures retry with capped exponential
@@ -32,6 +36,7 @@ import { classifyFailure, describeFailure, UploadCancelled } from './failure-pol
 import type { ResolvedWriteBackOptions } from './options.js';
 import { baseOf, isBase, type BaseVersion, type PendingFile, type UploadAttempt, type UploadFailure } from './pending-file.js';
 import { RemoteChangedError } from './conflict.js';
+import { sameMetadata } from '../posix/posix-metadata.js';
 import type { Records } from './records.js';
 import { UploadQueue, type UploadPort, type UploadTransfer } from './upload-queue.js';
 
@@ -211,9 +216,9 @@ export class Uploads implements UploadPort<PendingFile> {
     const check = this.options.onConflict === 'local-wins' ? undefined : attempt.base;
     if (attempt.kind === 'mtime') {
       if (check) await this.stillBase(attempt, check, true);
-      return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
+      return this.host.client.update(attempt.path, { mtime: attempt.mtime, ...(attempt.metadata ? { customMetadata: attempt.metadata } : {}) }, { signal });
     }
-    return this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
+    const entry = await this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
       mtime: attempt.mtime,
       mkdirParents: true,
       signal,
@@ -222,6 +227,9 @@ export class Uploads implements UploadPort<PendingFile> {
       },
       ...(check ? { beforePublish: ({ exists }: { exists: boolean }) => this.stillBase(attempt, check, exists) } : {}),
     });
+    if (!attempt.metadata || sameMetadata(entry.customMetadata ?? {}, attempt.metadata)) return entry;
+    // The path the server stored it at (a folder behaviour may have renamed it).
+    return this.host.client.update(entry.path, { customMetadata: attempt.metadata }, { signal });
   }
 
   /**
