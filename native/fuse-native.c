@@ -83,6 +83,12 @@
 //     thread). The filesystem needs them for the owner and group of what a
 //     process creates (create, mkdir, mknod, symlink), as a local disk
 //     gives them.
+// 17. user_xattr_only (a binding option): getxattr and removexattr of a name
+//     outside the user. namespace answer ENODATA, and setxattr EOPNOTSUPP,
+//     in the libfuse thread, without going to JS. The kernel asks for
+//     security.capability before every write to a file, and `ls -l` for an
+//     ACL and a security label of every entry; a filesystem that keeps only
+//     user.* attributes answers those at a cost of microseconds.
 #define FUSE_USE_VERSION 312
 
 #include <uv.h>
@@ -243,6 +249,7 @@ static const uint32_t op_flock = 35;
 // it: libfuse 3 moved them from mount options to struct fuse_config (set in
 // init) or to the loop's configuration.
 typedef struct {
+  int user_xattr_only;
   int hard_remove;
   int direct_io;
   int intr;
@@ -255,6 +262,7 @@ typedef struct {
 
 #define BINDING_OPT(t, p, v) { t, offsetof(binding_opts_t, p), v }
 static const struct fuse_opt binding_opt_spec[] = {
+  BINDING_OPT("user_xattr_only", user_xattr_only, 1),
   BINDING_OPT("hard_remove", hard_remove, 1),
   BINDING_OPT("direct_io", direct_io, 1),
   BINDING_OPT("intr", intr, 1),
@@ -786,7 +794,12 @@ static int fuse_native_readdir (const char *path, void *buf, fuse_fill_dir_t fil
 // The value goes to JS as an external Buffer around libfuse's memory,
 // detached once answered. Linux has no position (a macOS resource-fork
 // offset): 0.
+// Item 17: names outside user.* hold nothing.
+#define USER_XATTR_ONLY(answer)\
+  if (l->fuse->opts.user_xattr_only && strncmp(name, "user.", 5) != 0) return (answer);
+
 FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *value, size_t size, int flags), {
+  USER_XATTR_ONLY(-EOPNOTSUPP)
   l->path = path;
   l->name = name;
   l->value = value;
@@ -806,6 +819,7 @@ FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *val
 // size 0) and answers the full length; a length above a non-zero size is
 // ERANGE, as getxattr(2) and listxattr(2) say.
 FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {
+  USER_XATTR_ONLY(-ENODATA)
   l->path = path;
   l->name = name;
   l->value = value;
@@ -833,6 +847,7 @@ FUSE_METHOD(listxattr, 2, 1, (const char *path, char *list, size_t size), {
 })
 
 FUSE_METHOD_VOID(removexattr, 2, 0, (const char *path, const char *name), {
+  USER_XATTR_ONLY(-ENODATA)
   l->path = path;
   l->name = name;
 }, {

@@ -1,7 +1,7 @@
 // The libfuse 3 mount options filesfs mounts with (fuse-native exposes only
 // some of them, and none of the ones that matter most), and the validation of
 // options a user passes with `-o`. The result is the single "-o a,b=c"
-// argument the binding parses: it takes its own (hard_remove, direct_io, intr,
+// argument the binding parses: it takes its own (user_xattr_only, hard_remove, direct_io, intr,
 // intr_signal, max_threads) and the connection's (max_write, max_readahead,
 // ...) out, and hands the rest to fuse_new(), which refuses what it does not
 // know (native/fuse-native.c).
@@ -29,6 +29,11 @@
 //                                       and without this the next lookup gives the same file a
 //                                       new inode number (stat-and-compare tools, pjdfstest);
 //                                       a node costs ~100 bytes
+//   user_xattr_only                   → the binding answers extended attributes outside user.*
+//                                       itself (ENODATA; EOPNOTSUPP to set one), without
+//                                       going to JS: the kernel asks for security.capability
+//                                       before every write, and ls -l for an ACL and a label
+//                                       of every entry (native/fuse-native.c, item 17)
 //   auto_cache                        → the kernel keeps a file's page cache across opens
 //                                       unless its size or mtime changed
 //   attr_timeout, entry_timeout,      → how long the kernel trusts what we answered;
@@ -187,6 +192,7 @@ export function buildMountOptions(input: MountOptionsInput = {}): string[] {
     `max_read=${MAX_READ}`,
     `max_readahead=${maxReadahead}`,
     `remember=${REMEMBER_SECONDS}`,
+    'user_xattr_only',
     'auto_cache',
     seconds('attr_timeout', input.attrTimeoutSeconds),
     seconds('entry_timeout', input.entryTimeoutSeconds),
