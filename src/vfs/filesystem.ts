@@ -331,7 +331,7 @@ export class FilesFilesystem implements Filesystem {
       if (!moved) return;
       const now = this.now();
       const { times } = this.context;
-      times.moved(moved.from, moved.to, now);
+      times.moved(moved.from, moved.to, now, moved.folder);
       times.folderChanged(parentPath(moved.from), now);
       times.folderChanged(parentPath(moved.to), now);
     });
@@ -530,7 +530,7 @@ export class FilesFilesystem implements Filesystem {
   /** After an unlink or rmdir: the entry's own times go, its folder's move. */
   private removedEntry(entry: RemoteEntry): void {
     const { times } = this.context;
-    times.removed(entry.path);
+    times.removed(entry.path); // a removed folder was empty: nothing below it to forget
     times.folderChanged(parentPath(entry.path), this.now());
   }
 

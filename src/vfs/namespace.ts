@@ -114,8 +114,8 @@ export class Namespace {
     return entry;
   }
 
-  /** Returns the remote paths moved from and to, or null when nothing moved (a rename to itself). */
-  async rename(kernelFrom: string, kernelTo: string): Promise<{ from: string; to: string } | null> {
+  /** Returns the remote paths moved from and to (and whether a folder moved), or null when nothing moved (a rename to itself). */
+  async rename(kernelFrom: string, kernelTo: string): Promise<{ from: string; to: string; folder: boolean } | null> {
     const { lookup, paths, client } = this.deps;
     const from = paths.toRemote(kernelFrom);
     const to = paths.toRemoteForCreate(kernelTo);
@@ -126,7 +126,7 @@ export class Namespace {
       this.writable(from);
       const target = joinPath(parentPath(src.path), baseName(to));
       await this.renameCase(src, target);
-      return { from: src.path, to: target };
+      return { from: src.path, to: target, folder: src.type === 'directory' };
     }
     const fromKey = keyOf(src.path);
     if (keyOf(to).startsWith(fromKey + '/')) throw new FsError('EINVAL', `${to}: cannot move a folder into itself`);
@@ -142,7 +142,7 @@ export class Namespace {
     if (await writes.rename(src, target, dst)) {
       // Only local content existed: the write layer retargeted it.
       this.afterMove(src, target, dst);
-      return { from: src.path, to: target };
+      return { from: src.path, to: target, folder: src.type === 'directory' };
     }
     try {
       if (dst?.type === 'directory') {
@@ -157,7 +157,7 @@ export class Namespace {
     }
     this.afterMove(src, target, dst);
     await writes.renamed(src.path, target);
-    return { from: src.path, to: target };
+    return { from: src.path, to: target, folder: src.type === 'directory' };
   }
 
   /** utimens: null = leave the mtime as it is; atime is not stored. */

@@ -51,20 +51,23 @@ export class LocalTimes {
     this.times.set(key, times);
   }
 
-  /** The entry moved (its own times go with it; anything kept below a folder is forgotten). */
-  moved(from: string, to: string, now: number): void {
-    const fromKey = keyOf(from);
-    const times = this.times.get(fromKey);
-    this.removed(from);
+  /**
+   * The entry moved: its own times go with it. For a folder (`subtree`),
+   * what was kept below it is forgotten (a pass over everything kept).
+   */
+  moved(from: string, to: string, now: number, subtree = false): void {
+    const times = this.times.get(keyOf(from));
+    this.removed(from, subtree);
     this.times.set(keyOf(to), { ...times, ctime: whole(now) });
   }
 
-  /** The entry is gone (and, for a folder, everything below it). */
-  removed(path: string): void {
+  /** The entry is gone; with `subtree`, so is everything kept below it (a pass over everything kept). */
+  removed(path: string, subtree = false): void {
     const key = keyOf(path);
     this.times.delete(key);
-    const prefix = key === '' ? '' : `${key}/`;
-    for (const k of [...this.times.keys()]) if (k.startsWith(prefix) && k !== key) this.times.delete(k);
+    if (!subtree || key === '') return;
+    const prefix = `${key}/`;
+    for (const k of [...this.times.keys()]) if (k.startsWith(prefix)) this.times.delete(k);
   }
 
   /** The attributes with the times this mount knows better. */

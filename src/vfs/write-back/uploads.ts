@@ -218,15 +218,36 @@ export class Uploads implements UploadPort<PendingFile> {
       if (check) await this.stillBase(attempt, check, true);
       return this.host.client.update(attempt.path, { mtime: attempt.mtime, ...(attempt.metadata ? { customMetadata: attempt.metadata } : {}) }, { signal });
     }
-    const entry = await this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
-      mtime: attempt.mtime,
-      mkdirParents: true,
-      signal,
-      onProgress: (uploaded) => {
-        attempt.uploadedBytes = uploaded;
-      },
-      ...(check ? { beforePublish: ({ exists }: { exists: boolean }) => this.stillBase(attempt, check, exists) } : {}),
-    });
+    // An abort reaches the transfer until the call that publishes it (`end`)
+    // is sent; from then on the attempt waits for its answer. The server
+    // completes an `end` whose client went away, so an abort then would leave
+    // it unknown whether the file was published (and a file unlinked meanwhile
+    // could appear on the server afterwards).
+    const transfer = new AbortController();
+    let publishing = false;
+    const forward = (): void => {
+      if (!publishing) transfer.abort(signal.reason);
+    };
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
+    let entry: RemoteEntry;
+    try {
+      entry = await this.host.client.upload(attempt.path, { file: attempt.stagingPath, size: attempt.size }, {
+        mtime: attempt.mtime,
+        mkdirParents: true,
+        signal: transfer.signal,
+        onProgress: (uploaded) => {
+          attempt.uploadedBytes = uploaded;
+        },
+        beforePublish: async ({ exists }: { exists: boolean }) => {
+          if (check) await this.stillBase(attempt, check, exists);
+          signal.throwIfAborted();
+          publishing = true;
+        },
+      });
+    } finally {
+      signal.removeEventListener('abort', forward);
+    }
     if (!attempt.metadata || sameMetadata(entry.customMetadata ?? {}, attempt.metadata)) return entry;
     // The path the server stored it at (a folder behaviour may have renamed it).
     return this.host.client.update(entry.path, { customMetadata: attempt.metadata }, { signal });

@@ -2,7 +2,9 @@
 // the mock server with write-back: what each operation costs in requests,
 // what the server ends up with, and what every mount then shows.
 import { constants } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
+import type { RemoteEntry, UploadOptions, UploadSource } from '../../../src/client/files-client.js';
 import { KEYS, makeDevice } from '../../../src/vfs/posix/posix-metadata.js';
 import { XATTR_CREATE } from '../../../src/vfs/filesystem-api.js';
 import { FilesFilesystem } from '../../../src/vfs/filesystem.js';
@@ -407,5 +409,43 @@ describe('mock client', () => {
     await client.copy('b', 'c');
     expect(client.serverStat('b')!.customMetadata).toEqual({ k: 'v' });
     expect(client.serverStat('c')!.customMetadata).toEqual({ k: 'v' });
+  });
+});
+
+describe('an unlink while the upload\'s end call is in flight', () => {
+  /** A server that finishes `end` even when its client went away, a moment later (as Files.com and the emulator do). */
+  class LateEndServer extends MockFilesClient {
+    duringEnd?: () => Promise<void>;
+    override async upload(path: string, source: UploadSource, options: UploadOptions = {}): Promise<RemoteEntry> {
+      return super.upload(path, source, {
+        ...options,
+        beforePublish: async (target) => {
+          await options.beforePublish?.(target);
+          await this.duringEnd?.();
+          if (options.signal?.aborted) {
+            const data = 'file' in source ? (await readFile(source.file)).subarray(0, source.size) : Buffer.alloc(0);
+            setTimeout(() => this.serverPut(path, data), 30);
+            throw options.signal.reason;
+          }
+        },
+      });
+    }
+  }
+
+  it('waits for the end call: the file is published, then deleted; it never reappears', async () => {
+    const client = new LateEndServer();
+    const { fs } = await mockSetup({ client, writeBack: { uploadDelayMs: 0 } });
+    let unlinked: Promise<void> | undefined;
+    client.duringEnd = async () => {
+      client.duringEnd = undefined;
+      unlinked = fs.unlink('/doomed');
+      await new Promise((r) => setTimeout(r, 20));
+    };
+    await writeFile(fs, '/doomed', 'bytes');
+    await until(() => unlinked !== undefined);
+    await unlinked;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.serverStat('doomed')).toBeNull();
+    await expectErrno(fs.getattr('/doomed'), 'ENOENT');
   });
 });
