@@ -6,7 +6,9 @@
 //     and types came from the server);
 //   - `setfattr -n user.project` shows in the entry's custom_metadata
 //     through the API, and `getfattr -d` shows it with the server's checksums;
-//   - a file unlinked while open answers fstat(2), with no link left.
+//   - a file unlinked while open answers fstat(2), with no link left;
+//   - chmod +x, ln -s, mkfifo, setfattr and cp -a (in and out) keep what
+//     they set across a remount with another cache dir.
 // Runs as root (tar restores owners, mkfifo). Needs tar, getfattr/setfattr
 // (Debian `attr`) and python3.
 import { mkdirSync, writeFileSync, symlinkSync, chmodSync, chownSync, mkdtempSync } from 'node:fs';
@@ -149,5 +151,60 @@ describe('a file unlinked while open', () => {
     const r = await sh(`python3 -c ${q(script)}`);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim().split('\n')).toEqual(['0 13', 'Hello', '[]', 'ok']);
+  });
+});
+
+describe('shell tools, across a remount with another cache dir', () => {
+  test('chmod +x on a file already on the server, ln -s and readlink, mkfifo, setfattr user.*, cp -a in and out keep what they set', async () => {
+    const local = mkdtempSync(join(scratch('posix-cp'), 't-'));
+    mkdirSync(join(local, 'tree'));
+    writeFileSync(join(local, 'tree', 'exe'), '#!/bin/sh\n');
+    chmodSync(join(local, 'tree', 'exe'), 0o750);
+    writeFileSync(join(local, 'tree', 'secret'), 'x');
+    chmodSync(join(local, 'tree', 'secret'), 0o600);
+    symlinkSync('exe', join(local, 'tree', 'link'));
+    chmodSync(join(local, 'tree'), 0o751);
+    // Modes, owners, types and names: what cp -a keeps (times are checked by the tar test's listings).
+    const listing = (dir: string): string => `cd ${q(dir)} && find . -printf '%M %U %G %p %l\\n' | sort`;
+
+    // A file that is on the server before its mode changes: chmod is a PATCH of an existing entry.
+    const first = await startMount({ url: emu().url, apiKey: API_KEY });
+    expect((await sh(`printf 'echo hi\\n' > ${q(join(first.mountpoint, 'tool.sh'))}`)).code).toBe(0);
+    await first.stop();
+    expect((await entryOf('tool.sh')).custom_metadata).toEqual({});
+
+    const second = await startMount({ url: emu().url, apiKey: API_KEY });
+    const made = await sh([
+      `cd ${q(second.mountpoint)}`,
+      'chmod +x tool.sh',
+      'ln -s tool.sh run',
+      'mkfifo -m 0620 pipe',
+      'setfattr -n user.owner -v ops tool.sh',
+      `cp -a ${q(join(local, 'tree'))} copied`,
+    ].join(' && '));
+    expect(made.code, made.stderr).toBe(0);
+    const before = await sh(listing(join(second.mountpoint, 'copied')));
+    expect(before.code, before.stderr).toBe(0);
+    expect(before.stdout).toBe((await sh(listing(join(local, 'tree')))).stdout);
+    await second.stop();
+    expect((await entryOf('tool.sh')).custom_metadata).toEqual({ 'filesfs.mode': '0755', owner: 'ops' });
+
+    const third = await startMount({ url: emu().url, apiKey: API_KEY });
+    const seen = await sh([
+      `cd ${q(third.mountpoint)}`,
+      "stat -c '%A %n' tool.sh run pipe",
+      'readlink run',
+      'test -p pipe && echo fifo',
+      'getfattr -n user.owner --only-values tool.sh && echo',
+      './tool.sh',
+    ].join(' && '));
+    expect(seen.code, seen.stderr).toBe(0);
+    expect(seen.stdout.split('\n')).toEqual(['-rwxr-xr-x tool.sh', 'lrwxrwxrwx run', 'prw--w---- pipe', 'tool.sh', 'fifo', 'ops', 'hi', '']);
+    // Out again with cp -a: the same modes, owners, types and link targets as the tree that went in.
+    const out = join(scratch('posix-cp-out'), 'tree');
+    const back = await sh(`cp -a ${q(join(third.mountpoint, 'copied'))} ${q(out)}`);
+    expect(back.code, back.stderr).toBe(0);
+    expect((await sh(listing(out))).stdout).toBe(before.stdout);
+    expect((await sh(listing(join(third.mountpoint, 'copied')))).stdout).toBe(before.stdout);
   });
 });
