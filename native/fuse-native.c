@@ -79,6 +79,18 @@
 //     bytes than the kernel asked for, which the kernel refuses with EINVAL).
 // 15. A signal from JS that cannot be decoded still wakes the libfuse thread
 //     (with EIO) instead of leaving it blocked forever.
+// 16. Who asked: each operation records the calling process's uid, gid, pid
+//     and umask (fuse_get_context()), and fuse_native_caller() answers them
+//     to JS while that operation's JS handler runs (synchronously, on the JS
+//     thread). The filesystem needs them for the owner and group of what a
+//     process creates (create, mkdir, mknod, symlink), as a local disk
+//     gives them.
+// 17. user_xattr_only (a binding option): getxattr and removexattr of a name
+//     outside the user. namespace answer ENODATA, and setxattr EOPNOTSUPP,
+//     in the libfuse thread, without going to JS. The kernel asks for
+//     security.capability before every write to a file, and `ls -l` for an
+//     ACL and a security label of every entry; a filesystem that keeps only
+//     user.* attributes answers those at a cost of microseconds.
 #define FUSE_USE_VERSION 312
 
 #include <uv.h>
@@ -130,6 +142,7 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
   fuse_thread_locals_t *l = get_thread_locals();\
   l->op = op_##name;\
   l->op_fn = fuse_native_dispatch_##name;\
+  record_caller(l);\
   blk\
   if (l->path == NULL) l->path = "";\
   uv_async_send(&(l->async));\
@@ -167,7 +180,9 @@ napi_status napi_detach_arraybuffer(napi_env env, napi_value buf);
       napi_get_reference_value(env, l->self, &(argv[0]));\
       napi_create_uint32(env, l->op, &(argv[1]));\
       callbackBlk\
+      dispatching = l;\
       NAPI_MAKE_CALLBACK(env, NULL, ctx, callback, callbackArgs + 2, argv, NULL)\
+      dispatching = NULL;\
     })\
   }
 
@@ -236,6 +251,7 @@ static const uint32_t op_flock = 35;
 // it: libfuse 3 moved them from mount options to struct fuse_config (set in
 // init) or to the loop's configuration.
 typedef struct {
+  int user_xattr_only;
   int hard_remove;
   int direct_io;
   int intr;
@@ -248,6 +264,7 @@ typedef struct {
 
 #define BINDING_OPT(t, p, v) { t, offsetof(binding_opts_t, p), v }
 static const struct fuse_opt binding_opt_spec[] = {
+  BINDING_OPT("user_xattr_only", user_xattr_only, 1),
   BINDING_OPT("hard_remove", hard_remove, 1),
   BINDING_OPT("direct_io", direct_io, 1),
   BINDING_OPT("intr", intr, 1),
@@ -327,6 +344,12 @@ typedef struct {
   // The process asking (flock: the kernel sends no pid with it).
   pid_t requester;
 
+  // The process that made the request (item 16).
+  uint32_t caller_uid;
+  uint32_t caller_gid;
+  uint32_t caller_pid;
+  uint32_t caller_umask;
+
   // Internal bookkeeping
   fuse_thread_t *fuse;
   uv_sem_t sem;
@@ -341,6 +364,19 @@ typedef struct {
 
 static pthread_key_t thread_locals_key;
 static fuse_thread_locals_t* get_thread_locals();
+
+// The operation whose JS handler is running now (JS thread only), for
+// fuse_native_caller(); NULL between handlers.
+static fuse_thread_locals_t *dispatching = NULL;
+
+// In the libfuse thread, before handing the operation to JS (item 16).
+static void record_caller (fuse_thread_locals_t *l) {
+  struct fuse_context *caller = fuse_get_context();
+  l->caller_uid = caller != NULL ? (uint32_t) caller->uid : 0;
+  l->caller_gid = caller != NULL ? (uint32_t) caller->gid : 0;
+  l->caller_pid = caller != NULL ? (uint32_t) caller->pid : 0;
+  l->caller_umask = caller != NULL ? (uint32_t) caller->umask : 0;
+}
 
 // Helpers
 
@@ -762,7 +798,12 @@ static int fuse_native_readdir (const char *path, void *buf, fuse_fill_dir_t fil
 // The value goes to JS as an external Buffer around libfuse's memory,
 // detached once answered. Linux has no position (a macOS resource-fork
 // offset): 0.
+// Item 17: names outside user.* hold nothing.
+#define USER_XATTR_ONLY(answer)\
+  if (l->fuse->opts.user_xattr_only && strncmp(name, "user.", 5) != 0) return (answer);
+
 FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *value, size_t size, int flags), {
+  USER_XATTR_ONLY(-EOPNOTSUPP)
   l->path = path;
   l->name = name;
   l->value = value;
@@ -782,6 +823,7 @@ FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *val
 // size 0) and answers the full length; a length above a non-zero size is
 // ERANGE, as getxattr(2) and listxattr(2) say.
 FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {
+  USER_XATTR_ONLY(-ENODATA)
   l->path = path;
   l->name = name;
   l->value = value;
@@ -809,6 +851,7 @@ FUSE_METHOD(listxattr, 2, 1, (const char *path, char *list, size_t size), {
 })
 
 FUSE_METHOD_VOID(removexattr, 2, 0, (const char *path, const char *name), {
+  USER_XATTR_ONLY(-ENODATA)
   l->path = path;
   l->name = name;
 }, {
@@ -1317,6 +1360,24 @@ NAPI_METHOD(fuse_native_unmount) {
   return NULL;
 }
 
+// [uid, gid, pid, umask] of the process whose operation's JS handler is
+// running, or undefined outside a handler (item 16).
+NAPI_METHOD(fuse_native_caller) {
+  napi_value result;
+  if (dispatching == NULL) {
+    napi_get_undefined(env, &result);
+    return result;
+  }
+  uint32_t values[4] = { dispatching->caller_uid, dispatching->caller_gid, dispatching->caller_pid, dispatching->caller_umask };
+  napi_create_array_with_length(env, 4, &result);
+  for (uint32_t i = 0; i < 4; i++) {
+    napi_value v;
+    napi_create_uint32(env, values[i], &v);
+    napi_set_element(env, result, i, v);
+  }
+  return result;
+}
+
 NAPI_INIT() {
   const napi_node_version* version;
   assert(napi_get_node_version(env, &version) == napi_ok);
@@ -1331,6 +1392,7 @@ NAPI_INIT() {
 
   NAPI_EXPORT_FUNCTION(fuse_native_mount)
   NAPI_EXPORT_FUNCTION(fuse_native_unmount)
+  NAPI_EXPORT_FUNCTION(fuse_native_caller)
 
   NAPI_EXPORT_FUNCTION(fuse_native_signal_init)
   NAPI_EXPORT_FUNCTION(fuse_native_signal_access)

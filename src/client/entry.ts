@@ -38,8 +38,31 @@ export function rootEntry(mtime: Date): RemoteEntry {
     createdAt: null,
     md5: null,
     crc32: null,
+    sha1: null,
+    sha256: null,
     permissions: null,
+    customMetadata: NO_METADATA,
   };
+}
+
+const NO_METADATA: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * `custom_metadata` as text keys and values. The server stores text (numbers
+ * and booleans arrive as their text); anything else (a nested object, a
+ * list) is left out rather than guessed at.
+ */
+function customMetadata(value: unknown): Readonly<Record<string, string>> {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return NO_METADATA;
+  const out: Record<string, string> = {};
+  let any = false;
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof v === 'string') out[key] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[key] = String(v);
+    else continue;
+    any = true;
+  }
+  return any ? Object.freeze(out) : NO_METADATA;
 }
 
 /** A RemoteEntry from one entry object; ServerError when it is unusable. */
@@ -64,8 +87,11 @@ export function parseEntry(json: unknown, operation?: string): RemoteEntry {
     createdAt,
     md5: text(w.md5),
     crc32: text(w.crc32),
+    sha1: text(w.sha1),
+    sha256: text(w.sha256),
     permissions: text(w.permissions),
     ...(w.is_locked === true ? { locked: true } : {}),
+    customMetadata: customMetadata(w.custom_metadata),
   };
 }
 

@@ -27,12 +27,30 @@ export interface RemoteEntry {
   /** The client-set time (`provided_mtime`), or null. */
   providedMtime: Date | null;
   createdAt: Date | null;
+  /** Checksums: null until the server has computed them (or when the site does not compute that kind). */
   md5: string | null;
   crc32: string | null;
+  /** Absent or null: not known. */
+  sha1?: string | null;
+  sha256?: string | null;
   /** Letters from "lrwd", when the server sends them. */
   permissions: string | null;
   /** A lock covers the path (`is_locked`): someone, perhaps this mount, holds one. */
   locked?: boolean;
+  /**
+   * The entry's `custom_metadata` (docs/files-api.md §13): text keys and
+   * values, at most 32 keys. Absent or empty: none (entries made locally
+   * before the server has them may leave it out).
+   */
+  customMetadata?: Readonly<Record<string, string>>;
+}
+
+/** What `update` changes on an entry; a field left out stays as it is. */
+export interface EntryUpdate {
+  /** The time the entry shows (`provided_mtime`). */
+  mtime?: Date;
+  /** The whole `custom_metadata` object: the server replaces it with this one ({} clears it). */
+  customMetadata?: Readonly<Record<string, string>>;
 }
 
 export interface ListOptions {
@@ -213,6 +231,11 @@ export interface FilesClient {
   unlock?(path: string, token: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** The locks on a path (below it too, with includeChildren). */
   locks?(path: string, options?: { includeChildren?: boolean; signal?: AbortSignal }): Promise<RemoteLock[]>;
+  /**
+   * Changes a file's or folder's time and/or custom metadata in one request
+   * (PATCH), and returns the entry as the server shows it afterwards.
+   */
+  update(path: string, changes: EntryUpdate, options?: RangeOptions): Promise<RemoteEntry>;
 
   /** Closes the connection pool; pending requests fail. */
   close(): Promise<void>;

@@ -1,6 +1,6 @@
 // FilesClient on the Files.com REST API over undici: wires options, transport,
 // auth, retries, paging, downloads and uploads together and implements the
-// single-call operations (stat, mkdir, delete, move, copy, setMtime).
+// single-call operations (stat, mkdir, delete, move, copy, setMtime, update).
 //
 // Which non-idempotent calls are retried, and why that is harmless (every
 // call is retried on transient failures; api.ts `replay` decides what a
@@ -23,7 +23,7 @@
 //   POST file_actions/copy     re-copying the same source is idempotent;
 //                              destination-exists after an uncertain attempt
 //                              = our copy.
-// PATCH (setMtime) and every GET are idempotent.
+// PATCH (setMtime, update) and every GET are idempotent.
 //
 // What the filesystem layer (and `filesfs status`) can watch: `stats`
 // (requests by kind and outcome, retries, hedges, stalls, bytes; see
@@ -44,7 +44,7 @@ import { Downloader } from './download.js';
 import { DownloadUrlCache } from './download-url-cache.js';
 import { parseEntry, rootEntry } from './entry.js';
 import { DestinationExistsError, NotFoundError, type FilesError } from './errors.js';
-import type { FilesClient, ListOptions, PartialUpload, RangeOptions, RemoteEntry, RemoteLock, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
+import type { EntryUpdate, FilesClient, ListOptions, PartialUpload, RangeOptions, RemoteEntry, RemoteLock, StreamOptions, UploadOptions, UploadSource } from './files-client.js';
 import { createLock, deleteLock, listLocks } from './locks.js';
 import { awaitFileAction } from './migrations.js';
 import { listPages } from './paging.js';
@@ -279,10 +279,20 @@ export class HttpFilesClient implements FilesClient {
     await awaitFileAction(res.body, { api: this.#api, timeoutMs: this.#options.migrationTimeoutMs, now: Date.now, signal: options.signal, what: `${action} ${from} → ${to}` });
   }
 
-  async setMtime(path: string, mtime: Date, options: RangeOptions = {}): Promise<RemoteEntry> {
-    if (Number.isNaN(mtime.getTime())) throw new RangeError('setMtime: invalid date');
+  setMtime(path: string, mtime: Date, options: RangeOptions = {}): Promise<RemoteEntry> {
+    return this.update(path, { mtime }, options);
+  }
+
+  async update(path: string, changes: EntryUpdate, options: RangeOptions = {}): Promise<RemoteEntry> {
+    const body: Record<string, unknown> = {};
+    if (changes.mtime !== undefined) {
+      if (Number.isNaN(changes.mtime.getTime())) throw new RangeError('update: invalid date');
+      body.provided_mtime = changes.mtime.toISOString();
+    }
+    // The server replaces the whole object (docs/files-api.md §13).
+    if (changes.customMetadata !== undefined) body.custom_metadata = { ...changes.customMetadata };
     const route = routeFor('/files', path);
-    const res = await this.#api.call<unknown>({ method: 'PATCH', route, body: { provided_mtime: mtime.toISOString() }, signal: options.signal });
+    const res = await this.#api.call<unknown>({ method: 'PATCH', route, body, signal: options.signal });
     const entry = parseEntry(res.body, `PATCH ${route}`);
     // Same bytes, new times: keep the cached download URL valid for comparison.
     this.#downloads.cache.touch(path, entry.serverMtime?.getTime() ?? null);

@@ -14,8 +14,12 @@ export interface WireEntry {
   created_at?: unknown;
   crc32?: unknown;
   md5?: unknown;
+  sha1?: unknown;
+  sha256?: unknown;
   permissions?: unknown;
   is_locked?: unknown;
+  /** An object of text keys and values (docs/files-api.md §13). */
+  custom_metadata?: unknown;
   /** Only on GET /files/{path} (download). */
   download_uri?: unknown;
 }

@@ -8,22 +8,14 @@
 // trace. A rejection that is not an FsError breaks that contract: EIO, and a
 // warning naming the bug.
 //
-// Operations the product does not support answer here, per POSIX and
-// docs/semantics.md:
-//   - symlink, link → EPERM: symlink(2) and link(2) name EPERM for "the
-//     filesystem does not support" symbolic/hard links (vfat does the same);
-//   - mknod → a regular file (S_IFREG) is created like create+release; FIFOs,
-//     sockets and devices → EPERM, as mknod(2) prescribes for an unsupported
-//     node type;
-//   - setxattr, getxattr, listxattr, removexattr → ENOSYS. The kernel turns
-//     that into EOPNOTSUPP ("Operation not supported", = ENOTSUP on Linux) for
-//     the caller and stops asking for the rest of the mount. ls -l and cp -a
-//     treat ENOTSUP as "no extended attributes/ACLs here" and stay quiet,
-//     rsync -X too unless a source file has attributes to copy. Crucially, the
-//     kernel also checks security.capability with getxattr before every write
-//     to a file; after one ENOSYS that check never leaves the kernel again.
-//   - readlink is not registered (we never report a symlink); fsyncdir is not
-//     registered, so the kernel treats fsync of a directory as success.
+// Every operation goes to the filesystem layer, which decides what it means
+// (symlink, readlink, mknod, link, the extended attributes too: see
+// docs/semantics.md). fsyncdir is not registered, so the kernel treats fsync
+// of a directory as success.
+//
+// Who asks: create, mkdir, mknod and symlink pass the calling process's uid
+// and gid (AdapterOptions.caller, read from the binding while the operation
+// is being dispatched), the owner of what they create.
 //
 // Handle-based operations (read, write, flush, fsync, release, fgetattr,
 // ftruncate) on a file that was unlinked while open receive path "" (the
@@ -33,7 +25,7 @@ import { constants as fsConstants } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
-import { type Filesystem, type DirectoryEntry, type LockRequest, FsError } from '../vfs/index.js';
+import { type Caller, type Filesystem, type DirectoryEntry, type LockRequest, FsError } from '../vfs/index.js';
 import { errnoOf } from './errno.js';
 import type { FilesfsOperations, FuseLock, FuseStat } from './operations.js';
 import { toFuseStat, toFuseStatfs } from './stat.js';
@@ -48,6 +40,12 @@ export type OperationObserver = (operation: string, errno: string | null, second
 export interface AdapterOptions {
   logger?: Logger;
   observer?: OperationObserver;
+  /**
+   * The process whose request is being dispatched (filesfs-fuse.ts,
+   * FilesfsFuse.caller), read synchronously when an operation starts;
+   * undefined when unknown (the filesystem then uses the mount's owner).
+   */
+  caller?: () => Caller | undefined;
 }
 
 /** fuse-native copies each readdir name into a 1024-byte buffer (NUL included). */
@@ -74,6 +72,7 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
   const tracing = logger.enabled('trace');
   const observer = options.observer;
   const timing = tracing || observer !== undefined;
+  const callerOf = options.caller ?? ((): undefined => undefined);
 
   function observe(op: string, errno: string | null, started: number): void {
     if (!observer) return;
@@ -180,7 +179,8 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     },
 
     create(path, mode, flags, cb) {
-      run('create', path, async () => handle('create', await fs.create(path, mode & PERMISSION_BITS, flags), false), (fh) => cb(0, fh), cb);
+      const caller = callerOf();
+      run('create', path, async () => handle('create', await fs.create(path, mode & PERMISSION_BITS, flags, caller), false), (fh) => cb(0, fh), cb);
     },
 
     read(path, fh, buffer, length, position, cb) {
@@ -214,7 +214,8 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     },
 
     mkdir(path, mode, cb) {
-      simple('mkdir', path, () => fs.mkdir(path, mode & PERMISSION_BITS), cb);
+      const caller = callerOf();
+      simple('mkdir', path, () => fs.mkdir(path, mode & PERMISSION_BITS, caller), cb);
     },
 
     rmdir(path, cb) {
@@ -241,40 +242,39 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
       simple('chown', path, () => fs.chown(path, uid === UNCHANGED_ID ? -1 : uid, gid === UNCHANGED_ID ? -1 : gid), cb);
     },
 
-    symlink(_target, path, cb) {
-      refuse('symlink', path, 'EPERM', cb);
+    symlink(target, path, cb) {
+      const caller = callerOf();
+      simple('symlink', path, () => fs.symlink(target, path, caller), cb);
     },
 
-    link(_from, to, cb) {
-      refuse('link', to, 'EPERM', cb);
+    readlink(path, cb) {
+      run('readlink', path, () => fs.readlink(path), (target) => cb(0, target), cb);
     },
 
-    mknod(path, mode, _dev, cb) {
-      if ((mode & fsConstants.S_IFMT) !== fsConstants.S_IFREG) {
-        refuse('mknod', path, 'EPERM', cb);
-        return;
-      }
-      const flags = fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_WRONLY;
-      simple('mknod', path, async () => {
-        const fh = handle('mknod', await fs.create(path, mode & PERMISSION_BITS, flags), false);
-        await fs.release(path, fh);
-      }, cb);
+    link(from, to, cb) {
+      simple('link', `${from} → ${to}`, () => fs.link(from, to), cb);
     },
 
-    setxattr(path, _name, _value, _position, _flags, cb) {
-      refuse('setxattr', path, 'ENOSYS', cb);
+    mknod(path, mode, dev, cb) {
+      const caller = callerOf();
+      simple('mknod', path, () => fs.mknod(path, mode & (fsConstants.S_IFMT | PERMISSION_BITS), dev, caller), cb);
     },
 
-    getxattr(path, _name, _position, cb) {
-      refuse('getxattr', path, 'ENOSYS', cb);
+    setxattr(path, name, value, _position, flags, cb) {
+      // The value is the kernel's buffer, valid until the answer: the filesystem copies what it keeps.
+      simple('setxattr', path, () => fs.setxattr(path, name, value, flags), cb);
+    },
+
+    getxattr(path, name, _position, cb) {
+      run('getxattr', path, () => fs.getxattr(path, name), (value) => cb(0, value), cb);
     },
 
     listxattr(path, cb) {
-      refuse('listxattr', path, 'ENOSYS', cb);
+      run('listxattr', path, () => fs.listxattr(path), (names) => cb(0, names), cb);
     },
 
-    removexattr(path, _name, cb) {
-      refuse('removexattr', path, 'ENOSYS', cb);
+    removexattr(path, name, cb) {
+      simple('removexattr', path, () => fs.removexattr(path, name), cb);
     },
   };
   if (fs.locking) {

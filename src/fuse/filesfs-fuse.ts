@@ -23,7 +23,10 @@
 //     (readdir's stats answer the kernel's READDIRPLUS: `ls -l` of a cold
 //     folder costs the listing, not a getattr per entry);
 //   - releasing the native mount state after mount.ts has unmounted (stock
-//     fuse-native always unmounts lazily, `fusermount3 -uz`).
+//     fuse-native always unmounts lazily, `fusermount3 -uz`);
+//   - who asks: requestCaller() reads from the binding the uid and gid of
+//     the process whose operation is being dispatched (native/fuse-native.c,
+//     item 16), for the adapter's create, mkdir, mknod and symlink.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Fuse from 'fuse-native';
@@ -31,6 +34,7 @@ import { errnoOf } from './errno.js';
 import type { FilesfsOperations, FuseStat } from './operations.js';
 import { encodeStat } from './stat.js';
 import { decodeTimeWords } from './time.js';
+import type { Caller } from '../vfs/index.js';
 
 /** The limit for operations that should never take long (0 = none). */
 export const LAST_RESORT_TIMEOUT_MS = 10 * 60 * 1000;
@@ -49,12 +53,24 @@ const EIO = errnoOf('EIO');
 
 interface NativeBinding {
   fuse_native_unmount(mnt: string, thread: Buffer): void;
+  /** [uid, gid, pid, umask] of the request whose JS handler runs now; undefined outside one. */
+  fuse_native_caller?(): number[] | undefined;
 }
 
 // The same compiled module fuse-native loaded (node-gyp-build resolves the
 // same file, and Node caches native modules by path).
 const fuseNativeDir = dirname(createRequire(import.meta.url).resolve('fuse-native/package.json'));
 const binding = createRequire(join(fuseNativeDir, 'index.js'))('node-gyp-build')(fuseNativeDir) as NativeBinding;
+
+/**
+ * The process whose operation is being dispatched: call it synchronously
+ * from an operation handler (the binding knows it only while the handler
+ * runs). Undefined outside a handler, or with a binding that does not say.
+ */
+export function requestCaller(): Caller | undefined {
+  const ids = binding.fuse_native_caller?.();
+  return ids && ids.length >= 2 ? { uid: ids[0]!, gid: ids[1]! } : undefined;
+}
 
 export class FilesfsFuse extends Fuse {
   readonly #optionsArgument: string;

@@ -1,7 +1,7 @@
 // The libfuse 3 mount options filesfs mounts with (fuse-native exposes only
 // some of them, and none of the ones that matter most), and the validation of
 // options a user passes with `-o`. The result is the single "-o a,b=c"
-// argument the binding parses: it takes its own (hard_remove, direct_io, intr,
+// argument the binding parses: it takes its own (user_xattr_only, hard_remove, direct_io, intr,
 // intr_signal, max_threads) and the connection's (max_write, max_readahead,
 // ...) out, and hands the rest to fuse_new(), which refuses what it does not
 // know (native/fuse-native.c).
@@ -17,9 +17,23 @@
 //   max_readahead=1048576             → the kernel may read ahead 1 MiB at a time (it
 //                                       also caps that at the mount's read_ahead_kb,
 //                                       which mount.ts raises to match when allowed)
-//   hard_remove                       → unlink of an open file is an unlink; without it
-//                                       libfuse renames it to .fuse_hiddenNNN (a server
-//                                       round trip, and a stray name others can see)
+//   (no hard_remove)                  → unlink of an open file reaches the filesystem layer
+//                                       as a rename to .fuse_hiddenNNN, which it treats as
+//                                       the unlink (deleted on the server at once) while
+//                                       keeping that name answerable, so fstat(2) of the
+//                                       open file works (src/vfs/handles/unlinked-open.ts);
+//                                       with hard_remove libfuse could only answer ESTALE
+//   remember=60                       → libfuse keeps a node (its inode number) for 60 s after
+//                                       the kernel forgets it: the kernel drops a FUSE dentry
+//                                       as soon as it is unused once its entry_timeout is over,
+//                                       and without this the next lookup gives the same file a
+//                                       new inode number (stat-and-compare tools, pjdfstest);
+//                                       a node costs ~100 bytes
+//   user_xattr_only                   → the binding answers extended attributes outside user.*
+//                                       itself (ENODATA; EOPNOTSUPP to set one), without
+//                                       going to JS: the kernel asks for security.capability
+//                                       before every write, and ls -l for an ACL and a label
+//                                       of every entry (native/fuse-native.c, item 17)
 //   auto_cache                        → the kernel keeps a file's page cache across opens
 //                                       unless its size or mtime changed
 //   attr_timeout, entry_timeout,      → how long the kernel trusts what we answered;
@@ -45,6 +59,8 @@ export const DEFAULT_MAX_READAHEAD = 1024 * 1024;
 /** Seconds the kernel caches attributes, lookups and "no such file" answers unless told otherwise. */
 export const DEFAULT_KERNEL_CACHE_SECONDS = 1;
 export const DEFAULT_SOURCE_NAME = 'filesfs';
+/** Seconds libfuse keeps a forgotten node, so a file keeps its inode number while it is in use now and then. */
+export const REMEMBER_SECONDS = 60;
 export const SUBTYPE = 'filesfs';
 /** fuse-native copies the option string into a 1024-byte buffer (NUL included). */
 export const MAX_OPTIONS_ARGUMENT_BYTES = 1023;
@@ -175,7 +191,8 @@ export function buildMountOptions(input: MountOptionsInput = {}): string[] {
     `max_write=${MAX_WRITE}`,
     `max_read=${MAX_READ}`,
     `max_readahead=${maxReadahead}`,
-    'hard_remove',
+    `remember=${REMEMBER_SECONDS}`,
+    'user_xattr_only',
     'auto_cache',
     seconds('attr_timeout', input.attrTimeoutSeconds),
     seconds('entry_timeout', input.entryTimeoutSeconds),

@@ -21,7 +21,7 @@ import type { Logger } from '../log/logger.js';
 import { silentLogger } from '../log/logger.js';
 import type { Filesystem } from '../vfs/index.js';
 import { createOperations, type OperationObserver } from './adapter.js';
-import { FilesfsFuse, LAST_RESORT_TIMEOUT_MS } from './filesfs-fuse.js';
+import { FilesfsFuse, LAST_RESORT_TIMEOUT_MS, requestCaller } from './filesfs-fuse.js';
 import { tuneHeapForTransfers } from './heap.js';
 import { MountError } from './mount-error.js';
 import type { MountOptionsInput } from './mount-options.js';
@@ -77,7 +77,7 @@ export async function mountFilesystem(fs: Filesystem, mountpoint: string, option
 
   // This process now moves file content for as long as it is mounted (heap.ts).
   tuneHeapForTransfers();
-  const fuse = new FilesfsFuse(target, createOperations(fs, { logger, ...(options.operationObserver ? { observer: options.operationObserver } : {}) }), argument, options.operationTimeoutMs ?? LAST_RESORT_TIMEOUT_MS);
+  const fuse = new FilesfsFuse(target, createOperations(fs, { logger, caller: requestCaller, ...(options.operationObserver ? { observer: options.operationObserver } : {}) }), argument, options.operationTimeoutMs ?? LAST_RESORT_TIMEOUT_MS);
   try {
     await mountAndWaitForInit(fuse, options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);
     if (!(await waitForMount(target, true, 2000))) throw new Error('the kernel does not list the mount in /proc/self/mountinfo');

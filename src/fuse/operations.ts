@@ -12,7 +12,7 @@ import type Fuse from 'fuse-native';
 
 /** A stat as the adapter answers it; filesfs-fuse.ts encodes it for the binding. */
 export interface FuseStat {
-  /** File type and permission bits (S_IFDIR/S_IFREG | 0o7777). */
+  /** File type and permission bits (S_IFDIR, S_IFREG, S_IFLNK, ... | 0o7777). */
   mode: number;
   uid: number;
   gid: number;
@@ -22,6 +22,8 @@ export interface FuseStat {
   blocks: number;
   /** Preferred I/O size (st_blksize). */
   blksize: number;
+  /** Device number of a device node (0 otherwise). */
+  rdev?: number;
   atime: Date;
   mtime: Date;
   ctime: Date;
@@ -65,6 +67,7 @@ export interface FilesfsOperations {
   chmod(path: string, mode: number, cb: Done): void;
   chown(path: string, uid: number, gid: number, cb: Done): void;
   symlink(target: string, path: string, cb: Done): void;
+  readlink(path: string, cb: Answer<string>): void;
   link(from: string, to: string, cb: Done): void;
   mknod(path: string, mode: number, dev: number, cb: Done): void;
   setxattr(path: string, name: string, value: Buffer, position: number, flags: number, cb: Done): void;

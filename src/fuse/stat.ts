@@ -3,7 +3,7 @@
 // binding reads it, and FilesystemStats turned into statvfs fields. Pure
 // formatting: every value comes from the filesystem layer.
 import { constants } from 'node:fs';
-import type { FileAttributes, FilesystemStats } from '../vfs/index.js';
+import type { FileAttributes, FileKind, FilesystemStats } from '../vfs/index.js';
 import type { FuseStat, FuseStatfs } from './operations.js';
 
 /**
@@ -22,22 +22,35 @@ const STAT_BLOCK_UNIT = 512;
 
 const UINT32_MAX = 0xffff_ffff;
 
+/** The file type bits of each kind. */
+const TYPE_BITS: Readonly<Record<FileKind, number>> = {
+  file: constants.S_IFREG,
+  directory: constants.S_IFDIR,
+  symlink: constants.S_IFLNK,
+  fifo: constants.S_IFIFO,
+  socket: constants.S_IFSOCK,
+  'char-device': constants.S_IFCHR,
+  'block-device': constants.S_IFBLK,
+};
+
 export function toFuseStat(attributes: FileAttributes): FuseStat {
   const directory = attributes.kind === 'directory';
   const size = directory ? DIRECTORY_SIZE : wholeBytes(attributes.size);
   return {
-    mode: (directory ? constants.S_IFDIR : constants.S_IFREG) | (attributes.permissions & 0o7777),
+    mode: TYPE_BITS[attributes.kind] | (attributes.permissions & 0o7777),
     uid: attributes.uid,
     gid: attributes.gid,
     size,
-    // A folder's nlink of 2 ("." and its entry in the parent); we do not count
-    // subfolders, which find(1) treats as "unknown" and so stays correct.
-    nlink: directory ? 2 : 1,
+    // A folder's 2 ("." and its entry in the parent) plus its subfolders,
+    // when the filesystem layer knows them; otherwise 2, which find(1)
+    // treats as "unknown" and so stays correct.
+    nlink: attributes.nlink ?? (directory ? 2 : 1),
     blocks: Math.ceil(size / STAT_BLOCK_UNIT),
     blksize: PREFERRED_IO_SIZE,
-    atime: attributes.mtime,
+    rdev: attributes.rdev ?? 0,
+    atime: attributes.atime ?? attributes.mtime,
     mtime: attributes.mtime,
-    ctime: attributes.mtime,
+    ctime: attributes.ctime ?? attributes.mtime,
   };
 }
 
@@ -61,7 +74,7 @@ export function encodeStat(stat: FuseStat): Uint32Array {
   ints[5] = 0; // dev
   ints[6] = stat.nlink;
   ints[7] = 0; // ino: libfuse assigns inode numbers (no use_ino)
-  ints[8] = 0; // rdev
+  ints[8] = stat.rdev ?? 0;
   ints[9] = stat.blksize;
   setUint64(ints, 10, stat.blocks);
   setUint64(ints, 12, epochMs(stat.atime));

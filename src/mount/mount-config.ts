@@ -70,6 +70,7 @@ export const MOUNT_FLAGS = {
   gid: { type: 'string' },
   umask: { type: 'string' },
   'allow-other': { type: 'boolean' },
+  'no-posix-metadata': { type: 'boolean' },
   o: { type: 'string', short: 'o', multiple: true },
   daemon: { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -238,6 +239,7 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES)!,
     serverLocks: values['local-locks'] !== true,
     lockOnWrite: values['lock-on-write'] === true,
+    posixMetadata: values['no-posix-metadata'] !== true,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   };

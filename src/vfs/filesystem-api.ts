@@ -7,17 +7,40 @@
 //
 // File handles are positive integers (fuse-native treats 0 as "no handle").
 
+/**
+ * What an entry is. Files.com has files and folders; the other kinds are
+ * files that carry a type in their metadata (posix/posix-metadata.ts).
+ */
+export type FileKind = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device';
+
 export interface FileAttributes {
-  kind: 'file' | 'directory';
-  /** Bytes (a folder reports 0; the adapter shows a block size). */
+  kind: FileKind;
+  /** Bytes (a folder reports 0; the adapter shows a block size); a symbolic link's is its target's length. */
   size: number;
-  /** Shown as mtime and ctime; atime too. */
   mtime: Date;
-  /** Permission bits only (e.g. 0o644); the adapter adds the file type bits. */
+  /** Default: mtime. */
+  atime?: Date;
+  /** Default: mtime. */
+  ctime?: Date;
+  /** Permission bits with set-id and sticky bits (e.g. 0o644, 0o4755); the adapter adds the file type bits. */
   permissions: number;
   uid: number;
   gid: number;
+  /** Device number (Linux makedev) of a device node. Default 0. */
+  rdev?: number;
+  /** Link count. Default: 2 for a folder, 1 otherwise; 0 for a file unlinked while open. */
+  nlink?: number;
 }
+
+/** The process asking for an operation, where the kernel says (the owner of what it creates). */
+export interface Caller {
+  uid: number;
+  gid: number;
+}
+
+/** setxattr(2)'s flags. */
+export const XATTR_CREATE = 1;
+export const XATTR_REPLACE = 2;
 
 export interface DirectoryEntry {
   /** The name as the server shows it. */
@@ -90,8 +113,11 @@ export interface Filesystem {
 
   /** Opens an existing file; flags are open(2) flags (O_ACCMODE, O_TRUNC, O_APPEND, ...). */
   open(path: string, flags: number): Promise<number>;
-  /** Creates (or, if it exists, opens) a file; mode is the requested permission bits. */
-  create(path: string, mode: number, flags: number): Promise<number>;
+  /**
+   * Creates (or, if it exists, opens) a file; mode is the requested
+   * permission bits, `caller` who creates it (default: the mount's owner).
+   */
+  create(path: string, mode: number, flags: number, caller?: Caller): Promise<number>;
   /** Reads into `buffer` (its length is the request size); resolves to bytes read, 0 at EOF. */
   read(path: string, fh: number, buffer: Buffer, position: number): Promise<number>;
   /** Writes `buffer`; resolves to bytes written. */
@@ -103,12 +129,30 @@ export interface Filesystem {
   truncate(path: string, size: number): Promise<void>;
   ftruncate(path: string, fh: number, size: number): Promise<void>;
 
-  mkdir(path: string, mode: number): Promise<void>;
+  mkdir(path: string, mode: number, caller?: Caller): Promise<void>;
+  /** mknod(2): `mode` carries the type (S_IFREG, S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK) and the permission bits; `dev` the device number. */
+  mknod(path: string, mode: number, dev: number, caller?: Caller): Promise<void>;
+  /** symlink(2): a symbolic link at `path` whose content is `target`. */
+  symlink(target: string, path: string, caller?: Caller): Promise<void>;
+  /** readlink(2): the target of the symbolic link at `path` (EINVAL when it is not one). */
+  readlink(path: string): Promise<string>;
+  /** link(2): hard links (EPERM: the server has none). */
+  link(from: string, to: string): Promise<void>;
   rmdir(path: string): Promise<void>;
   unlink(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   /** null = leave that time unchanged (UTIME_OMIT). */
   utimens(path: string, atime: Date | null, mtime: Date | null): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
+  /** uid or gid -1: leave it unchanged. */
   chown(path: string, uid: number, gid: number): Promise<void>;
+
+  /** The value of an extended attribute; ENODATA when it has none by that name. */
+  getxattr(path: string, name: string): Promise<Buffer>;
+  /** Names of the entry's extended attributes. */
+  listxattr(path: string): Promise<string[]>;
+  /** `flags`: XATTR_CREATE (fail with EEXIST if it exists), XATTR_REPLACE (ENODATA if it does not), or 0. */
+  setxattr(path: string, name: string, value: Buffer, flags: number): Promise<void>;
+  /** ENODATA when there is no such attribute. */
+  removexattr(path: string, name: string): Promise<void>;
 }

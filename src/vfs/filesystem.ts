@@ -3,16 +3,18 @@
 // "what is at this path" is decided by Lookup, namespace changes by
 // Namespace, reads by the read path (ContentRegistry + FileReader), and
 // everything that writes content by the WriteLayer (ReadOnlyWrites on a
-// mount without write-back). This class owns the handle tables, and turns
-// every failure into the FsError the errno table chooses (errno.ts), so the
-// adapter only encodes it.
+// mount without write-back), metadata (modes, owners, file types, extended
+// attributes) by MetadataOps. This class owns the handle tables and the
+// times the server cannot keep (LocalTimes), and turns every failure into
+// the FsError the errno table chooses (errno.ts), so the adapter only
+// encodes it.
 import { constants } from 'node:fs';
 import type { FilesClient, RemoteEntry } from '../client/index.js';
 import type { Logger } from '../log/logger.js';
 import { LRUCache } from 'lru-cache';
 import { baseName, joinPath, parentPath } from '../path/index.js';
 import { toAttributes } from './attributes.js';
-import type { DirectoryEntry, FileAttributes, FileLocking, Filesystem, FilesystemStats, LockRequest } from './filesystem-api.js';
+import type { Caller, DirectoryEntry, FileAttributes, FileKind, FileLocking, Filesystem, FilesystemStats, LockRequest } from './filesystem-api.js';
 import { toFsError } from './errno.js';
 import { FailureLog } from './failure-log.js';
 import { FsError } from './fs-error.js';
@@ -25,7 +27,7 @@ import { Lookup, notFound } from './lookup.js';
 import { MetadataCache } from './metadata/metadata-cache.js';
 import { Namespace } from './namespace.js';
 import { resolveOptions, type FilesystemOptions, type ResolvedOptions } from './options.js';
-import { fitsKernelName, keyOf, PathMapper } from './path-mapper.js';
+import { fitsKernelName, keyOf, KERNEL_NAME_MAX_BYTES, PathMapper } from './path-mapper.js';
 import { ContentRegistry } from './read/content-registry.js';
 import { FileReader } from './read/file-reader.js';
 import { CacheCounters } from './cache-counters.js';
@@ -33,6 +35,12 @@ import { FolderReadAhead } from './read/folder-read-ahead.js';
 import { ReadOnlyWrites, type WriteLayer } from './writes.js';
 import { RemoteChanges } from './remote-changes/remote-changes.js';
 import type { RefreshOptions, RefreshReport } from './remote-changes/refresh.js';
+import { posixFacts } from './attributes.js';
+import { LocalTimes } from './posix/local-times.js';
+import { MetadataOps } from './posix/metadata-ops.js';
+import { deviceFits, type PosixChange } from './posix/posix-metadata.js';
+import { noAttribute, USER_NAMESPACE } from './posix/xattrs.js';
+import { isHiddenName, UnlinkedOpenFiles } from './handles/unlinked-open.js';
 
 /** Everything a write layer (or a test) may use; built once per mount. */
 export interface VfsContext {
@@ -46,7 +54,9 @@ export interface VfsContext {
   readonly logger: Logger;
   /** The server locks held for programs here; undefined when locks stay in the kernel. */
   readonly locks: LockManager | undefined;
-  /** FileAttributes of an entry, with the mount's modes and owner. */
+  /** Times the server cannot keep (atime, ctime, a folder's local changes). */
+  readonly times: LocalTimes;
+  /** FileAttributes of an entry: its POSIX metadata (or the mount's modes and owner), local times, link count. */
   attributes(entry: RemoteEntry): FileAttributes;
   /** The server now shows `entry` because of us (an upload landed): see FilesFilesystem.remoteChanged. */
   remoteChanged(entry: RemoteEntry): void;
@@ -74,6 +84,22 @@ const STATFS: FilesystemStats = Object.freeze({
 
 const WARNED_NAMES_MAX = 10_000;
 
+/** Longest symbolic link target read from a link's content (PATH_MAX, with its NUL). */
+const PATH_MAX = 4096;
+
+/** The file type bits of a mode (node:fs names them, but not their mask's value on every platform). */
+const S_IFMT = constants.S_IFMT;
+
+/** mknod(2)'s file types and what they stand for. */
+const NODE_KINDS: ReadonlyMap<number, FileKind> = new Map([
+  [0, 'file'],
+  [constants.S_IFREG, 'file'],
+  [constants.S_IFIFO, 'fifo'],
+  [constants.S_IFSOCK, 'socket'],
+  [constants.S_IFCHR, 'char-device'],
+  [constants.S_IFBLK, 'block-device'],
+]);
+
 export class FilesFilesystem implements Filesystem {
   readonly context: VfsContext;
   private readonly writes: WriteLayer;
@@ -85,6 +111,9 @@ export class FilesFilesystem implements Filesystem {
   private readonly warnedNames = new LRUCache<string, true>({ max: WARNED_NAMES_MAX });
   private readonly log: Logger;
   private readonly failures: FailureLog;
+  private readonly metadataOps: MetadataOps;
+  /** Files unlinked while open, answerable under libfuse's hidden names (handles/unlinked-open.ts). */
+  private readonly unlinkedOpen = new UnlinkedOpenFiles();
   /** Cache hits and misses since the mount started (cache-counters.ts), for metrics. */
   readonly cacheCounters = new CacheCounters();
   /** Refresh and the poll for changes made elsewhere (remote-changes/). */
@@ -112,12 +141,22 @@ export class FilesFilesystem implements Filesystem {
     });
     const lookup = new Lookup(client, metadata, resolved, logger, this.cacheCounters);
     const namespace = new Namespace({ client, lookup, contents, paths, options: resolved, writes: () => this.writes, logger });
-    const attributes = (entry: RemoteEntry): FileAttributes => toAttributes(entry, resolved);
+    const times = new LocalTimes(resolved.metadataMaxEntries);
+    const attributes = (entry: RemoteEntry): FileAttributes => {
+      const shown = toAttributes(entry, resolved);
+      if (shown.kind === 'directory') {
+        // "." and the entry in its parent, plus each subfolder's "..": known from a fresh listing.
+        const listing = lookup.cachedListing(entry.path);
+        if (listing) shown.nlink = 2 + listing.subfolders;
+      }
+      return times.apply(entry.path, shown);
+    };
     const remoteChanged = (entry: RemoteEntry): void => lookup.appliedEntry(entry);
     const lockManager = new LockManager(client, logger, { timeoutSeconds: resolved.lockTimeoutSeconds });
     const locks = resolved.serverLocks && lockManager.supported ? lockManager : undefined;
     this.locks = locks;
-    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, locks, attributes, remoteChanged };
+    this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, locks, times, attributes, remoteChanged };
+    this.metadataOps = new MetadataOps({ client, lookup, contents, options: resolved, writes: () => this.writes, times, logger });
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
     const reader = new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath), this.cacheCounters);
@@ -153,20 +192,25 @@ export class FilesFilesystem implements Filesystem {
   // ---- attributes --------------------------------------------------------------
 
   getattr(path: string): Promise<FileAttributes> {
+    if (isHiddenName(path)) return this.run('getattr', path, () => this.unlinkedOpen.getattr(path));
     return this.run('getattr', path, async () => this.context.attributes(await this.resolve(path)));
   }
 
   fgetattr(path: string, fh: number): Promise<FileAttributes> {
     if (fh === 0) return this.getattr(path);
-    return this.run('fgetattr', path, () => this.files.get(fh).getattr());
+    return this.run('fgetattr', path, async () => {
+      const attributes = await this.files.get(fh).getattr();
+      return this.unlinkedOpen.has(path) ? { ...attributes, nlink: 0 } : attributes;
+    });
   }
 
   access(path: string, mode: number): Promise<void> {
     return this.run('access', path, async () => {
       const entry = await this.resolve(path);
       if (mode & constants.W_OK && this.context.options.readOnly) throw new FsError('EROFS', `${path}: the mount is read-only`);
-      // Files show no execute bits (0666 & ~umask), folders do.
-      if (mode & constants.X_OK && entry.type === 'file') throw new FsError('EACCES', `${path}: not executable`);
+      // Execute needs an execute bit (the kernel checks everything itself with default_permissions).
+      const shown = this.context.attributes(entry);
+      if (mode & constants.X_OK && shown.kind !== 'directory' && (shown.permissions & 0o111) === 0) throw new FsError('EACCES', `${path}: not executable`);
     });
   }
 
@@ -213,32 +257,38 @@ export class FilesFilesystem implements Filesystem {
         this.context.namespace.writable(remote);
         return this.addWriter(entry.path, () => this.writes.openWrite(entry, flags));
       }
-      const local = await this.writes.openRead(entry, flags);
-      if (local) return this.files.add(local);
-      const content = this.context.contents.acquire(entry);
-      this.folderReadAhead.opened(entry, content);
-      return this.files.add(new ReadHandle(content, this.context.attributes(entry), this.readHandleDeps));
+      return this.files.add(await this.openReader(entry, flags));
     });
   }
 
-  create(path: string, mode: number, flags: number): Promise<number> {
+  /** A handle reading a file: its local content when pending, else the server's version. */
+  private async openReader(entry: RemoteEntry, flags: number): Promise<FileHandle> {
+    const local = await this.writes.openRead(entry, flags);
+    if (local) return local;
+    const content = this.context.contents.acquire(entry);
+    this.folderReadAhead.opened(entry, content);
+    return new ReadHandle(content, this.context.attributes(entry), this.readHandleDeps);
+  }
+
+  create(path: string, mode: number, flags: number, caller?: Caller): Promise<number> {
     return this.run('create', path, async () => {
       const { paths, lookup, namespace } = this.context;
       const remote = paths.toRemoteForCreate(path);
       const existing = await lookup.find(remote);
       if (existing && flags & constants.O_EXCL) throw new FsError('EEXIST', `${path}: already exists`);
       if (existing?.type === 'directory') throw new FsError('EISDIR', `${path}: is a folder`);
-      let target = existing?.path;
-      if (!target) {
-        const parent = await lookup.resolve(parentPath(remote));
-        if (parent.type !== 'directory') throw new FsError('ENOTDIR', `${parentPath(path)}: not a folder`);
-        target = joinPath(parent.path, baseName(remote)); // the parent as the server spells it
+      if (existing) {
+        namespace.writable(remote);
+        return this.addWriter(existing.path, () => this.writes.create(existing.path, existing, mode, flags));
       }
+      const parent = await this.parentFolder(remote, path);
+      const target = joinPath(parent.path, baseName(remote)); // the parent as the server spells it
       namespace.writable(remote);
-      const created = target;
-      const handle = await this.addWriter(created, () => this.writes.create(created, existing, mode, flags));
-      if (!existing) lookup.touched(parentPath(created));
-      return handle;
+      const metadata = this.metadataOps.newEntry('file', mode, caller, parent);
+      const fh = await this.addWriter(target, () => this.writes.create(target, null, mode, flags, metadata));
+      lookup.touched(parent.path);
+      this.context.times.folderChanged(parent.path, this.now());
+      return fh;
     });
   }
 
@@ -259,7 +309,11 @@ export class FilesFilesystem implements Filesystem {
   }
 
   release(path: string, fh: number): Promise<void> {
-    return this.run('release', path, () => this.files.remove(fh).release());
+    return this.run('release', path, async () => {
+      const handle = this.files.remove(fh);
+      if (this.unlinkedOpen.size > 0) this.unlinkedOpen.released(handle);
+      await handle.release();
+    });
   }
 
   truncate(path: string, size: number): Promise<void> {
@@ -272,38 +326,144 @@ export class FilesFilesystem implements Filesystem {
 
   // ---- namespace ---------------------------------------------------------------
 
-  mkdir(path: string, _mode: number): Promise<void> {
-    return this.run('mkdir', path, () => this.context.namespace.mkdir(path));
+  mkdir(path: string, mode: number, caller?: Caller): Promise<void> {
+    return this.run('mkdir', path, async () => {
+      const created = await this.context.namespace.mkdir(path, (parent) => this.metadataOps.newEntry('directory', mode, caller, parent));
+      this.context.times.folderChanged(parentPath(created.path), this.now());
+    });
   }
 
   rmdir(path: string): Promise<void> {
-    return this.run('rmdir', path, () => this.context.namespace.rmdir(path));
+    return this.run('rmdir', path, async () => {
+      const removed = await this.context.namespace.rmdir(path);
+      this.removedEntry(removed);
+    });
   }
 
   unlink(path: string): Promise<void> {
-    return this.run('unlink', path, () => this.context.namespace.unlink(path));
+    return this.run('unlink', path, async () => {
+      // libfuse's last close of a file unlinked while open: the file is gone already.
+      if (isHiddenName(path)) return this.unlinkedOpen.forget(path);
+      const removed = await this.context.namespace.unlink(path);
+      this.removedEntry(removed);
+    });
   }
 
   rename(from: string, to: string): Promise<void> {
     return this.run('rename', `${from} → ${to}`, async () => {
-      await this.context.namespace.rename(from, to);
+      if (isHiddenName(to)) return this.unlinkOpen(from, to);
+      const moved = await this.context.namespace.rename(from, to);
+      if (!moved) return;
       // Locks held here follow the file to its new name (the server's stay where they were taken until released).
-      this.locks?.moved(this.context.paths.toRemote(from), this.context.paths.toRemote(to));
+      this.locks?.moved(moved.from, moved.to);
+      const now = this.now();
+      const { times } = this.context;
+      times.moved(moved.from, moved.to, now, moved.folder);
+      times.folderChanged(parentPath(moved.from), now);
+      times.folderChanged(parentPath(moved.to), now);
     });
   }
 
-  utimens(path: string, _atime: Date | null, mtime: Date | null): Promise<void> {
-    return this.run('utimens', path, () => this.context.namespace.utimens(path, mtime));
+  /** The mtime goes to the server (or with a pending upload); the atime is kept by this mount (local-times.ts). */
+  utimens(path: string, atime: Date | null, mtime: Date | null): Promise<void> {
+    return this.run('utimens', path, async () => {
+      if (this.unlinkedOpen.has(path)) return; // a file unlinked while open keeps no times
+      const remote = this.remote(path);
+      const entry = await this.context.lookup.resolve(remote);
+      if (atime === null && mtime === null) return;
+      this.context.namespace.writable(remote);
+      await this.context.namespace.utimens(path, mtime);
+      this.context.times.timesSet(entry.path, atime, mtime, this.now());
+    });
   }
 
-  /** Accepted without effect (Files.com has no modes), so `cp -a` works. */
-  chmod(path: string, _mode: number): Promise<void> {
-    return this.run('chmod', path, () => this.acceptNoop(path));
+  /** The permission bits go to the entry's metadata (or are accepted without effect with posix metadata off). */
+  chmod(path: string, mode: number): Promise<void> {
+    return this.run('chmod', path, async () => {
+      if (this.unlinkedOpen.has(path)) return; // a file unlinked while open keeps no metadata
+      await this.metadataOps.chmod(await this.writableEntry(path), mode);
+    });
   }
 
-  /** Accepted without effect (Files.com has no owners), so `cp -a` works. */
-  chown(path: string, _uid: number, _gid: number): Promise<void> {
-    return this.run('chown', path, () => this.acceptNoop(path));
+  /** Owner and group go to the entry's metadata (or are accepted without effect with posix metadata off). -1: unchanged. */
+  chown(path: string, uid: number, gid: number): Promise<void> {
+    return this.run('chown', path, async () => {
+      if (this.unlinkedOpen.has(path)) return;
+      await this.metadataOps.chown(await this.writableEntry(path), uid, gid);
+    });
+  }
+
+  mknod(path: string, mode: number, dev: number, caller?: Caller): Promise<void> {
+    return this.run('mknod', path, async () => {
+      const kind = NODE_KINDS.get(mode & S_IFMT);
+      if (kind === undefined) throw new FsError('EINVAL', `${path}: mknod cannot make that type of file (mode ${mode.toString(8)})`);
+      if (kind !== 'file' && !this.context.options.posixMetadata) {
+        throw new FsError('EPERM', `${path}: FIFOs, sockets and devices need the POSIX metadata the mount was told not to keep (--no-posix-metadata)`);
+      }
+      const device = kind === 'char-device' || kind === 'block-device';
+      if (device && !deviceFits(dev)) throw new FsError('EINVAL', `${path}: device numbers above 4095:1048575 cannot be kept`);
+      await this.createNode(path, kind, mode, caller, device ? { rdev: dev } : {}, null);
+    });
+  }
+
+  symlink(target: string, path: string, caller?: Caller): Promise<void> {
+    return this.run('symlink', path, async () => {
+      if (!this.context.options.posixMetadata) throw new FsError('EPERM', `${path}: symbolic links need the POSIX metadata the mount was told not to keep (--no-posix-metadata)`);
+      if (target === '') throw new FsError('ENOENT', `${path}: a symbolic link needs a target`);
+      if (Buffer.byteLength(target) >= PATH_MAX) throw new FsError('ENAMETOOLONG', `${path}: the target is longer than ${PATH_MAX - 1} bytes`);
+      await this.createNode(path, 'symlink', 0o777, caller, { target }, Buffer.from(target, 'utf8'));
+    });
+  }
+
+  readlink(path: string): Promise<string> {
+    return this.run('readlink', path, async () => {
+      const entry = await this.resolve(path);
+      const facts = posixFacts(entry, this.context.options);
+      if (facts.kind !== 'symlink') throw new FsError('EINVAL', `${path}: not a symbolic link`);
+      // The metadata's copy, unless the content changed since (edited elsewhere).
+      if (facts.target !== null && Buffer.byteLength(facts.target) === entry.size) return facts.target;
+      const handle = await this.openReader(entry, constants.O_RDONLY);
+      try {
+        const buffer = Buffer.alloc(Math.min(entry.size, PATH_MAX - 1));
+        let filled = 0;
+        while (filled < buffer.length) {
+          const n = await handle.read(buffer.subarray(filled), filled);
+          if (n === 0) break;
+          filled += n;
+        }
+        return buffer.subarray(0, filled).toString('utf8');
+      } finally {
+        await handle.release();
+      }
+    });
+  }
+
+  /** Files.com has no hard links. */
+  link(from: string, to: string): Promise<void> {
+    return this.run('link', `${from} → ${to}`, async () => {
+      throw new FsError('EPERM', `${to}: hard links are not supported (Files.com has none)`);
+    });
+  }
+
+  // ---- extended attributes -------------------------------------------------------
+
+  getxattr(path: string, name: string): Promise<Buffer> {
+    // Only user.* attributes exist; the kernel asks for security.capability
+    // before every write, so the rest is answered at once, without a lookup.
+    if (!name.startsWith(USER_NAMESPACE)) return Promise.reject(noAttribute(name));
+    return this.run('getxattr', path, async () => this.metadataOps.getxattr(await this.resolve(path), name));
+  }
+
+  listxattr(path: string): Promise<string[]> {
+    return this.run('listxattr', path, async () => this.metadataOps.listxattr(await this.resolve(path)));
+  }
+
+  setxattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
+    return this.run('setxattr', path, async () => this.metadataOps.setxattr(await this.writableEntry(path), name, value, flags));
+  }
+
+  removexattr(path: string, name: string): Promise<void> {
+    return this.run('removexattr', path, async () => this.metadataOps.removexattr(await this.writableEntry(path), name));
   }
 
   // ---- for the write-back layer and the CLI ----------------------------------------
@@ -390,8 +550,75 @@ export class FilesFilesystem implements Filesystem {
   }
 
   private remote(path: string): string {
+    // libfuse's names for files unlinked while open never reach the server.
+    if (isHiddenName(path)) throw notFound(path);
+    // Linux refuses such a name (NAME_MAX) wherever it appears; FUSE passes it on.
+    if (this.context.paths.hasNameTooLong(path)) throw new FsError('ENAMETOOLONG', `${path}: a name can have at most ${KERNEL_NAME_MAX_BYTES} bytes`);
     if (this.context.paths.cannotExist(path)) throw notFound(path);
     return this.context.paths.toRemote(path);
+  }
+
+  private now(): number {
+    return this.context.options.clock();
+  }
+
+  /** The folder a new entry goes in (ENOENT, ENOTDIR). */
+  private async parentFolder(remote: string, kernelPath: string): Promise<RemoteEntry> {
+    const parent = await this.context.lookup.resolve(parentPath(remote));
+    if (parent.type !== 'directory') throw new FsError('ENOTDIR', `${parentPath(kernelPath)}: not a folder`);
+    return parent;
+  }
+
+  /** An existing entry that may be changed (ENOENT, then EROFS). */
+  private async writableEntry(path: string): Promise<RemoteEntry> {
+    const remote = this.remote(path);
+    const entry = await this.context.lookup.resolve(remote);
+    this.context.namespace.writable(remote);
+    return entry;
+  }
+
+  /**
+   * A new file of `kind` (a regular file from mknod, a FIFO, socket, device
+   * node or symbolic link): an empty pending file (a link's content is its
+   * target) whose metadata says what it is, uploaded like any new file.
+   */
+  private async createNode(path: string, kind: FileKind, mode: number, caller: Caller | undefined, extra: PosixChange, content: Buffer | null): Promise<void> {
+    const { paths, lookup, namespace } = this.context;
+    const remote = paths.toRemoteForCreate(path);
+    if (await lookup.find(remote)) throw new FsError('EEXIST', `${path}: already exists`);
+    const parent = await this.parentFolder(remote, path);
+    namespace.writable(remote);
+    const target = joinPath(parent.path, baseName(remote));
+    const metadata = this.metadataOps.newEntry(kind, mode, caller, parent, extra);
+    const handle = await this.writes.create(target, null, mode & 0o7777, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, metadata);
+    try {
+      if (content && content.length > 0) await handle.write(content, 0);
+      await handle.flush();
+    } finally {
+      await handle.release();
+    }
+    this.context.times.folderChanged(parent.path, this.now());
+  }
+
+  /**
+   * unlink(2) of a file that is open: libfuse renames it to a hidden name
+   * instead (handles/unlinked-open.ts). It is unlinked here, as it would be
+   * otherwise, and its open handles stay answerable under the hidden name.
+   */
+  private async unlinkOpen(from: string, hiddenName: string): Promise<void> {
+    const remote = this.remote(from);
+    const key = keyOf(remote);
+    const open = [...this.files.values()].filter((h) => keyOf(h.remotePath) === key);
+    const removed = await this.context.namespace.unlink(from);
+    this.removedEntry(removed);
+    this.unlinkedOpen.hide(hiddenName, open);
+  }
+
+  /** After an unlink or rmdir: the entry's own times go, its folder's move. */
+  private removedEntry(entry: RemoteEntry): void {
+    const { times } = this.context;
+    times.removed(entry.path); // a removed folder was empty: nothing below it to forget
+    times.folderChanged(parentPath(entry.path), this.now());
   }
 
   private resolve(path: string): Promise<RemoteEntry> {
@@ -410,12 +637,6 @@ export class FilesFilesystem implements Filesystem {
     if (size < 0) throw new FsError('EINVAL', `${remote}: negative size`);
     this.context.namespace.writable(remote);
     await this.writes.truncate(entry, size);
-  }
-
-  private async acceptNoop(path: string): Promise<void> {
-    const remote = this.remote(path);
-    await this.context.lookup.resolve(remote);
-    this.context.namespace.writable(remote);
   }
 
   private warnUnrepresentable(remotePath: string, name: string): void {

@@ -4,7 +4,8 @@
 // options, and write-back (staging, journal, uploads, drain, status).
 export { FilesFilesystem, createFilesystem, writeIntent } from './filesystem.js';
 export type { VfsContext, FilesFilesystemExtensions } from './filesystem.js';
-export type { Filesystem, FileAttributes, DirectoryEntry, FilesystemStats, FileLocking, LockRequest, LockConflict } from './filesystem-api.js';
+export type { Filesystem, FileAttributes, FileKind, Caller, DirectoryEntry, FilesystemStats, FileLocking, LockRequest, LockConflict } from './filesystem-api.js';
+export { XATTR_CREATE, XATTR_REPLACE } from './filesystem-api.js';
 export type { HeldLock, LockManager } from './locks/lock-manager.js';
 export { FsError, isFsError } from './fs-error.js';
 export { CacheCounters } from './cache-counters.js';

@@ -18,6 +18,7 @@ import { notFound, type Lookup } from './lookup.js';
 import type { ResolvedOptions } from './options.js';
 import { keyOf, type PathMapper } from './path-mapper.js';
 import type { ContentRegistry } from './read/content-registry.js';
+import type { MetadataMap } from './posix/posix-metadata.js';
 import type { WriteLayer } from './writes.js';
 
 export interface NamespaceDeps {
@@ -34,7 +35,12 @@ export interface NamespaceDeps {
 export class Namespace {
   constructor(private readonly deps: NamespaceDeps) {}
 
-  async mkdir(kernelPath: string): Promise<void> {
+  /**
+   * Creates a folder; `metadataFor` gives its custom_metadata (its mode and
+   * owner) from its parent, set with a second request when not empty.
+   * Returns the folder's entry.
+   */
+  async mkdir(kernelPath: string, metadataFor?: (parent: RemoteEntry) => MetadataMap): Promise<RemoteEntry> {
     const { lookup, paths, client } = this.deps;
     const path = paths.toRemoteForCreate(kernelPath);
     // The kernel looks a name up before mkdir, so the cache knows; a read-only
@@ -44,15 +50,20 @@ export class Namespace {
     const parent = await this.folder(parentPath(path));
     this.writable(path);
     const target = joinPath(parent.path, baseName(path));
+    const metadata = metadataFor?.(parent);
+    const hasMetadata = metadata !== undefined && Object.keys(metadata).length > 0;
     // Written back: a pending folder, created on the server in the background.
-    const pending = await this.deps.writes().mkdir(target);
+    // A folder with a mode or owner of its own is created now, so that they
+    // are stored with it (a pending folder carries no metadata).
+    const pending = hasMetadata ? null : await this.deps.writes().mkdir(target);
     if (pending) {
       lookup.appliedNewFolder(pending.path);
       lookup.touched(parent.path);
-      return;
+      return pending;
     }
+    let created: RemoteEntry;
     try {
-      const created = await client.mkdir(target, { parents: false });
+      created = await client.mkdir(target, { parents: false });
       lookup.appliedEntry(created);
       lookup.appliedNewFolder(created.path);
       lookup.touched(parent.path);
@@ -60,9 +71,20 @@ export class Namespace {
       if (err instanceof DestinationExistsError) lookup.invalidate(target);
       throw err;
     }
+    if (hasMetadata) {
+      try {
+        created = await client.update(created.path, { customMetadata: metadata });
+        lookup.appliedEntry(created);
+      } catch (err) {
+        // The folder exists: mkdir succeeded; only its mode or owner did not stick.
+        this.deps.logger.warn('%s: created, but its mode and owner could not be stored (%s); it shows the mount\'s defaults', created.path, err instanceof Error ? err.message : String(err));
+      }
+    }
+    return created;
   }
 
-  async rmdir(kernelPath: string): Promise<void> {
+  /** Returns the entry removed. */
+  async rmdir(kernelPath: string): Promise<RemoteEntry> {
     const { lookup, paths, client } = this.deps;
     const path = paths.toRemote(kernelPath);
     const entry = await lookup.resolve(path);
@@ -73,7 +95,7 @@ export class Namespace {
     // A folder that exists only here goes without a request.
     if (await this.deps.writes().rmdir(entry)) {
       lookup.appliedRemoval(entry.path);
-      return;
+      return entry;
     }
     try {
       await client.delete(entry.path, { recursive: false });
@@ -83,9 +105,11 @@ export class Namespace {
       throw err;
     }
     lookup.appliedRemoval(entry.path);
+    return entry;
   }
 
-  async unlink(kernelPath: string): Promise<void> {
+  /** Returns the entry removed. */
+  async unlink(kernelPath: string): Promise<RemoteEntry> {
     const { lookup, paths, client, contents } = this.deps;
     const path = paths.toRemote(kernelPath);
     const entry = await lookup.resolve(path);
@@ -105,18 +129,22 @@ export class Namespace {
     }
     lookup.appliedRemoval(entry.path);
     contents.removed(entry.path);
+    return entry;
   }
 
-  async rename(kernelFrom: string, kernelTo: string): Promise<void> {
+  /** Returns the remote paths moved from and to (and whether a folder moved), or null when nothing moved (a rename to itself). */
+  async rename(kernelFrom: string, kernelTo: string): Promise<{ from: string; to: string; folder: boolean } | null> {
     const { lookup, paths, client } = this.deps;
     const from = paths.toRemote(kernelFrom);
     const to = paths.toRemoteForCreate(kernelTo);
     const src = await lookup.resolve(from);
     if (paths.isRoot(from) || paths.isRoot(to)) throw new FsError('EBUSY', 'the mount root cannot be renamed');
     if (isSame(src.path, to)) {
-      if (baseName(src.path) === baseName(to)) return; // rename to itself: nothing to do (POSIX)
+      if (baseName(src.path) === baseName(to)) return null; // rename to itself: nothing to do (POSIX)
       this.writable(from);
-      return this.renameCase(src, joinPath(parentPath(src.path), baseName(to)));
+      const target = joinPath(parentPath(src.path), baseName(to));
+      await this.renameCase(src, target);
+      return { from: src.path, to: target, folder: src.type === 'directory' };
     }
     const fromKey = keyOf(src.path);
     if (keyOf(to).startsWith(fromKey + '/')) throw new FsError('EINVAL', `${to}: cannot move a folder into itself`);
@@ -134,7 +162,7 @@ export class Namespace {
       this.afterMove(src, target, dst);
       // A folder that exists only here still holds only what is pending in it.
       if (src.type === 'directory') lookup.appliedNewFolder(target);
-      return;
+      return { from: src.path, to: target, folder: src.type === 'directory' };
     }
     try {
       if (dst?.type === 'directory') {
@@ -149,6 +177,7 @@ export class Namespace {
     }
     this.afterMove(src, target, dst);
     await writes.renamed(src.path, target);
+    return { from: src.path, to: target, folder: src.type === 'directory' };
   }
 
   /** utimens: null = leave the mtime as it is; atime is not stored. */

@@ -32,6 +32,14 @@ export interface FilesystemOptions {
   /** Refuse every change with EROFS (and show no write bits). Default false. */
   readOnly?: boolean;
   /**
+   * Keep modes, owners and file types (symbolic links, FIFOs, sockets,
+   * devices) in each entry's custom_metadata (posix/posix-metadata.ts).
+   * Default true; false shows the mount's --uid, --gid and --umask for
+   * everything, accepts chmod and chown without effect and refuses symbolic
+   * links and special files with EPERM.
+   */
+  posixMetadata?: boolean;
+  /**
    * Unit of the read cache and of random reads, bytes. Default 256 KiB: twice
    * the kernel's largest FUSE read (128 KiB), so an unaligned kernel read
    * touches at most two blocks, and small enough that a random 4 KiB read
@@ -108,6 +116,7 @@ export interface ResolvedOptions {
   fileMode: number;
   dirMode: number;
   readOnly: boolean;
+  posixMetadata: boolean;
   readBlockSize: number;
   readAheadInitialBytes: number;
   readAheadMaxBytes: number;
@@ -195,6 +204,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     fileMode: 0o666 & ~umask & ~writeMask,
     dirMode: 0o777 & ~umask & ~writeMask,
     readOnly,
+    posixMetadata: options.posixMetadata ?? true,
     readBlockSize,
     readAheadInitialBytes,
     readAheadMaxBytes,

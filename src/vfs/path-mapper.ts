@@ -48,6 +48,12 @@ export class PathMapper {
     return this.toRemote(kernelPath);
   }
 
+  /** True when a name in this kernel path is longer than Linux allows (ENAMETOOLONG wherever it appears). */
+  hasNameTooLong(kernelPath: string): boolean {
+    if (Buffer.byteLength(kernelPath) <= KERNEL_NAME_MAX_BYTES) return false;
+    return kernelPath.split('/').some((segment) => !fitsKernelName(segment));
+  }
+
   /** True when a lookup of this kernel path can only fail (a name the server cannot hold). */
   cannotExist(kernelPath: string): boolean {
     return validatePath(kernelPath) !== null;

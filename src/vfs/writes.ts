@@ -23,9 +23,13 @@
 //     request) and folders implied by pending entries below them
 //     (impliedFolder, impliedChildren: shown even when the server has no
 //     such folder) complete the view.
+//   - Metadata (custom_metadata: modes, owners, file types, user xattrs) of a
+//     file with local changes travels with its upload: create() takes the
+//     new file's, setMetadata() a later change (posix/metadata-ops.ts).
 import type { RemoteEntry } from '../client/index.js';
 import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
+import type { MetadataMap } from './posix/posix-metadata.js';
 
 export interface WriteLayer {
   /**
@@ -57,8 +61,12 @@ export interface WriteLayer {
   openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined>;
   /** open(2) of an existing file with O_WRONLY, O_RDWR or O_TRUNC. */
   openWrite(entry: RemoteEntry, flags: number): Promise<FileHandle>;
-  /** create(2): `existing` is the file already at that path (any case), if any; O_EXCL was checked. */
-  create(remotePath: string, existing: RemoteEntry | null, mode: number, flags: number): Promise<FileHandle>;
+  /**
+   * create(2): `existing` is the file already at that path (any case), if
+   * any; O_EXCL was checked. `metadata` is a new file's custom_metadata
+   * (its mode, owner, type; ignored when the file exists).
+   */
+  create(remotePath: string, existing: RemoteEntry | null, mode: number, flags: number, metadata?: MetadataMap): Promise<FileHandle>;
   /** truncate(2) by path of an existing file. */
   truncate(entry: RemoteEntry, size: number): Promise<void>;
 
@@ -83,6 +91,14 @@ export interface WriteLayer {
   renameFailed?(from: string, to: string): void;
   /** utimens on a file or folder: true when recorded locally (it travels with the pending upload or mkdir). */
   setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean>;
+  /**
+   * chmod, chown, an extended attribute: the entry's whole new
+   * custom_metadata. True when recorded locally (a file with local changes:
+   * it travels with the upload); false when the server must be told now.
+   */
+  setMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean>;
+  /** For a file with local changes, its upload state in a few words (user.filesfs.upload); undefined otherwise. */
+  uploadState?(remotePath: string): string | undefined;
 }
 
 const refuse = (what: string): FsError => new FsError('EROFS', `${what}: writing file content is not supported yet`);
@@ -130,6 +146,9 @@ export class ReadOnlyWrites implements WriteLayer {
   }
   renamed(): void {}
   async setMtime(): Promise<boolean> {
+    return false;
+  }
+  async setMetadata(): Promise<boolean> {
     return false;
   }
 }

@@ -153,6 +153,14 @@ describe('refusals', () => {
   });
 });
 
+describe('POSIX metadata', () => {
+  test('kept by default; --no-posix-metadata (or -o no_posix_metadata) turns it off', () => {
+    expect(parse(['mnt']).filesystem.posixMetadata).toBe(true);
+    expect(parse(['mnt', '--no-posix-metadata']).filesystem.posixMetadata).toBe(false);
+    expect(parse(['mnt', '-o', 'no_posix_metadata']).filesystem.posixMetadata).toBe(false);
+  });
+});
+
 describe('a shared site', () => {
   test('--on-conflict: keep-both by default, the three policies, a clear refusal', () => {
     expect(parse(['mnt']).writeBack.onConflict).toBe('keep-both');

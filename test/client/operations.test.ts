@@ -9,6 +9,12 @@ import {
 import { testDir, useEmulator } from '../support/emulator.js';
 import { API_KEY, clientFor, collect, MiB, patternChunk, sha256 } from './support.js';
 
+async function collectPages<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
+  const out: T[][] = [];
+  for await (const page of pages) out.push(page);
+  return out;
+}
+
 describe('client operations', () => {
   const emu = useEmulator({ apiKey: API_KEY });
 
@@ -89,6 +95,22 @@ describe('client operations', () => {
     expect((await c.readRange('Ver/file.txt', 0, 100)).toString()).toBe('third');
     await c.upload('Ver/file.txt', { buffer: Buffer.from('fourth!') });
     expect((await c.readRange('Ver/file.txt', 0, 100)).toString()).toBe('fourth!');
+  });
+
+  it('update: custom_metadata (replaced whole) and the time in one PATCH, on files and folders, shown by stat and listings', async () => {
+    const c = clientFor(emu());
+    await c.upload('Upd/f.txt', { buffer: Buffer.from('f') });
+    const t = new Date('2012-01-02T03:04:05Z');
+    const both = await c.update('Upd/f.txt', { mtime: t, customMetadata: { 'filesfs.mode': '0755', project: 'apollo' } });
+    expect(both).toMatchObject({ mtime: t, customMetadata: { 'filesfs.mode': '0755', project: 'apollo' } });
+    expect((await c.update('Upd/f.txt', { customMetadata: { project: 'gemini' } })).customMetadata).toEqual({ project: 'gemini' });
+    expect((await c.stat('upd/F.TXT')).customMetadata).toEqual({ project: 'gemini' });
+    expect((await c.stat('Upd/f.txt')).mtime).toEqual(t); // left as it was
+    expect((await c.update('Upd', { customMetadata: { 'filesfs.mode': '0700' } })).customMetadata).toEqual({ 'filesfs.mode': '0700' });
+    const [page] = await collectPages(c.list(''));
+    expect(page!.find((e) => e.path === 'Upd')!.customMetadata).toEqual({ 'filesfs.mode': '0700' });
+    expect((await c.update('Upd/f.txt', { customMetadata: {} })).customMetadata).toEqual({});
+    await expect(c.update('Upd/missing', { customMetadata: {} })).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('setMtime, move (file and folder, overwrite), copy and delete', async () => {

@@ -39,6 +39,12 @@ describe('custom_metadata', () => {
     // provided_mtime and custom_metadata in one PATCH.
     const both = await patch('Meta/b.txt', { provided_mtime: '2021-02-03T04:05:06Z', custom_metadata: { k: 'v' } });
     expect(both.json).toMatchObject({ provided_mtime: '2021-02-03T04:05:06Z', custom_metadata: { k: 'v' } });
+    // Metadata is not content: the entry's mtime (and its folder's) stay as they were.
+    const before = (await call(emu(), 'GET', `${API}/file_actions/metadata/Meta/b.txt`)).json;
+    const folderBefore = (await call(emu(), 'GET', `${API}/file_actions/metadata/Meta`)).json.mtime;
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await patch('Meta/b.txt', { custom_metadata: { k: 'w' } })).json.mtime).toBe(before.mtime);
+    expect((await call(emu(), 'GET', `${API}/file_actions/metadata/Meta`)).json.mtime).toBe(folderBefore);
   });
 
   it('replaces the whole object on PATCH; null or {} clears it; a null value drops its key; other scalars become text', async () => {

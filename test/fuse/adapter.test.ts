@@ -131,15 +131,62 @@ describe('readdir', () => {
   });
 });
 
-describe('unsupported operations', () => {
-  test('symlink, link and non-regular mknod → EPERM; xattrs → ENOSYS (the kernel then says ENOTSUP)', async () => {
-    const { ops } = adapter({});
-    expect(await call((cb) => ops.symlink('target', '/l', cb))).toEqual([-E.EPERM!]);
+describe('links, special files, extended attributes: passed to the filesystem', () => {
+  test('symlink, readlink, link and mknod carry their arguments (and the caller) and encode the answer', async () => {
+    const seen: unknown[][] = [];
+    const caller = { uid: 65534, gid: 65533 };
+    const { ops } = adapter({
+      symlink: async (target, path, who) => { seen.push(['symlink', target, path, who]); },
+      readlink: async (path) => (path === '/l' ? '../target' : Promise.reject(new FsError('EINVAL'))),
+      link: async () => { throw new FsError('EPERM'); },
+      mknod: async (path, mode, dev, who) => { seen.push(['mknod', path, mode, dev, who]); },
+    });
+    const withCaller = createOperations({
+      symlink: async (target: string, path: string, who?: unknown) => { seen.push(['symlink', target, path, who]); },
+      mknod: async (path: string, mode: number, dev: number, who?: unknown) => { seen.push(['mknod', path, mode, dev, who]); },
+    } as unknown as Filesystem, { caller: () => caller });
+    expect(await call((cb) => ops.symlink('target', '/l', cb))).toEqual([0]);
+    expect(await call((cb) => ops.readlink('/l', cb))).toEqual([0, '../target']);
+    expect(await call((cb) => ops.readlink('/f', cb))).toEqual([-E.EINVAL!]);
     expect(await call((cb) => ops.link('/a', '/b', cb))).toEqual([-E.EPERM!]);
-    expect(await call((cb) => ops.mknod('/p', constants.S_IFIFO | 0o644, 0, cb))).toEqual([-E.EPERM!]);
-    expect(await call((cb) => ops.getxattr('/a', 'user.x', 0, cb))).toEqual([-E.ENOSYS!]);
-    expect(await call((cb) => ops.setxattr('/a', 'user.x', Buffer.from('1'), 0, 0, cb))).toEqual([-E.ENOSYS!]);
-    expect(await call((cb) => ops.listxattr('/a', cb))).toEqual([-E.ENOSYS!]);
-    expect(await call((cb) => ops.removexattr('/a', 'user.x', cb))).toEqual([-E.ENOSYS!]);
+    expect(await call((cb) => ops.mknod('/p', constants.S_IFIFO | 0o644, 0, cb))).toEqual([0]);
+    expect(await call((cb) => withCaller.symlink('t', '/m', cb))).toEqual([0]);
+    expect(await call((cb) => withCaller.mknod('/d', constants.S_IFCHR | 0o600, 0x0102, cb))).toEqual([0]);
+    expect(seen).toEqual([
+      ['symlink', 'target', '/l', undefined],
+      ['mknod', '/p', constants.S_IFIFO | 0o644, 0, undefined],
+      ['symlink', 't', '/m', caller],
+      ['mknod', '/d', constants.S_IFCHR | 0o600, 0x0102, caller],
+    ]);
+  });
+
+  test('xattrs: values and names pass through; ENODATA and the rest are the filesystem\'s errno', async () => {
+    const set: unknown[][] = [];
+    const { ops } = adapter({
+      getxattr: async (_p, name) => (name === 'user.a' ? Buffer.from('v') : Promise.reject(new FsError('ENODATA'))),
+      listxattr: async () => ['user.a', 'user.filesfs.md5'],
+      setxattr: async (path, name, value, flags) => { set.push([path, name, value.toString(), flags]); },
+      removexattr: async () => { throw new FsError('ENODATA'); },
+    });
+    expect(await call((cb) => ops.getxattr('/a', 'user.a', 0, cb))).toEqual([0, Buffer.from('v')]);
+    expect(await call((cb) => ops.getxattr('/a', 'security.capability', 0, cb))).toEqual([-E.ENODATA!]);
+    expect(await call((cb) => ops.listxattr('/a', cb))).toEqual([0, ['user.a', 'user.filesfs.md5']]);
+    expect(await call((cb) => ops.setxattr('/a', 'user.x', Buffer.from('1'), 0, 1, cb))).toEqual([0]);
+    expect(await call((cb) => ops.removexattr('/a', 'user.x', cb))).toEqual([-E.ENODATA!]);
+    expect(set).toEqual([['/a', 'user.x', '1', 1]]);
+  });
+
+  test('create and mkdir pass the caller read when the operation starts', async () => {
+    const seen: unknown[] = [];
+    let current: { uid: number; gid: number } | undefined = { uid: 7, gid: 8 };
+    const ops = createOperations({
+      create: async (_p: string, _m: number, _f: number, who?: unknown) => { seen.push(who); return 1; },
+      mkdir: async (_p: string, _m: number, who?: unknown) => { seen.push(who); },
+    } as unknown as Filesystem, { caller: () => current });
+    const created = call((cb) => ops.create('/f', 0o644, constants.O_CREAT, cb));
+    current = undefined; // read synchronously, before the filesystem runs
+    await created;
+    await call((cb) => ops.mkdir('/d', 0o755, cb));
+    expect(seen).toEqual([{ uid: 7, gid: 8 }, undefined]);
   });
 });

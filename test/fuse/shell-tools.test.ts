@@ -46,13 +46,23 @@ function lastCall(op: string, path?: string) {
   return calls[calls.length - 1];
 }
 
+/** Waits until `condition` holds (the kernel sends release after close(2) returns). */
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('mount', () => {
   test('is listed as fuse.filesfs with the options we own', async () => {
     const entry = await findMount(mnt);
     expect(entry).toMatchObject({ fstype: 'fuse.filesfs', source: 'filesfs' });
     expect(entry!.superOptions).toContain('default_permissions');
     expect(entry!.superOptions).toContain('max_read=1048576');
-    for (const o of ['max_write=1048576', 'max_readahead=1048576', 'hard_remove', 'auto_cache']) expect(mount!.options).toContain(o);
+    for (const o of ['max_write=1048576', 'max_readahead=1048576', 'auto_cache']) expect(mount!.options).toContain(o);
+    expect(mount!.options).not.toContain('hard_remove');
   });
 
   test('processes the mounting process starts do not inherit /dev/fuse', async () => {
@@ -201,16 +211,20 @@ describe('namespace', () => {
     expect([...fs.callsOf('truncate'), ...fs.callsOf('ftruncate')].map((c) => c.size)).toContain(3);
   });
 
-  test('unlink of an open file is a plain unlink (hard_remove): no .fuse_hidden, reads go on by handle', async () => {
+  test('unlink of an open file reaches the filesystem as a rename to a .fuse_hidden name, unlinked at the last close', async () => {
+    // No hard_remove: libfuse keeps a name for the open file, so fstat(2) can
+    // be answered (the filesystem layer treats the rename as the unlink and
+    // never shows that name; this memory filesystem just renames).
     fs.addFile('/victim.txt', 'still readable\n');
-    const r = await sh(`cd ${q(mnt)} && exec 3<victim.txt && rm victim.txt && ls -a && python3 -c 'import os,sys; sys.stdout.write(os.read(3, 100).decode())'`);
+    const r = await sh(`cd ${q(mnt)} && exec 3<victim.txt && rm victim.txt && python3 -c 'import os,sys; sys.stdout.write(os.read(3, 100).decode())' && exec 3<&-`);
     expect(r.code).toBe(0);
-    expect(r.stdout).not.toContain('.fuse_hidden');
     expect(r.stdout).toContain('still readable\n');
-    expect(fs.callsOf('unlink').map((c) => c.path)).toEqual(['/victim.txt']);
-    expect(fs.callsOf('rename')).toEqual([]);
-    // The file has no name any more: the read arrives with path "" and its handle.
-    expect(fs.callsOf('read').some((c) => c.path === '' && (c.fh as number) > 0)).toBe(true);
+    const renamed = fs.callsOf('rename').find((c) => c.path === '/victim.txt');
+    const hidden = String(renamed?.to);
+    expect(hidden).toMatch(/^\/\.fuse_hidden[0-9a-f]{16}$/);
+    expect(fs.callsOf('read').some((c) => c.path === hidden && (c.fh as number) > 0)).toBe(true);
+    await until(() => fs.callsOf('unlink').some((c) => c.path === hidden));
+    expect(fs.callsOf('unlink').map((c) => c.path)).not.toContain('/victim.txt');
   });
 
   test('a file unlinked while open: read, write, the size through its handle, ftruncate and close go on by handle', async () => {
@@ -222,8 +236,8 @@ describe('namespace', () => {
       "os.unlink('open-unlinked.txt')",
       "print(os.path.exists('open-unlinked.txt'))",
       // fstat(2) carries no handle to the filesystem (the kernel's getattr
-      // has none), the unlink made the kernel's attributes stale, and libfuse
-      // finds a file without a name by name: ESTALE (libfuse 2.9: ENOENT).
+      // has none) and the unlink made the kernel's attributes stale: libfuse
+      // asks by the hidden name it renamed the file to.
       'try:',
       '    os.fstat(fd); print("fstat ok")',
       'except OSError as e:',
@@ -238,12 +252,13 @@ describe('namespace', () => {
     ].join('\n');
     const r = await sh(`python3 -c ${q(script)}`);
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim().split('\n')).toEqual(['False', 'ESTALE', '2345', '16', '21', '01234abcdefghijklmnop', '7']);
-    // lseek(SEEK_END) asked for the size with the handle: fgetattr, path "" (libfuse 2.9 had no handle there).
-    expect(fs.callsOf('fgetattr').some((c) => c.path === '' && (c.fh as number) > 0)).toBe(true);
-    expect(fs.callsOf('write').some((c) => c.path === '' && c.position === 5)).toBe(true);
-    expect(fs.callsOf('ftruncate').some((c) => c.path === '' && c.size === 7)).toBe(true);
-    expect(fs.callsOf('release').some((c) => c.path === '')).toBe(true);
+    expect(r.stdout.trim().split('\n')).toEqual(['False', 'fstat ok', '2345', '16', '21', '01234abcdefghijklmnop', '7']);
+    // Everything goes on by handle, under the hidden name.
+    const hidden = /^\/\.fuse_hidden[0-9a-f]{16}$/;
+    expect(fs.callsOf('fgetattr').some((c) => hidden.test(c.path) && (c.fh as number) > 0)).toBe(true);
+    expect(fs.callsOf('write').some((c) => hidden.test(c.path) && c.position === 5)).toBe(true);
+    expect(fs.callsOf('ftruncate').some((c) => hidden.test(c.path) && c.size === 7)).toBe(true);
+    expect(fs.callsOf('release').some((c) => hidden.test(c.path))).toBe(true);
   });
 });
 
@@ -303,26 +318,36 @@ describe('errors', () => {
     expect(logLines.some((l) => l.includes('WARN') && l.includes('boom: the memory filesystem failed on purpose'))).toBe(true);
   });
 
-  test('mknod of a regular file creates it; extended attributes are not supported (ENOTSUP)', async () => {
+  test('mknod and the extended attributes reach the filesystem, with their arguments and its errno', async () => {
     const script = [
       'import os, stat',
       `os.chdir(${JSON.stringify(mnt)})`,
       "os.mknod('made.txt', stat.S_IFREG | 0o640)",
       "print(os.stat('made.txt').st_size)",
+      'try:',
+      "    os.mkfifo('fifo', 0o604)",
+      'except OSError as e:',
+      '    print(e.errno)',
+      "print(os.getxattr('xattr.txt', 'user.test').decode())",
+      "print(os.listxattr('xattr.txt'))",
       'for f in (lambda: os.getxattr("hello.txt", "user.x"), lambda: os.setxattr("hello.txt", "user.x", b"1"), lambda: os.listxattr("hello.txt"), lambda: os.removexattr("hello.txt", "user.x")):',
       '    try:',
-      '        f(); print("no error")',
+      '        print(f())',
       '    except OSError as e:',
       '        print(e.errno)',
     ].join('\n');
+    fs.addFile('/xattr.txt', 'x');
     const r = await sh(`python3 -c ${q(script)}`);
     expect(r.stderr).toBe('');
-    const enotsup = String(osConstants.errno.ENOTSUP); // = EOPNOTSUPP on Linux: "Operation not supported"
-    expect(r.stdout.trim().split('\n')).toEqual(['0', enotsup, enotsup, enotsup, enotsup]);
+    const { ENODATA, ENOTSUP } = osConstants.errno; // ENOTSUP = EOPNOTSUPP on Linux: "Operation not supported"
+    // The memory filesystem makes regular files only.
+    expect(r.stdout.trim().split('\n')).toEqual(['0', String(osConstants.errno.EPERM), 'value', "['user.test']", String(ENODATA), String(ENOTSUP), '[]', String(ENODATA)]);
+    // libfuse makes a regular file with create (the filesystem has one), anything else with mknod.
     const create = lastCall('create', '/made.txt')!;
     expect(create.mode).toBe(0o640);
     expect((create.flags as number) & constants.O_EXCL).toBe(constants.O_EXCL);
-    expect(lastCall('release', '/made.txt')).toBeDefined();
+    expect(lastCall('mknod', '/fifo')!.mode).toBe(constants.S_IFIFO | 0o604);
+    expect(lastCall('setxattr', '/hello.txt')).toMatchObject({ name: 'user.x', value: '1', flags: 0 });
   });
 
   test('ls -l and cp -a stay quiet about extended attributes and ACLs', async () => {

@@ -2,6 +2,7 @@
 // utimens time decoding.
 import { constants } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import type { FileAttributes } from '../../src/vfs/filesystem-api.js';
 import { DIRECTORY_SIZE, PREFERRED_IO_SIZE, encodeStat, toFuseStat, toFuseStatfs } from '../../src/fuse/stat.js';
 import { decodeTimeWords } from '../../src/fuse/time.js';
 
@@ -10,9 +11,25 @@ const mtime = new Date('2024-05-06T07:08:09.123Z');
 describe('toFuseStat', () => {
   test('a file', () => {
     expect(toFuseStat({ kind: 'file', size: 1025, mtime, permissions: 0o640, uid: 1000, gid: 100 })).toEqual({
-      mode: constants.S_IFREG | 0o640, uid: 1000, gid: 100, size: 1025, nlink: 1, blocks: 3, blksize: PREFERRED_IO_SIZE,
+      mode: constants.S_IFREG | 0o640, uid: 1000, gid: 100, size: 1025, nlink: 1, blocks: 3, blksize: PREFERRED_IO_SIZE, rdev: 0,
       atime: mtime, mtime, ctime: mtime,
     });
+  });
+
+  test('each kind has its type bits; link count, device number, atime and ctime when given', () => {
+    const base = { size: 0, mtime, permissions: 0o644, uid: 0, gid: 0 };
+    const bits = (kind: FileAttributes['kind']): number => toFuseStat({ ...base, kind }).mode & constants.S_IFMT;
+    expect(bits('symlink')).toBe(constants.S_IFLNK);
+    expect(bits('fifo')).toBe(constants.S_IFIFO);
+    expect(bits('socket')).toBe(constants.S_IFSOCK);
+    expect(bits('char-device')).toBe(constants.S_IFCHR);
+    expect(bits('block-device')).toBe(constants.S_IFBLK);
+    const atime = new Date(5000);
+    const ctime = new Date(9000);
+    expect(toFuseStat({ ...base, kind: 'char-device', rdev: 0x0102, atime, ctime })).toMatchObject({ rdev: 0x0102, atime, ctime, mtime });
+    expect(toFuseStat({ ...base, kind: 'directory', nlink: 5 }).nlink).toBe(5);
+    expect(toFuseStat({ ...base, kind: 'file', nlink: 0 }).nlink).toBe(0);
+    expect(encodeStat(toFuseStat({ ...base, kind: 'block-device', rdev: 0x0803 }))[8]).toBe(0x0803);
   });
 
   test('a folder shows a block size, two links and S_IFDIR', () => {

@@ -2,7 +2,9 @@
 // statistics (GET /__emulator/stats):
 //   - `ls -l` of a 10,000-entry folder costs ⌈10,000 / per_page⌉ listing
 //     requests and no metadata request, and nothing when repeated within the
-//     TTL. The folder itself must be known for that: the kernel looks it up
+//     TTL, also when some entries carry POSIX metadata (modes, owners,
+//     symbolic links: custom_metadata comes with the listing, and ls's
+//     readlink and extended attribute questions cost nothing). The folder itself must be known for that: the kernel looks it up
 //     before listing it, and that lookup costs one metadata request unless the
 //     parent's listing is cached. Both cases are checked: after `ls` of the
 //     parent (the usual way to arrive at a folder) 10 + 0; on a mount that has
@@ -31,7 +33,10 @@ beforeAll(async () => {
   const store = emu().internals.store;
   const seed = store.resolve('big/file-00000.txt')!;
   for (let i = 1; i < ENTRIES; i++) {
-    store.putFile(`big/file-${String(i).padStart(5, '0')}.txt`, { blob: seed.blob!, size: seed.size, etag: seed.etag! }, { parents: false });
+    const { node } = store.putFile(`big/file-${String(i).padStart(5, '0')}.txt`, { blob: seed.blob!, size: seed.size, etag: seed.etag! }, { parents: false });
+    // Some with POSIX metadata: 100 executables of another owner, 10 symbolic links (target "seed": the 4 bytes they hold).
+    if (i % 100 === 0) store.setCustomMetadata(node, { 'filesfs.mode': '0755', 'filesfs.uid': '1234' });
+    if (i % 1000 === 1) store.setCustomMetadata(node, { 'filesfs.type': 'symlink', 'filesfs.target': 'seed' });
   }
   await store.sync();
 });
@@ -44,12 +49,13 @@ afterAll(async () => {
 /** Long TTLs: the warm run must fall within them even on a slow machine. */
 const MOUNT_ARGS = ['--attr-ttl', '120', '--dir-ttl', '120', '--per-page', String(PER_PAGE)];
 
-async function lsl(path: string): Promise<{ lines: number; seconds: number }> {
+async function lsl(path: string): Promise<{ lines: number; executables: number; links: number; seconds: number }> {
   const started = process.hrtime.bigint();
-  const r = await sh(`ls -l ${q(path)} | wc -l`);
+  const r = await sh(`ls -ln ${q(path)} > /tmp/ls-$$.txt && wc -l < /tmp/ls-$$.txt && grep -c '^-rwxr-xr-x 1 1234 ' /tmp/ls-$$.txt; grep -c -- '-> seed$' /tmp/ls-$$.txt; rm -f /tmp/ls-$$.txt`);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  expect(r.code, r.stderr).toBe(0);
-  return { lines: Number(r.stdout.trim()), seconds };
+  expect(r.stderr).toBe('');
+  const [lines, executables, links] = r.stdout.trim().split('\n').map(Number);
+  return { lines: lines!, executables: executables!, links: links!, seconds };
 }
 
 describe('ls -l of a 10,000-entry folder', () => {
@@ -59,6 +65,8 @@ describe('ls -l of a 10,000-entry folder', () => {
     emu().resetStats();
     const cold = await lsl(`${m.mountpoint}/big`);
     expect(cold.lines).toBe(ENTRIES + 1); // + the "total" line
+    expect(cold.executables).toBe(ENTRIES / 100 - 1);
+    expect(cold.links).toBe(ENTRIES / 1000);
     expect(requests()['GET /folders']).toBe(Math.ceil(ENTRIES / PER_PAGE));
     expect(requests()['GET /file_actions/metadata']).toBe(0);
     expect(emu().stats().total).toBe(Math.ceil(ENTRIES / PER_PAGE));

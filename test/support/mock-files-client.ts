@@ -19,15 +19,15 @@ import {
   ParentMissingError,
   type FilesError,
 } from '../../src/client/errors.js';
-import type { FilesClient, ListOptions, RangeOptions, RemoteEntry, StreamOptions, UploadOptions, UploadSource } from '../../src/client/files-client.js';
+import type { EntryUpdate, FilesClient, ListOptions, RangeOptions, RemoteEntry, StreamOptions, UploadOptions, UploadSource } from '../../src/client/files-client.js';
 import type { HealthSnapshot } from '../../src/client/health.js';
 import { baseName, isSame, joinPath, normalize, normalizeForComparison, parentPath } from '../../src/path/index.js';
 
 export type MockMethod =
   | 'stat' | 'list' | 'readRange' | 'createReadStream' | 'invalidateDownload' | 'upload'
-  | 'mkdir' | 'delete' | 'move' | 'copy' | 'setMtime' | 'close';
+  | 'mkdir' | 'delete' | 'move' | 'copy' | 'setMtime' | 'update' | 'close';
 
-const METHODS: MockMethod[] = ['stat', 'list', 'readRange', 'createReadStream', 'invalidateDownload', 'upload', 'mkdir', 'delete', 'move', 'copy', 'setMtime', 'close'];
+const METHODS: MockMethod[] = ['stat', 'list', 'readRange', 'createReadStream', 'invalidateDownload', 'upload', 'mkdir', 'delete', 'move', 'copy', 'setMtime', 'update', 'close'];
 
 export interface MockCall {
   method: MockMethod;
@@ -50,6 +50,8 @@ interface Node {
   mtime: Date;
   providedMtime: Date | null;
   createdAt: Date;
+  /** custom_metadata; follows moves and copies and is kept when an upload overwrites (like the emulator). */
+  meta: Record<string, string>;
 }
 
 export interface MockOptions {
@@ -59,6 +61,12 @@ export interface MockOptions {
   defaultPerPage?: number;
   /** What the server does with a case-only move (a.txt → A.txt); unknown for Files.com, so both are testable. */
   caseOnlyMove?: 'rename' | 'refuse';
+  /**
+   * Whether an upload over an existing file keeps its custom_metadata (the
+   * emulator's choice) or clears it; Files.com's behaviour is unconfirmed,
+   * so the filesystem must cope with both.
+   */
+  uploadKeepsMetadata?: boolean;
 }
 
 const key = (path: string): string => normalizeForComparison(path);
@@ -80,12 +88,14 @@ export class MockFilesClient implements FilesClient {
   private readonly now: () => number;
   private readonly defaultPerPage: number;
   caseOnlyMove: 'rename' | 'refuse';
+  uploadKeepsMetadata: boolean;
 
   constructor(options: MockOptions = {}) {
     this.now = options.now ?? Date.now;
     this.defaultPerPage = options.defaultPerPage ?? 1000;
     this.caseOnlyMove = options.caseOnlyMove ?? 'rename';
-    this.nodes.set('', { path: '', type: 'directory', data: Buffer.alloc(0), mtime: seconds(this.now()), providedMtime: null, createdAt: seconds(this.now()) });
+    this.uploadKeepsMetadata = options.uploadKeepsMetadata ?? true;
+    this.nodes.set('', { path: '', type: 'directory', data: Buffer.alloc(0), mtime: seconds(this.now()), providedMtime: null, createdAt: seconds(this.now()), meta: {} });
   }
 
   private static zero(): Record<MockMethod, number> {
@@ -185,6 +195,14 @@ export class MockFilesClient implements FilesClient {
     return this.entry(node);
   }
 
+  /** Replaces an entry's custom_metadata, as another client's PATCH would. */
+  serverSetMetadata(path: string, meta: Record<string, string>): RemoteEntry {
+    const node = this.nodes.get(key(path));
+    if (!node) throw notFound(path);
+    node.meta = { ...meta };
+    return this.entry(node);
+  }
+
   serverDelete(path: string): void {
     const node = this.nodes.get(key(path));
     if (!node) throw notFound(path);
@@ -193,7 +211,7 @@ export class MockFilesClient implements FilesClient {
 
   /** Adds a raw entry with exactly this path, even if another isSame one exists (a misbehaving server). */
   serverPutDuplicate(path: string, content: string): void {
-    const node: Node = { path, type: 'file', data: Buffer.from(content), mtime: seconds(this.now()), providedMtime: null, createdAt: seconds(this.now()) };
+    const node: Node = { path, type: 'file', data: Buffer.from(content), mtime: seconds(this.now()), providedMtime: null, createdAt: seconds(this.now()), meta: {} };
     this.nodes.set(`${key(path)}\u0000dup${this.nodes.size}`, node);
   }
 
@@ -279,6 +297,10 @@ export class MockFilesClient implements FilesClient {
     await options.beforePublish?.({ exists: existed });
     options.signal?.throwIfAborted();
     if (options.mkdirParents === false && !this.nodes.get(key(parentPath(path)))) throw this.parentMissing(path);
+    if (!this.uploadKeepsMetadata) {
+      const before = this.nodes.get(key(path));
+      if (before) before.meta = {};
+    }
     return this.serverPut(path, data, options.mtime ? { mtime: options.mtime } : {});
   }
 
@@ -332,7 +354,7 @@ export class MockFilesClient implements FilesClient {
       if (k !== fromKey && !k.startsWith(fromKey + '/')) continue;
       const rest = n.path.split('/').slice(node.path.split('/').length);
       const path = [normalize(to), ...rest].join('/');
-      this.nodes.set(key(path), { ...n, path, data: Buffer.from(n.data) });
+      this.nodes.set(key(path), { ...n, path, data: Buffer.from(n.data), meta: { ...n.meta } });
     }
   }
 
@@ -341,6 +363,22 @@ export class MockFilesClient implements FilesClient {
     const node = this.nodes.get(key(path));
     if (!node) throw notFound(path);
     node.providedMtime = seconds(mtime.getTime());
+    return this.entry(node);
+  }
+
+  async update(path: string, changes: EntryUpdate, _options?: RangeOptions): Promise<RemoteEntry> {
+    await this.enter('update', path, [changes]);
+    const node = this.nodes.get(key(path));
+    if (!node) throw notFound(path);
+    if (changes.customMetadata !== undefined) {
+      const meta = changes.customMetadata;
+      const tooLong = Object.entries(meta).find(([k, v]) => [...k].length > 256 || [...v].length > 1024);
+      if (Object.keys(meta).length > 32 || tooLong) {
+        throw new BadRequestError({ message: 'custom_metadata exceeds its limits', status: 400, type: 'bad-request/request-params-invalid' });
+      }
+      node.meta = { ...meta };
+    }
+    if (changes.mtime) node.providedMtime = seconds(changes.mtime.getTime());
     return this.entry(node);
   }
 
@@ -368,7 +406,7 @@ export class MockFilesClient implements FilesClient {
   }
 
   private create(path: string, type: 'file' | 'directory'): Node {
-    const node: Node = { path, type, data: Buffer.alloc(0), mtime: seconds(this.now()), providedMtime: null, createdAt: seconds(this.now()) };
+    const node: Node = { path, type, data: Buffer.alloc(0), mtime: seconds(this.now()), providedMtime: null, createdAt: seconds(this.now()), meta: {} };
     this.nodes.set(key(path), node);
     return node;
   }
@@ -413,6 +451,7 @@ export class MockFilesClient implements FilesClient {
       md5: null,
       crc32: null,
       permissions: 'lrwd',
+      customMetadata: { ...node.meta },
     };
   }
 }

@@ -220,8 +220,20 @@ describe('utimens, chmod, chown', () => {
     expect((await fs.getattr('/d')).mtime).toEqual(when);
   });
 
-  it('chmod and chown are accepted without a request (cp -a), ENOENT when missing', async () => {
+  it('chmod and chown to what the entry shows cost no request; ENOENT when missing', async () => {
     const { fs, client } = setup();
+    client.serverPut('f', '1');
+    await fs.getattr('/f');
+    client.resetCounts();
+    await fs.chmod('/f', 0o644);
+    await fs.chown('/f', 1000, -1);
+    await fs.chown('/f', -1, -1);
+    expect(client.requests).toBe(0);
+    await expectErrno(fs.chmod('/missing', 0o600), 'ENOENT');
+  });
+
+  it('with posix metadata off, chmod and chown are accepted without effect or request (cp -a)', async () => {
+    const { fs, client } = setup({ posixMetadata: false });
     client.serverPut('f', '1');
     await fs.getattr('/f');
     client.resetCounts();

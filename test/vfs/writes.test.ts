@@ -127,6 +127,13 @@ class MemoryWrites implements WriteLayer {
     return true;
   }
 
+  async setMetadata(entry: RemoteEntry, metadata: Readonly<Record<string, string>>): Promise<boolean> {
+    const p = this.pending.get(keyOf(entry.path));
+    if (!p) return false;
+    p.entry = { ...p.entry, customMetadata: metadata };
+    return true;
+  }
+
   /** The upload queue's job, here synchronous: put it on the server and tell the filesystem. */
   async land(path: string, upload: (path: string, data: Buffer) => Promise<RemoteEntry>, landed: (e: RemoteEntry) => void): Promise<void> {
     const p = this.pending.get(keyOf(path))!;

@@ -36,8 +36,13 @@ Site:
 
 Files shown:
   --read-only           refuse every change (EROFS)
-  --uid N, --gid N      owner of every file and folder (default: yours)
-  --umask M             files 0666 & ~M, folders 0777 & ~M (default ${MOUNT_DEFAULTS.umask.toString(8).padStart(3, '0')})
+  --uid N, --gid N      owner of files and folders that have none of their own
+                        (default: yours)
+  --umask M             files 0666 & ~M, folders 0777 & ~M, unless they have a
+                        mode of their own (default ${MOUNT_DEFAULTS.umask.toString(8).padStart(3, '0')})
+  --no-posix-metadata   keep no modes, owners, symbolic links or special files
+                        in the site's custom metadata: everything shows --uid,
+                        --gid and --umask, chmod and chown change nothing
   --allow-other         let other users see the mount (needs user_allow_other in
                         /etc/fuse.conf unless root)
   -o OPTS               mount options, comma-separated, repeatable: every

@@ -16,6 +16,7 @@ import type { FileAttributes } from '../filesystem-api.js';
 import type { VfsContext } from '../filesystem.js';
 import { FsError } from '../fs-error.js';
 import type { FileHandle } from '../handles/file-handle.js';
+import type { MetadataMap } from '../posix/posix-metadata.js';
 import type { WriteLayer } from '../writes.js';
 import { isOwnerFileName, OWNER_FILE_BYTES, ownerFileContent, ownerFileName, ownerFileTarget } from './office-owner.js';
 import type { LocalOnlyPatterns } from './patterns.js';
@@ -89,8 +90,8 @@ export class LocalOnlyLayer implements WriteLayer {
     return this.open(this.existing(entry.path), flags, true);
   }
 
-  async create(remotePath: string, existing: RemoteEntry | null, mode: number, flags: number): Promise<FileHandle> {
-    if (!this.local(remotePath)) return this.inner.create(remotePath, existing, mode, flags);
+  async create(remotePath: string, existing: RemoteEntry | null, mode: number, flags: number, metadata?: MetadataMap): Promise<FileHandle> {
+    if (!this.local(remotePath)) return this.inner.create(remotePath, existing, mode, flags, metadata);
     const there = this.store.get(remotePath);
     if (there && flags & constants.O_EXCL) throw new FsError('EEXIST', `${remotePath}: already exists`);
     return this.open(there ?? (await this.store.create(remotePath, this.now())), flags, true);
@@ -144,6 +145,17 @@ export class LocalOnlyLayer implements WriteLayer {
     if (entry.type === 'directory' || !this.local(entry.path)) return this.inner.setMtime(entry, mtime);
     await this.store.setMtime(this.existing(entry.path), mtime);
     return true;
+  }
+
+  /** Local-only files keep no metadata (they show the mount's defaults): accepted without effect. */
+  async setMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean> {
+    if (!this.local(entry.path)) return this.inner.setMetadata(entry, metadata);
+    this.existing(entry.path);
+    return true;
+  }
+
+  uploadState(remotePath: string): string | undefined {
+    return this.local(remotePath) ? undefined : this.inner.uploadState?.(remotePath);
   }
 
   private existing(path: string): LocalFile {

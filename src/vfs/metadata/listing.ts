@@ -17,6 +17,8 @@ export interface Listing {
   fetchedAt: number;
   /** Children by comparison key of their full path, in listing order. */
   readonly children: Map<string, RemoteEntry>;
+  /** How many children are folders (a folder's link count is 2 + this); kept in step with `children`. */
+  subfolders: number;
   /** Set once readdir warned about names the kernel cannot show. */
   warnedUnrepresentable?: boolean;
   /** Lookups that missed since this listing expired (lookup.ts re-lists a big folder being walked). */
@@ -25,6 +27,7 @@ export interface Listing {
 
 export function buildListing(path: string, entries: Iterable<RemoteEntry>, fetchedAt: number, log: Logger): Listing {
   const children = new Map<string, RemoteEntry>();
+  let subfolders = 0;
   for (const entry of entries) {
     const key = keyOf(entry.path);
     const first = children.get(key);
@@ -33,6 +36,7 @@ export function buildListing(path: string, entries: Iterable<RemoteEntry>, fetch
       continue;
     }
     children.set(key, entry);
+    if (entry.type === 'directory') subfolders++;
   }
-  return { path, fetchedAt, children };
+  return { path, fetchedAt, children, subfolders };
 }

@@ -265,8 +265,10 @@ export class MetadataCache {
     if (!parent) return;
     const before = parent.children.size;
     // Delete first so that a new name (case-only rename) takes the new spelling.
+    if (parent.children.get(key)?.type === 'directory') parent.subfolders--;
     parent.children.delete(key);
     if (entry) parent.children.set(key, entry);
+    if (entry?.type === 'directory') parent.subfolders++;
     // Re-set when the weight changed, so the LRU's bound stays exact.
     if (parent.children.size !== before) this.listings.set(parentKey, parent);
   }

@@ -1,7 +1,8 @@
 // The crash journal: <cacheDir>/journal/<id>.json (dir 0700, files 0600), one
 // small JSON record per pending upload, naming the remote path, the staging
 // file that holds the content, its size, the mtime to send (provided_mtime),
-// the generation it describes, whether some version of the file already
+// the custom_metadata to set (modes, owners, file types, user xattrs), the
+// generation it describes, whether some version of the file already
 // exists on the server, and the state (pending, or failed with the server's
 // reason). Records are replaced atomically (temp + fsync + rename + fsync of
 // the dir: durable.ts), so a crash leaves the old or the new record, never a
@@ -16,6 +17,7 @@ import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../options/private-dir.js';
 import { commitTemp, DirSync, removeDurably, writeFileDurably, writeTemp } from './durable.js';
+import type { MetadataMap } from '../posix/posix-metadata.js';
 import type { BaseVersion } from './pending-file.js';
 
 export const JOURNAL_DIR = 'journal';
@@ -34,6 +36,8 @@ export interface JournalRecord {
   size: number;
   /** Sent as provided_mtime. */
   mtime: Date;
+  /** Set as custom_metadata after the upload (absent: whatever the server has; records of older filesfs versions). */
+  metadata?: MetadataMap;
   generation: number;
   /** True when a version of the file exists on the server at `path` (unlink/rename must go to the server). */
   remote: boolean;
@@ -87,6 +91,7 @@ interface WireRecord {
   staging: string;
   size: number;
   mtime: string;
+  metadata?: Record<string, string>;
   generation: number;
   remote: boolean;
   state: RecordState;
@@ -183,6 +188,7 @@ export function encode(record: JournalRecord): string {
     staging: record.staging,
     size: record.size,
     mtime: record.mtime.toISOString(),
+    ...(record.metadata ? { metadata: { ...record.metadata } } : {}),
     generation: record.generation,
     remote: record.remote,
     state: record.state,
@@ -273,6 +279,7 @@ export function decode(text: string): JournalRecord {
     staging,
     size: num('size'),
     mtime: date('mtime'),
+    ...(w.metadata === undefined ? {} : { metadata: decodeMetadata(w.metadata) }),
     generation: num('generation'),
     remote: w.remote,
     state: w.state,
@@ -280,6 +287,16 @@ export function decode(text: string): JournalRecord {
     base: w.base === undefined ? null : decodeBase(w.base),
     updatedAt: date('updatedAt'),
   };
+}
+
+function decodeMetadata(w: unknown): MetadataMap {
+  if (!w || typeof w !== 'object' || Array.isArray(w)) throw new Error('field metadata is not an object');
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(w as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw new Error(`field metadata.${key} is not text`);
+    out[key] = value;
+  }
+  return out;
 }
 
 function encodeBase(base: BaseVersion): WireBase {

@@ -31,7 +31,7 @@
 // and the journal records its size).
 //
 // Generations: every change that must reach the server (a write, a truncate,
-// a new mtime) bumps `generation`; `contentGeneration` is the generation of
+// a new mtime, new metadata) bumps `generation`; `contentGeneration` is the generation of
 // the last change to the bytes. The closed version carries the generations it
 // was committed at; `journaled` is the generation the journal record
 // describes (-1: no record), `landed` the newest generation the server
@@ -39,11 +39,17 @@
 // staged from). The file needs an upload while its closed version is newer
 // than what landed, and a commit while the working version is newer still.
 //
+// Metadata: the custom_metadata the file must have on the server (its mode,
+// owner, type, user xattrs: src/vfs/posix), or null to leave the server's as
+// it is. It is part of every version like the mtime: journaled, and set right
+// after the version's upload when the server's answer differs (uploads.ts).
+//
 // Changes to the working version and commits are serialized by `mutations`,
 // so a commit takes a consistent snapshot. Journal writes for the file are
 // serialized by `records`, so the newest record always wins.
 import type { RemoteEntry } from '../../client/index.js';
 import { baseName } from '../../path/index.js';
+import type { MetadataMap } from '../posix/posix-metadata.js';
 import { keyOf } from '../path-mapper.js';
 import { Mutex } from './mutex.js';
 import type { SharedFd } from './shared-fd.js';
@@ -86,6 +92,8 @@ export interface ClosedVersion {
   /** Its bytes: the first `size` bytes of the staging file. */
   readonly size: number;
   readonly mtime: Date;
+  /** The custom_metadata the server must have once this version landed (null or absent: whatever it has). */
+  readonly metadata?: MetadataMap | null;
   readonly generation: number;
   readonly contentGeneration: number;
 }
@@ -116,7 +124,10 @@ export type Phase =
 export interface UploadAttempt {
   readonly generation: number;
   readonly contentGeneration: number;
-  /** 'content' uploads the staging file; 'mtime' only sets provided_mtime (the bytes are there). */
+  /**
+   * 'content' uploads the staging file; 'mtime' only updates the entry (the
+   * bytes are there): provided_mtime, and custom_metadata when it has some.
+   */
   readonly kind: 'content' | 'mtime';
   readonly path: string;
   /** The staging file holding the closed version sent, and its size. */
@@ -125,6 +136,8 @@ export interface UploadAttempt {
   readonly base: BaseVersion | null;
   readonly size: number;
   readonly mtime: Date;
+  /** The custom_metadata the entry must end with (null: whatever the server keeps). */
+  readonly metadata: MetadataMap | null;
   readonly startedAt: number;
   /** Bytes the server acknowledged so far (the attempt's progress, for status and drain). */
   uploadedBytes: number;
@@ -162,6 +175,8 @@ export interface PendingFileInit {
   base: BaseVersion | null;
   size: number;
   mtime: Date;
+  /** The custom_metadata the file must have (default null: whatever the server has). */
+  metadata?: MetadataMap | null;
   createdAt: Date | null;
   generation: number;
   landed: number;
@@ -209,6 +224,7 @@ export class PendingFile {
   #damage: Error | null = null;
   #size: number;
   #mtime: Date;
+  #metadata: MetadataMap | null;
   #generation: number;
   #contentGeneration: number;
   #journaled: number;
@@ -234,6 +250,7 @@ export class PendingFile {
     this.#base = init.base;
     this.#size = init.size;
     this.#mtime = wholeSeconds(init.mtime);
+    this.#metadata = init.metadata ?? null;
     this.createdAt = init.createdAt;
     this.#generation = init.generation;
     this.#contentGeneration = init.generation;
@@ -267,6 +284,10 @@ export class PendingFile {
   }
   get mtime(): Date {
     return this.#mtime;
+  }
+  /** The custom_metadata the file must have on the server (null: whatever it has). */
+  get metadata(): MetadataMap | null {
+    return this.#metadata;
   }
   get generation(): number {
     return this.#generation;
@@ -387,6 +408,7 @@ export class PendingFile {
       md5: null,
       crc32: null,
       permissions: null,
+      ...(this.#metadata ? { customMetadata: this.#metadata } : {}),
     };
   }
 
@@ -446,6 +468,15 @@ export class PendingFile {
     this.#check();
   }
 
+  /** New custom_metadata (chmod, chown, an extended attribute) without a change to the bytes. */
+  changedMetadata(metadata: MetadataMap): void {
+    // Like a new mtime: an upload in flight carries the old metadata, the new generation follows it.
+    this.#metadata = metadata;
+    this.#generation++;
+    if (this.#phase === 'landed') this.#settle();
+    this.#check();
+  }
+
   /** The file now lives at `path` (a rename; the registry re-indexes it), replacing `base` there. */
   retarget(path: string, base?: BaseVersion): void {
     this.#path = path;
@@ -462,7 +493,7 @@ export class PendingFile {
 
   /** The working version as it is now, to commit (the caller holds `mutations`). */
   snapshot(): ClosedVersion {
-    return { staging: this.#working, size: this.#size, mtime: this.#mtime, generation: this.#generation, contentGeneration: this.#contentGeneration };
+    return { staging: this.#working, size: this.#size, mtime: this.#mtime, metadata: this.#metadata, generation: this.#generation, contentGeneration: this.#contentGeneration };
   }
 
   /**
@@ -517,6 +548,7 @@ export class PendingFile {
     this.#working = closed.staging;
     this.#size = closed.size;
     this.#mtime = closed.mtime;
+    this.#metadata = closed.metadata ?? null;
     this.#generation = closed.generation;
     this.#contentGeneration = closed.contentGeneration;
     this.#damage = null;
@@ -562,6 +594,7 @@ export class PendingFile {
       base: this.#base,
       size: closed.size,
       mtime: closed.mtime,
+      metadata: closed.metadata ?? null,
       startedAt: Date.now(),
       uploadedBytes: 0,
       controller,

@@ -142,6 +142,7 @@ export class Records {
       staging: version.staging.name,
       size: version.size,
       mtime: version.mtime,
+      ...(version.metadata ? { metadata: version.metadata } : {}),
       generation: version.generation,
       remote: file.onServer,
       state: failed ? 'failed' : 'pending',

@@ -196,6 +196,24 @@ export function folderEntryOf(folder: PendingFolder, mountPath: string, waitingF
   };
 }
 
+/** A file's state in a few words, for its user.filesfs.upload attribute: "pending", "uploading 42%", "retrying: <why>", ... */
+export function describeState(file: PendingFile): string {
+  const state = stateOf(file);
+  const why = file.failure?.message;
+  switch (state) {
+    case 'uploading': {
+      const size = file.attempt?.size ?? file.size;
+      const done = file.attempt?.uploadedBytes ?? 0;
+      return size > 0 ? `uploading ${Math.min(100, Math.floor((done / size) * 100))}%` : 'uploading';
+    }
+    case 'retrying':
+    case 'failed':
+      return why ? `${state}: ${why}` : state;
+    default:
+      return state;
+  }
+}
+
 export function entryOf(file: PendingFile, mountPath: string, waitingFor: string | null = null): UploadStatusEntry {
   const state = stateOf(file);
   const failure = file.failure;

@@ -11,7 +11,11 @@
 // never ends with an older version than the last close; a newer commit
 // aborts the attempt in flight (the emulator and Files.com publish nothing
 // before `end`) and the newer version uploads after it. When only the mtime
-// changed since the bytes landed, the attempt sets provided_mtime alone.
+// or the metadata changed since the bytes landed, the attempt updates the
+// entry alone (one PATCH). The upload calls cannot carry custom_metadata
+// (docs/files-api.md §13): a version's metadata is set with a PATCH right
+// after its upload, when the server's answer differs from it (a new file
+// with a mode, or a server that dropped an overwritten file's metadata).
 //
 // Outcomes (failure-policy.ts): landed (the journal record goes, caches show
 // the server's entry); transient failures retry with capped exponential
@@ -27,7 +31,7 @@
 // the server yet) waits for it: it takes a slot only once the folder has
 // landed (the host's `blocked`; folder-uploads.ts kicks the files below a
 // folder when it lands).
-import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type RemoteEntry, RetryPolicy } from '../../client/index.js';
+import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type RemoteEntry, RetryPolicy, type UploadOptions } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { isSame, parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
@@ -36,6 +40,7 @@ import { classifyFailure, describeFailure, UploadCancelled } from './failure-pol
 import type { ResolvedWriteBackOptions } from './options.js';
 import { baseOf, isBase, type BaseVersion, type PendingFile, type UploadAttempt, type UploadFailure } from './pending-file.js';
 import { RemoteChangedError } from './conflict.js';
+import { sameMetadata } from '../posix/posix-metadata.js';
 import type { Records } from './records.js';
 import { UploadQueue, type UploadPort, type UploadTransfer } from './upload-queue.js';
 
@@ -271,23 +276,52 @@ export class Uploads implements UploadPort<PendingFile> {
     const check = this.options.onConflict === 'local-wins' ? undefined : attempt.base;
     if (attempt.kind === 'mtime') {
       if (check) await this.stillBase(attempt, check, true);
-      return this.host.client.setMtime(attempt.path, attempt.mtime, { signal });
+      return this.host.client.update(attempt.path, { mtime: attempt.mtime, ...(attempt.metadata ? { customMetadata: attempt.metadata } : {}) }, { signal });
     }
+    // An abort reaches the transfer until the call that publishes it (`end`)
+    // is sent; from then on the attempt waits for its answer. The server
+    // completes an `end` whose client went away, so an abort then would leave
+    // it unknown whether the file was published (and a file unlinked meanwhile
+    // could appear on the server afterwards).
+    const transfer = new AbortController();
+    let publishing = false;
+    const forward = (): void => {
+      if (!publishing) transfer.abort(signal.reason);
+    };
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
     const options = {
       mtime: attempt.mtime,
       mkdirParents: true,
-      signal,
+      signal: transfer.signal,
       onProgress: (uploaded: number) => {
         attempt.uploadedBytes = uploaded;
       },
-      ...(check ? { beforePublish: ({ exists }: { exists: boolean }) => this.stillBase(attempt, check, exists) } : {}),
+      beforePublish: async ({ exists }: { exists: boolean }) => {
+        if (check) await this.stillBase(attempt, check, exists);
+        signal.throwIfAborted();
+        publishing = true;
+      },
     };
+    let entry: RemoteEntry;
+    try {
+      entry = await this.sendContent(file, attempt, options);
+    } finally {
+      signal.removeEventListener('abort', forward);
+    }
+    if (!attempt.metadata || sameMetadata(entry.customMetadata ?? {}, attempt.metadata)) return entry;
+    // The path the server stored it at (a folder behaviour may have renamed it).
+    return this.host.client.update(entry.path, { customMetadata: attempt.metadata }, { signal });
+  }
+
+  /** The content: the rest of an early upload when there is one that can still be used, else the whole file. */
+  private async sendContent(file: PendingFile, attempt: UploadAttempt, options: UploadOptions): Promise<RemoteEntry> {
     const early = await this.host.partialUpload?.(file, attempt);
     if (early) {
       try {
         return await early.finish(attempt.size, options);
       } catch (err) {
-        if (!(err instanceof PartialUploadUnusable) || signal.aborted) throw err;
+        if (!(err instanceof PartialUploadUnusable) || attempt.controller.signal.aborted) throw err;
         this.host.log.debug('%s: %s; uploading it whole', attempt.path, err.message);
         attempt.uploadedBytes = 0;
       }

@@ -71,6 +71,8 @@ import { SharedFd } from './shared-fd.js';
 import { StagingArea } from './staging.js';
 import { Uploads } from './uploads.js';
 import { StagingHandle, type StagingOps } from './write-handle.js';
+import { describeState } from './status.js';
+import type { MetadataMap } from '../posix/posix-metadata.js';
 import { WriteHistogram } from './write-histogram.js';
 
 export interface WriteBackTotals {
@@ -122,6 +124,9 @@ export interface DiscardResult {
 
 /** Where `filesfs discard` moves the content of what it drops, inside the cache dir. */
 export const DISCARDED_DIR = 'discarded';
+
+/** Commits at the last close before changes that keep arriving are left for the next one. */
+const MAX_COMMIT_ROUNDS = 3;
 
 /** Problems kept for status (the newest); the count covers all. */
 const MAX_PROBLEMS = 100;
@@ -311,14 +316,15 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return handle;
   }
 
-  async create(remotePath: string, existing: RemoteEntry | null, _mode: number, flags: number): Promise<FileHandle> {
+  async create(remotePath: string, existing: RemoteEntry | null, _mode: number, flags: number, metadata?: MetadataMap): Promise<FileHandle> {
     if (existing) return this.openWrite(existing, flags);
     const raced = this.files.get(remotePath);
     if (raced) {
       if (flags & constants.O_EXCL) throw new FsError('EEXIST', `${remotePath}: already exists`);
       return this.openWrite(raced.entry(), flags);
     }
-    const file = this.newFile(remotePath, { onServer: false, generation: 1, landed: -1, size: 0, mtime: this.now(), createdAt: this.now(), base: ABSENT }, 'create');
+    // A new file's metadata is all it has: {} when it has none, so an upload over a stray server file clears that one's.
+    const file = this.newFile(remotePath, { onServer: false, generation: 1, landed: -1, size: 0, mtime: this.now(), metadata: metadata ?? {}, createdAt: this.now(), base: ABSENT }, 'create');
     const handle = await this.openHandle(file, flags, true);
     this.startEarly(file);
     return handle;
@@ -539,6 +545,22 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     }
   }
 
+  async setMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean> {
+    const file = await this.readyFile(entry.path);
+    if (!file) return false;
+    file.changedMetadata(metadata);
+    if (file.writers === 0) {
+      await this.commit(file);
+      this.uploads.schedule(file);
+    }
+    return true;
+  }
+
+  uploadState(remotePath: string): string | undefined {
+    const file = this.files.get(remotePath);
+    return file && file.hasChanges ? describeState(file) : undefined;
+  }
+
   // ---- handles (StagingOps) ---------------------------------------------------------
 
   attributes(file: PendingFile): FileAttributes {
@@ -603,17 +625,22 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   async release(handle: StagingHandle): Promise<void> {
     const file = handle.file;
     const lastWriter = file.closed(handle.writable);
+    let failed = false;
     try {
       if (handle.writeSizes.totalWrites > 0 && this.log.enabled('debug')) {
         this.log.debug('closed %s: %d bytes in %d writes (sizes %s)', file.path, handle.writeSizes.totalBytes, handle.writeSizes.totalWrites, handle.writeSizes.describe());
       }
-      // Changes after the last flush (a write through mmap, or a dup'd descriptor).
-      if (lastWriter && file.needsCommit) await this.commit(file);
+      // Changes after the last flush (a write through mmap, or a dup'd descriptor),
+      // and a change that came while committing (the kernel sends release after
+      // close(2) has returned: a chmod or utimens right after close races it).
+      for (let round = 0; round < MAX_COMMIT_ROUNDS && lastWriter && file.needsCommit && !file.removed; round++) await this.commit(file);
     } catch {
       // The version is damaged (commit() says why once): the rollback below drops it.
+      failed = true;
     } finally {
       await handle.releaseDescriptor().catch((err: unknown) => this.log.warn('%s: closing its staging file failed: %s', file.path, describeFailure(err)));
-      if (lastWriter && file.needsCommit && !file.removed) await this.dropWorking(file);
+      // (A change still arriving now, with no writer left, commits itself: setMtime, setMetadata.)
+      if (lastWriter && failed && file.needsCommit && !file.removed) await this.dropWorking(file);
       // The last close starts the upload delay again; any close may leave the file idle.
       if (lastWriter) this.uploads.schedule(file);
       else this.uploads.after(file);
@@ -908,7 +935,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   /** A new pending file, indexed at once (concurrent opens find it); `ready` once staged. */
   private newFile(
     path: string,
-    init: { onServer: boolean; generation: number; landed: number; size: number; mtime: Date; createdAt: Date | null; base: BaseVersion },
+    init: { onServer: boolean; generation: number; landed: number; size: number; mtime: Date; metadata: MetadataMap | null; createdAt: Date | null; base: BaseVersion },
     stage: 'create' | { fetch: string },
   ): PendingFile {
     const id = StagingArea.newId();
@@ -940,7 +967,8 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
 
   /** An existing remote file staged for writing: empty with O_TRUNC, else its content fetched. */
   private stageRemote(entry: RemoteEntry, truncate: boolean): PendingFile {
-    const common = { onServer: true, size: truncate ? 0 : entry.size, createdAt: entry.createdAt, base: baseOf(entry) };
+    // Its metadata stays what the server has; it is set again after the upload only if the server dropped it.
+    const common = { onServer: true, size: truncate ? 0 : entry.size, metadata: entry.customMetadata ?? null, createdAt: entry.createdAt, base: baseOf(entry) };
     // Truncated: generation 1 differs from what the server has (0); fetched: the same.
     return truncate
       ? this.newFile(entry.path, { ...common, generation: 1, landed: 0, mtime: this.now() }, 'create')

@@ -17,7 +17,7 @@
 // Like the real filesystem layer, it rejects with FsError: a server's
 // FilesError goes through the one errno table (src/vfs/errno.ts) first.
 import { constants } from 'node:fs';
-import type { DirectoryEntry, FileAttributes, Filesystem, FilesystemStats } from '../../../src/vfs/filesystem-api.js';
+import type { Caller, DirectoryEntry, FileAttributes, Filesystem, FilesystemStats } from '../../../src/vfs/filesystem-api.js';
 import { toFsError } from '../../../src/vfs/errno.js';
 import { FsError } from '../../../src/vfs/fs-error.js';
 import {
@@ -207,8 +207,8 @@ export class MemoryFilesystem implements Filesystem {
     return this.#open(path, node);
   }
 
-  async create(path: string, mode: number, flags: number): Promise<number> {
-    this.#record('create', path, { mode, flags });
+  async create(path: string, mode: number, flags: number, caller?: Caller): Promise<number> {
+    this.#record('create', path, { mode, flags, caller });
     this.#checkName(path);
     this.#checkWritable(path);
     const parent = this.nodes.get(this.#parentOf(path));
@@ -291,8 +291,8 @@ export class MemoryFilesystem implements Filesystem {
     this.#truncateNode(this.#handle(fh).node, size);
   }
 
-  async mkdir(path: string, mode: number): Promise<void> {
-    this.#record('mkdir', path, { mode });
+  async mkdir(path: string, mode: number, caller?: Caller): Promise<void> {
+    this.#record('mkdir', path, { mode, caller });
     this.#checkName(path);
     this.#checkWritable(path);
     if (this.nodes.has(path)) throw new FsError('EEXIST');
@@ -345,5 +345,54 @@ export class MemoryFilesystem implements Filesystem {
   async chown(path: string, uid: number, gid: number): Promise<void> {
     this.#record('chown', path, { uid, gid });
     this.#lookup(path);
+  }
+
+  /** Regular files only (what the adapter passes on is checked by the adapter tests). */
+  async mknod(path: string, mode: number, dev: number, caller?: Caller): Promise<void> {
+    this.#record('mknod', path, { mode, dev, caller });
+    if ((mode & constants.S_IFMT) !== constants.S_IFREG) throw new FsError('EPERM', 'only regular files here');
+    await this.release(path, await this.create(path, mode & 0o7777, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY));
+  }
+
+  async symlink(target: string, path: string, caller?: Caller): Promise<void> {
+    this.#record('symlink', path, { target, caller });
+    throw new FsError('EPERM', 'no symbolic links here');
+  }
+
+  async readlink(path: string): Promise<string> {
+    this.#record('readlink', path);
+    this.#lookup(path);
+    throw new FsError('EINVAL', 'not a symbolic link');
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    this.#record('link', to, { from });
+    throw new FsError('EPERM', 'no hard links here');
+  }
+
+  /** One attribute, user.test, on /xattr.txt; none elsewhere. */
+  async getxattr(path: string, name: string): Promise<Buffer> {
+    this.#record('getxattr', path, { name });
+    this.#lookup(path);
+    if (path === '/xattr.txt' && name === 'user.test') return Buffer.from('value');
+    throw new FsError('ENODATA');
+  }
+
+  async listxattr(path: string): Promise<string[]> {
+    this.#record('listxattr', path);
+    this.#lookup(path);
+    return path === '/xattr.txt' ? ['user.test'] : [];
+  }
+
+  async setxattr(path: string, name: string, value: Buffer, flags: number): Promise<void> {
+    this.#record('setxattr', path, { name, value: Buffer.from(value).toString(), flags });
+    this.#lookup(path);
+    throw new FsError('EOPNOTSUPP');
+  }
+
+  async removexattr(path: string, name: string): Promise<void> {
+    this.#record('removexattr', path, { name });
+    this.#lookup(path);
+    throw new FsError('ENODATA');
   }
 }

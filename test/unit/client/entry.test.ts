@@ -8,13 +8,22 @@ describe('parseEntry', () => {
   it('maps a file entry as recorded from the API (docs/files-api.md §2)', () => {
     const e = parseEntry({
       path: 'Reports/Q1.pdf', display_name: 'Q1.pdf', type: 'file', size: 9, mtime: '2024-05-30T15:30:59Z',
-      provided_mtime: '2010-11-17T20:34:58Z', created_at: '2024-05-30T15:30:58Z', crc32: null, md5: 'abc', permissions: 'lrwd', 'subfolders_locked?': null,
+      provided_mtime: '2010-11-17T20:34:58Z', created_at: '2024-05-30T15:30:58Z', crc32: null, md5: 'abc', sha1: null, sha256: 'f00d', permissions: 'lrwd', 'subfolders_locked?': null,
+      custom_metadata: { project: 'apollo', 'filesfs.mode': '0755' },
     });
     expect(e).toEqual({
       path: 'Reports/Q1.pdf', name: 'Q1.pdf', type: 'file', size: 9,
       mtime: new Date('2010-11-17T20:34:58Z'), serverMtime: new Date('2024-05-30T15:30:59Z'), providedMtime: new Date('2010-11-17T20:34:58Z'),
-      createdAt: new Date('2024-05-30T15:30:58Z'), md5: 'abc', crc32: null, permissions: 'lrwd',
+      createdAt: new Date('2024-05-30T15:30:58Z'), md5: 'abc', crc32: null, sha1: null, sha256: 'f00d', permissions: 'lrwd',
+      customMetadata: { project: 'apollo', 'filesfs.mode': '0755' },
     });
+  });
+
+  it('keeps custom_metadata as text: numbers and booleans as their text, nested values left out, none when absent', () => {
+    expect(parseEntry({ path: 'x', type: 'file', custom_metadata: { n: 3, b: false, s: 'x', o: { a: 1 }, l: [1], z: null } }).customMetadata)
+      .toEqual({ n: '3', b: 'false', s: 'x' });
+    expect(parseEntry({ path: 'x', type: 'file' }).customMetadata).toEqual({});
+    expect(parseEntry({ path: 'x', type: 'file', custom_metadata: [] }).customMetadata).toEqual({});
   });
 
   it('uses mtime when no provided_mtime; folders have size 0; name from the path', () => {
