@@ -264,12 +264,16 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   // ---- lookup overlay ---------------------------------------------------------------
 
   localEntry(remotePath: string): RemoteEntry | undefined {
-    return (this.files.get(remotePath) ?? this.files.getFolder(remotePath))?.entry();
+    const file = this.files.get(remotePath);
+    if (file) return file.entry();
+    // A landed folder is the server's now (its entry is cached): only its record is left to remove.
+    const folder = this.files.getFolder(remotePath);
+    return folder && !folder.landed ? folder.entry() : undefined;
   }
 
   localChildren(dirPath: string): readonly RemoteEntry[] {
     const files = this.files.childrenOf(dirPath);
-    const folders = this.files.foldersIn(dirPath);
+    const folders = this.files.foldersIn(dirPath).filter((f) => !f.landed);
     if (folders.length === 0) return files.map((f) => f.entry());
     return [...folders.map((f) => f.entry()), ...files.map((f) => f.entry())];
   }
@@ -546,6 +550,11 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   async setMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean> {
+    if (entry.type === 'directory') {
+      // A pending folder carries no metadata: it is created now, then changed on the server.
+      await this.publishFolders(entry.path);
+      return false;
+    }
     const file = await this.readyFile(entry.path);
     if (!file) return false;
     file.changedMetadata(metadata);

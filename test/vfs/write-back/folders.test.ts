@@ -140,6 +140,17 @@ describe('mkdir is written back', () => {
     expect(client.serverStat('dated')?.mtime.getTime()).toBe(when.getTime());
   });
 
+  it('chmod of a pending folder creates it on the server first, then stores the mode; mkdir -m makes it at once with its mode', async () => {
+    const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
+    await fs.mkdir('/private', 0o755);
+    expect(client.serverStat('private')).toBeNull();
+    await fs.chmod('/private', 0o700);
+    expect((await fs.getattr('/private')).permissions & 0o7777).toBe(0o700);
+    expect(client.serverStat('private')?.customMetadata).toMatchObject({ 'filesfs.mode': '0700' });
+    await fs.mkdir('/shared', 0o750);
+    expect(client.serverStat('shared')?.customMetadata).toMatchObject({ 'filesfs.mode': '0750' });
+  });
+
   it('a file on the server moved into a pending folder: the folder is created first, then moved into', async () => {
     const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
     client.serverPut('report.pdf', 'pdf');

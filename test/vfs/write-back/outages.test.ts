@@ -142,17 +142,19 @@ describe('a failed upload stays visible and can be acted on', () => {
 describe('status tells the truth', () => {
   it('uploads cancelled by a delete are not counted, even when the server completed them; each file is in one state', async () => {
     // Uploads that complete on the server although we abort them (the abort came during `end`).
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
     class LateAborts extends MockFilesClient {
-      override upload(path: string, source: Parameters<MockFilesClient['upload']>[1], options: Parameters<MockFilesClient['upload']>[2] = {}): ReturnType<MockFilesClient['upload']> {
-        const { signal: _ignored, ...rest } = options;
+      override async upload(path: string, source: Parameters<MockFilesClient['upload']>[1], options: Parameters<MockFilesClient['upload']>[2] = {}): ReturnType<MockFilesClient['upload']> {
+        const { signal: _ignored, beforePublish, ...rest } = options;
+        // `end` is sent (the last check passed), then the answer takes a while.
+        await beforePublish?.({ exists: false });
+        await held;
         return super.upload(path, source, rest);
       }
     }
     const client = new LateAborts();
     const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 0 } });
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    client.on('upload', async () => held);
     for (let i = 0; i < 5; i++) await writeFile(fs, `/f${i}`, `file ${i}`);
     await until(() => writeBack.status().uploading === 5, 5_000, 'uploads in flight');
     const s = writeBack.status();
