@@ -52,10 +52,9 @@ export class Namespace {
     const target = joinPath(parent.path, baseName(path));
     const metadata = metadataFor?.(parent);
     const hasMetadata = metadata !== undefined && Object.keys(metadata).length > 0;
-    // Written back: a pending folder, created on the server in the background.
-    // A folder with a mode or owner of its own is created now, so that they
-    // are stored with it (a pending folder carries no metadata).
-    const pending = hasMetadata ? null : await this.deps.writes().mkdir(target);
+    // Written back: a pending folder, created on the server in the background
+    // with its metadata (a mode or owner of its own).
+    const pending = await this.deps.writes().mkdir(target, hasMetadata ? metadata : undefined);
     if (pending) {
       lookup.appliedNewFolder(pending.path);
       lookup.touched(parent.path);

@@ -71,7 +71,7 @@ export interface WriteLayer {
   truncate(entry: RemoteEntry, size: number): Promise<void>;
 
   /** mkdir(2) of a new name (checked): the pending folder's entry, or null to create it on the server now. */
-  mkdir(remotePath: string): Promise<RemoteEntry | null>;
+  mkdir(remotePath: string, metadata?: MetadataMap): Promise<RemoteEntry | null>;
   /** Before deleting an empty folder on the server: true when it existed only locally and is now gone. */
   rmdir(entry: RemoteEntry): Promise<boolean>;
   /** Before deleting a file on the server: true when it existed only locally and is now gone. */

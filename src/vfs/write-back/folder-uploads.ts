@@ -199,15 +199,19 @@ export class FolderUploads implements UploadPort<PendingFolder> {
   private async send(attempt: FolderAttempt): Promise<{ entry: RemoteEntry; existed: boolean }> {
     const { client } = this.host;
     const signal = attempt.controller.signal;
+    const metadata = attempt.metadata ? { customMetadata: attempt.metadata } : {};
     try {
-      const entry = await client.mkdir(attempt.path, { parents: true, signal, ...(attempt.mtime ? { mtime: attempt.mtime } : {}) });
+      const made = await client.mkdir(attempt.path, { parents: true, signal, ...(attempt.mtime ? { mtime: attempt.mtime } : {}) });
+      // Its mode, owner and xattrs: one PATCH right after (the creation takes none).
+      const entry = attempt.metadata ? await client.update(made.path, metadata, { signal }) : made;
       return { entry, existed: false };
     } catch (err) {
       if (!(err instanceof DestinationExistsError)) throw err;
       const there = await client.stat(attempt.path, { signal });
       if (there.type !== 'directory') throw new FileInTheWay(`a file named ${there.path} is where the folder should be`);
-      // Someone made it meanwhile (or an earlier attempt did): ours too now, with our time if one was set.
-      const entry = attempt.mtime ? await client.setMtime(attempt.path, attempt.mtime, { signal }) : there;
+      // Someone made it meanwhile (or an earlier attempt did): ours too now, with our time and metadata if set.
+      const changes = { ...(attempt.mtime ? { mtime: attempt.mtime } : {}), ...metadata };
+      const entry = Object.keys(changes).length > 0 ? await client.update(attempt.path, changes, { signal }) : there;
       return { entry, existed: true };
     }
   }

@@ -59,6 +59,8 @@ export interface FolderRecord {
   mtime: Date;
   /** utimens set the time (cp -p, rsync -t). */
   timeSet: boolean;
+  /** Set as custom_metadata right after the creation (absent: none). */
+  metadata?: MetadataMap;
   state: RecordState;
   reason?: string;
   updatedAt: Date;
@@ -71,6 +73,7 @@ interface WireFolder {
   path: string;
   mtime: string;
   timeSet: boolean;
+  metadata?: Record<string, string>;
   state: RecordState;
   reason?: string;
   updatedAt: string;
@@ -207,6 +210,7 @@ export function encodeFolder(record: FolderRecord): string {
     path: record.path,
     mtime: record.mtime.toISOString(),
     timeSet: record.timeSet,
+    ...(record.metadata && Object.keys(record.metadata).length > 0 ? { metadata: { ...record.metadata } } : {}),
     state: record.state,
     ...(record.reason !== undefined ? { reason: record.reason } : {}),
     updatedAt: record.updatedAt.toISOString(),
@@ -242,6 +246,7 @@ function decodeFolder(w: Partial<WireFolder>): FolderRecord {
     path: text(w.path, 'path'),
     mtime: date(w.mtime, 'mtime'),
     timeSet: w.timeSet,
+    ...(w.metadata === undefined ? {} : { metadata: decodeMetadata(w.metadata) }),
     state: w.state,
     ...(typeof w.reason === 'string' ? { reason: w.reason } : {}),
     updatedAt: date(w.updatedAt, 'updatedAt'),

@@ -21,6 +21,7 @@
 import type { RemoteEntry } from '../../client/index.js';
 import { baseName } from '../../path/index.js';
 import { keyOf } from '../path-mapper.js';
+import type { MetadataMap } from '../posix/posix-metadata.js';
 import { Mutex } from './mutex.js';
 import { IllegalTransition, invariantChecks, wholeSeconds, type UploadFailure } from './pending-file.js';
 
@@ -47,6 +48,8 @@ export interface FolderAttempt {
   readonly path: string;
   /** The time sent as provided_mtime, when one was set (utimens). */
   readonly mtime: Date | null;
+  /** custom_metadata to store right after the creation (POSIX mode, owner, xattrs), when it has any. */
+  readonly metadata: MetadataMap | null;
   readonly controller: AbortController;
   /** Settles when the attempt is over, whatever the outcome. */
   readonly done: Promise<void>;
@@ -58,6 +61,8 @@ export interface PendingFolderInit {
   mtime: Date;
   /** The time was set by utimens (sent with the creation). */
   timeSet: boolean;
+  /** Its custom_metadata (mode, owner, xattrs); empty when it has none. */
+  metadata?: MetadataMap;
   phase: 'delayed' | 'failed';
   failure?: UploadFailure;
   /** The journal record exists already (recovered). */
@@ -77,6 +82,7 @@ export class PendingFolder {
   #path: string;
   #mtime: Date;
   #timeSet: boolean;
+  #metadata: MetadataMap;
   #phase: FolderPhase;
   #failure: UploadFailure | null;
   #attempt: FolderAttempt | null = null;
@@ -91,6 +97,7 @@ export class PendingFolder {
     this.#path = init.path;
     this.#mtime = wholeSeconds(init.mtime);
     this.#timeSet = init.timeSet;
+    this.#metadata = init.metadata ?? {};
     this.#phase = init.phase;
     this.#failure = init.failure ?? null;
     this.#journaled = init.journaled;
@@ -116,6 +123,9 @@ export class PendingFolder {
   }
   get timeSet(): boolean {
     return this.#timeSet;
+  }
+  get metadata(): MetadataMap {
+    return this.#metadata;
   }
   get failure(): UploadFailure | null {
     return this.#failure;
@@ -165,6 +175,7 @@ export class PendingFolder {
       md5: null,
       crc32: null,
       permissions: null,
+      ...(Object.keys(this.#metadata).length > 0 ? { customMetadata: this.#metadata } : {}),
     };
   }
 
@@ -175,6 +186,13 @@ export class PendingFolder {
     if (this.#phase === 'creating' || this.landed) throw new IllegalTransition(`${this.#path}: retimed in phase ${this.#phase}`);
     this.#mtime = wholeSeconds(mtime);
     this.#timeSet = true;
+    this.#check();
+  }
+
+  /** chmod, chown, an xattr: the metadata its creation carries. */
+  changedMetadata(metadata: MetadataMap): void {
+    if (this.#phase === 'creating' || this.landed) throw new IllegalTransition(`${this.#path}: metadata changed in phase ${this.#phase}`);
+    this.#metadata = { ...metadata };
     this.#check();
   }
 
@@ -208,7 +226,8 @@ export class PendingFolder {
   /** An attempt starts now. */
   startCreate(controller: AbortController, done: Promise<void>): FolderAttempt {
     if (!this.mayStart) throw new IllegalTransition(`${this.#path}: a creation cannot start in phase ${this.#phase}`);
-    const attempt: FolderAttempt = { path: this.#path, mtime: this.#timeSet ? this.#mtime : null, controller, done };
+    const metadata = Object.keys(this.#metadata).length > 0 ? this.#metadata : null;
+    const attempt: FolderAttempt = { path: this.#path, mtime: this.#timeSet ? this.#mtime : null, metadata, controller, done };
     this.#attempt = attempt;
     this.#forced = false;
     this.#to('creating');

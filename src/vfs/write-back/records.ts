@@ -116,6 +116,7 @@ export class Records {
         path: folder.path,
         mtime: folder.mtime,
         timeSet: folder.timeSet,
+        metadata: folder.metadata,
         state: failed ? 'failed' : 'pending',
         ...(failed ? { reason: folder.failure!.message } : {}),
         updatedAt: new Date(),

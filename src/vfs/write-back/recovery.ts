@@ -55,6 +55,7 @@ export async function recover(staging: StagingArea, journal: Journal, log: Logge
         path: record.path,
         mtime: record.mtime,
         timeSet: record.timeSet,
+        ...(record.metadata ? { metadata: record.metadata } : {}),
         journaled: true,
         ...(record.state === 'failed'
           ? { phase: 'failed' as const, failure: { message: record.reason ?? 'refused by the server', permanent: true, attempts: 1, at: record.updatedAt } }

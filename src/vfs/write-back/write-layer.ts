@@ -348,9 +348,9 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
 
   // ---- namespace ------------------------------------------------------------------------
 
-  async mkdir(remotePath: string): Promise<RemoteEntry> {
+  async mkdir(remotePath: string, metadata?: MetadataMap): Promise<RemoteEntry> {
     if (this.files.get(remotePath) || this.files.getFolder(remotePath)) throw new FsError('EEXIST', `${remotePath}: already exists`);
-    const folder = new PendingFolder({ id: StagingArea.newId(), path: remotePath, mtime: this.now(), timeSet: false, phase: 'delayed', journaled: false });
+    const folder = new PendingFolder({ id: StagingArea.newId(), path: remotePath, mtime: this.now(), timeSet: false, ...(metadata ? { metadata } : {}), phase: 'delayed', journaled: false });
     this.files.addFolder(folder);
     try {
       await this.records.folder(folder);
@@ -532,6 +532,23 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return true;
   }
 
+  /** chmod, chown, an xattr on a pending folder: the metadata its creation carries (false: it is on the server, set it there). */
+  private async setFolderMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean> {
+    const folder = this.files.getFolder(entry.path);
+    if (!folder?.blocks) return false;
+    folder.hold();
+    try {
+      await this.folderUploads.abort(folder, 'its metadata changed');
+      if (!folder.blocks) return false;
+      folder.changedMetadata(metadata);
+      await this.records.folder(folder);
+      return true;
+    } finally {
+      folder.unhold();
+      this.folderUploads.after(folder);
+    }
+  }
+
   /** utimens on a pending folder: the time its creation carries (false: it is on the server, set it there). */
   private async setFolderMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
     const folder = this.files.getFolder(entry.path);
@@ -550,11 +567,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   async setMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean> {
-    if (entry.type === 'directory') {
-      // A pending folder carries no metadata: it is created now, then changed on the server.
-      await this.publishFolders(entry.path);
-      return false;
-    }
+    if (entry.type === 'directory') return this.setFolderMetadata(entry, metadata);
     const file = await this.readyFile(entry.path);
     if (!file) return false;
     file.changedMetadata(metadata);

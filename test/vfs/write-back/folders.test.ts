@@ -140,15 +140,21 @@ describe('mkdir is written back', () => {
     expect(client.serverStat('dated')?.mtime.getTime()).toBe(when.getTime());
   });
 
-  it('chmod of a pending folder creates it on the server first, then stores the mode; mkdir -m makes it at once with its mode', async () => {
-    const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
+  it('mkdir -m, chmod and an xattr on a pending folder travel with its creation (journaled), one PATCH after the mkdir', async () => {
+    const { fs, client, writeBack, cacheDir } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
     await fs.mkdir('/private', 0o755);
-    expect(client.serverStat('private')).toBeNull();
     await fs.chmod('/private', 0o700);
-    expect((await fs.getattr('/private')).permissions & 0o7777).toBe(0o700);
-    expect(client.serverStat('private')?.customMetadata).toMatchObject({ 'filesfs.mode': '0700' });
     await fs.mkdir('/shared', 0o750);
+    expect((await fs.getattr('/private')).permissions & 0o7777).toBe(0o700);
+    expect((await fs.getattr('/shared')).permissions & 0o7777).toBe(0o750);
+    expect(client.serverStat('private')).toBeNull();
+    expect(client.requests).toBe(0);
+    const journaled = records(cacheDir).find((r) => r.path === 'private') as { metadata?: Record<string, string> };
+    expect(journaled.metadata).toMatchObject({ 'filesfs.mode': '0700' });
+    await writeBack.drain();
+    expect(client.serverStat('private')?.customMetadata).toMatchObject({ 'filesfs.mode': '0700' });
     expect(client.serverStat('shared')?.customMetadata).toMatchObject({ 'filesfs.mode': '0750' });
+    expect((await fs.getattr('/private')).permissions & 0o7777).toBe(0o700);
   });
 
   it('a file on the server moved into a pending folder: the folder is created first, then moved into', async () => {
