@@ -68,8 +68,8 @@ export class LocalOnlyLayer implements WriteLayer {
   }
 
   /** Folders are never local-only (the patterns name files). */
-  mkdir(remotePath: string): Promise<RemoteEntry | null> {
-    return this.inner.mkdir(remotePath);
+  mkdir(remotePath: string, metadata?: MetadataMap): Promise<RemoteEntry | null> {
+    return this.inner.mkdir(remotePath, metadata);
   }
 
   rmdir(entry: RemoteEntry): Promise<boolean> {
