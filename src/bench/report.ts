@@ -7,6 +7,7 @@
 // faster. A cell that could not be measured says why, and every ratio it
 // feeds is null, with the reason under `notes`.
 import type { Machine } from './machine.js';
+import type { MemoryProfile } from './workloads/memory.js';
 import { formatSize, round } from './units.js';
 
 export const COLUMNS = ['filesfs', 'raw', 'rclone'] as const;
@@ -67,6 +68,8 @@ export interface Report {
   ratios: Record<string, number | null>;
   targets: Target[];
   notes: string[];
+  /** The mount process's memory under the memory cases (workloads/memory.ts), when they ran. */
+  memory?: MemoryProfile;
 }
 
 export function unavailable(reason: string): Unavailable {
@@ -137,6 +140,12 @@ export function formatTable(report: Report): string {
 
   out.push('', 'ratios (filesfs throughput ÷ other; > 1 = filesfs faster):');
   for (const [name, value] of Object.entries(report.ratios)) out.push(`  ${name.padEnd(32)} ${value === null ? 'n/a' : value}`);
+  if (report.memory) {
+    const m = report.memory;
+    out.push('', `memory of a fresh mount${m.flags.length ? ` (${m.flags.join(' ')})` : ' (default options)'}, MiB resident: idle ${m.idle_mib}`);
+    const width = Math.max(...m.cases.map((c) => c.what.length));
+    for (const c of m.cases) out.push(`  ${c.what.padEnd(width)}  peak ${String(c.peak_mib).padStart(6)}  5 s after ${String(c.after_mib).padStart(6)}  (${c.seconds.toFixed(1)} s${c.iops !== undefined ? `, ${Math.round(c.iops)} IOPS` : ''})`);
+  }
   out.push('', 'targets:');
   for (const t of report.targets) {
     const verdict = t.met === null ? 'not judged' : t.met ? 'met' : 'MISSED';

@@ -30,6 +30,7 @@ import { listing, LIST_PAGE_SIZE } from './workloads/listing.js';
 import { randomRead } from './workloads/random.js';
 import { sequentialRead, sequentialWrite } from './workloads/sequential.js';
 import { smallFilesIn, smallFilesOut } from './workloads/small-files.js';
+import { memoryProfile, seedMemory, type MemoryProfile } from './workloads/memory.js';
 
 export interface RunOptions {
   scale: Scale;
@@ -40,7 +41,7 @@ export interface RunOptions {
 }
 
 /** The workloads in the order they run; `--only` selects among them by prefix. */
-export const WORKLOADS = ['seq_write', 'seq_read', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms'] as const;
+export const WORKLOADS = ['seq_write', 'seq_read', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms', 'memory'] as const;
 
 function selected(only: readonly string[] | undefined, workload: string): boolean {
   return !only || only.some((prefix) => workload.startsWith(prefix));
@@ -125,6 +126,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   log('bench: making sources and server fixtures');
   await makeLocalSources(bench);
   await seedEmulator(bench, latencies);
+  if (selected(options.only, 'memory')) await seedMemory(bench);
 
   const rcloneSettings: RcloneMountSettings = { writeBackSeconds: upload.delaySeconds, transfers: upload.concurrency };
   bench.rclone = tools.rclone.path ? await startRclone(bench, janitor, tools.rclone.path, rcloneSettings).catch((err: unknown) => `rclone could not be started: ${err instanceof Error ? err.message : String(err)}`) : `rclone: ${tools.rclone.reason}`;
@@ -221,6 +223,17 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
     }
   }
 
+  // Last, on a mount of its own: the peak RSS target above is the main mount's.
+  let memory: MemoryProfile | undefined;
+  if (selected(options.only, 'memory')) {
+    try {
+      memory = await memoryProfile(bench, janitor);
+    } catch (err) {
+      log(`bench: memory failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      notes.push(`memory: failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   const settings = {
     scale: { ...scale, quick: options.quick },
     raw_method: RAW_METHOD,
@@ -234,7 +247,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
     rclone_peak_rss_mib: rclonePeakRss === null ? null : round(rclonePeakRss, 1),
   };
   const { ratios, targets } = evaluate(rows, scale, peakRss === null ? null : round(peakRss, 1), bench.filesfsBytesMoved);
-  return { machine, settings, results: rows, ratios, targets, notes };
+  return { machine, settings, results: rows, ratios, targets, notes, ...(memory ? { memory } : {}) };
 }
 
 async function startRclone(bench: Bench, janitor: Janitor, rclone: string, settings: RcloneMountSettings): Promise<RcloneSide> {
