@@ -19,7 +19,8 @@ import type { Command } from './command.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
   mount: { summary: 'mount a Files.com site (or the emulator) at a local folder', load: () => loadCommand('mount') },
   unmount: { summary: 'drain pending uploads, then unmount', load: () => loadCommand('unmount') },
-  status: { summary: 'show pending, uploading and failed uploads of a mount', load: () => loadCommand('status') },
+  status: { summary: 'show pending, uploading and failed uploads of a mount, and its content cache', load: () => loadCommand('status') },
+  cache: { summary: 'empty the content cache of a mount (filesfs cache clear <mountpoint>)', load: () => loadCommand('cache') },
   emulator: { summary: 'run the local Files.com API emulator', load: () => loadCommand('emulator') },
   demo: { summary: 'start an emulator with demo content and mount it at ./mnt (npm start)', load: () => loadCommand('demo') },
   doctor: { summary: 'check FUSE, the native binding, credentials, the site and the cache dir', load: () => loadCommand('doctor') },

@@ -1,17 +1,21 @@
 // `filesfs status <mountpoint> [--json]`: what a running mount has not
-// uploaded yet. Finds the filesfs process serving the mountpoint (registry,
-// src/control), asks it "status" over its private control socket and prints
-// the answer: totals, then each file (uploading with progress, failed with
-// the server's reason and where its content is kept, retrying, pending,
-// still open), then the write-size histogram. --json prints the mount's
+// uploaded yet, and what it has cached of file contents. Finds the filesfs
+// process serving the mountpoint (registry, src/control), asks it "status"
+// and "cache" over its private control socket and prints the answers:
+// totals, then each file (uploading with progress, failed with the server's
+// reason and where its content is kept, retrying, pending, still open), then
+// the write-size histogram, then the content cache (size, hit rate,
+// evictions, why it stopped growing) and memory. --json prints the mount's
 // answer as is (WriteBackStatus, src/vfs/write-back/status.ts: pendingUploads,
 // pendingBytes, uploading, failedUploads, files[] with path, size, state,
-// uploadedBytes, error, stagingFile, …). Exit status: 0 with an answer, 1
-// when no running filesfs mount is there (or it cannot answer), 2 for usage.
+// uploadedBytes, error, stagingFile, …), with the cache under `contentCache`
+// (ContentCacheStatus, src/vfs/content-cache/status.ts). A read-only mount
+// uploads nothing: it answers the cache only. Exit status: 0 with an answer,
+// 1 when no running filesfs mount is there (or it cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
 import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/index.js';
-import { formatBytes, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { formatBytes, type ContentCacheStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
@@ -22,12 +26,15 @@ waiting for the upload delay or a free slot), uploading (with progress),
 retrying after a network or server failure, failed (refused by the server:
 the reason, and where the content is kept in the cache dir), and files still
 open for writing; then totals since the mount started and the sizes of the
-write requests the mount received.
+write requests the mount received; then the content cache on disk (its size
+and limit, hit rate, evictions, and why it stopped growing if it did) and the
+memory the mount uses.
 
 Options:
   --json                print the mount's answer as JSON (pendingUploads,
                         pendingBytes, uploading, failedUploads, files[] with
-                        path, size, state, uploadedBytes, error, stagingFile)
+                        path, size, state, uploadedBytes, error, stagingFile;
+                        contentCache with disk, memory, process)
   --timeout S           give up after S seconds without an answer (default 10)
   -h, --help            show this help`;
 
@@ -41,7 +48,7 @@ const fail = (line: string): number => {
 };
 
 export const command: Command = {
-  summary: 'show pending, uploading and failed uploads of a mount',
+  summary: 'show pending, uploading and failed uploads of a mount, and its content cache',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandLine(args, { json: { type: 'boolean' }, timeout: { type: 'string' } });
@@ -56,19 +63,25 @@ export const command: Command = {
       if (!kernel) return fail(`${target} is not mounted`);
       return fail(`${target} is not served by a running filesfs mount (${kernel.fstype} from ${kernel.source}${kernel.fstype === 'fuse.filesfs' ? ': its process is gone; run filesfs unmount ' + target : ''})`);
     }
-    let status: WriteBackStatus;
+    const timeoutMs = Math.round(timeoutS * 1000);
+    const unknown = (err: unknown): boolean => err instanceof ControlRequestError && /unknown control request/.test(err.message);
+    let status: WriteBackStatus | null;
+    let cache: ContentCacheStatus | null;
     try {
-      status = await controlRequest<WriteBackStatus>(record.socket, 'status', { timeoutMs: Math.round(timeoutS * 1000) });
+      // A read-only mount uploads nothing ("status" is unknown to it); one older than the content cache has no "cache".
+      status = await controlRequest<WriteBackStatus>(record.socket, 'status', { timeoutMs }).catch((err: unknown) => { if (unknown(err)) return null; throw err; });
+      cache = await controlRequest<ContentCacheStatus>(record.socket, 'cache', { timeoutMs }).catch((err: unknown) => { if (unknown(err)) return null; throw err; });
     } catch (err) {
       if (err instanceof ControlUnavailableError) return fail(`the filesfs mount at ${target} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
-      if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) return fail(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
       return fail(`status of ${target}: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (!status && !cache) return fail(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
     if (values.json) {
-      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...(status ?? {}), ...(cache ? { contentCache: cache } : {}) }, null, 2) + '\n');
       return 0;
     }
-    process.stdout.write(formatStatus(target, status));
+    const lines = status ? formatStatus(target, status) : `${target}: mounted read-only; nothing is uploaded\n`;
+    process.stdout.write(cache ? formatContentCache(cache, lines) : lines);
     return 0;
   },
 };
@@ -106,6 +119,28 @@ export function formatStatus(mountpoint: string, s: WriteBackStatus, now = Date.
     const buckets = Object.entries(s.writeSizes).sort((a, b) => Number(b[0]) - Number(a[0])).map(([size, n]) => `≤${bucketLabel(Number(size))}: ${n}`);
     lines.push(`write requests: ${s.writes} (${formatBytes(s.writtenBytes)}); by size ${buckets.join(', ')}`);
   }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The content cache's lines under the rest (`rest`): a cache that stopped
+ * growing comes first, as a warning, like a full cache disk.
+ */
+export function formatContentCache(c: ContentCacheStatus, rest: string): string {
+  const lines: string[] = [];
+  const d = c.disk;
+  if (d?.state === 'stopped') lines.push(`WARNING: the content cache stopped growing at ${formatBytes(d.usedBytes)}: ${d.stoppedReason}; reads go on from the network`);
+  lines.push(rest.replace(/\n$/, ''));
+  if (!d) {
+    lines.push('content cache: off (--cache-size 0); file contents are cached in memory only');
+  } else {
+    const asked = d.hits + d.misses;
+    const rate = asked === 0 ? 'no reads yet' : `hit rate ${Math.round((100 * d.hits) / asked)}% (${d.hits} of ${asked} blocks read from disk)`;
+    const state = d.state === 'full' ? 'full: the least recently used make room' : d.state === 'stopped' ? 'stopped' : 'growing';
+    lines.push(`content cache: ${formatBytes(d.usedBytes)} of ${formatBytes(d.maxBytes)} in ${d.files} file${d.files === 1 ? '' : 's'} (${d.dir}); ${rate}; ${d.evictedBlocks} block${d.evictedBlocks === 1 ? '' : 's'} (${formatBytes(d.evictedBytes)}) evicted; ${state}`);
+    if (d.disk) lines.push(`  its disk: ${formatBytes(d.disk.freeBytes)} free of ${formatBytes(d.disk.totalBytes)} (the cache leaves --cache-min-free ${formatBytes(d.minFreeBytes)})`);
+  }
+  lines.push(`memory: ${formatBytes(c.memory.usedBytes)} of ${formatBytes(c.memory.budgetBytes)} (--read-cache) held for file contents; the mount process uses ${formatBytes(c.process.rssBytes)}`);
   return lines.join('\n') + '\n';
 }
 
