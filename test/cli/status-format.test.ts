@@ -62,7 +62,7 @@ describe('content cache in the status output', () => {
     const out = formatContentCache(cache, formatStatus('/mnt', base)).split('\n');
     expect(out[0]).toMatch(/^\/mnt: nothing pending/);
     expect(out[1]).toBe('content cache: 300 MiB of 10.0 GiB in 2 files (/c/content); hit rate 90% (90 of 100 blocks read from disk); 10 blocks (10.0 MiB) evicted; growing');
-    expect(out[2]).toBe('  its disk: 50.0 GiB free of 100.0 GiB (the cache leaves --cache-min-free 2.0 GiB)');
+    expect(out[2]).toBe('  its disk: 50.0 GiB free of 100 GiB (the cache leaves --cache-min-free 2.0 GiB)');
     expect(out[3]).toBe('memory: 4.0 MiB of 16.0 MiB (--read-cache) held for file contents; the mount process uses 98.0 MiB');
   });
 
