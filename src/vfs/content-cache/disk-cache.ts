@@ -361,8 +361,8 @@ export class ContentDiskCache {
     const diskBytes = diskBytesOf(length);
     const overhead = v.created ? 0 : VERSION_OVERHEAD_BYTES;
     const need = diskBytes + overhead;
+    // The room made is ours (reserved) until this write ends.
     if (!(await this.makeRoom(need))) return;
-    this.reserved += need;
     let tempPath: string | undefined;
     try {
       if (!v.created) v.created = this.create(v);
@@ -440,26 +440,32 @@ export class ContentDiskCache {
       await Promise.all(deletions);
       return false;
     }
-    const free = await this.space.free();
-    if (this.stopped !== null) {
-      if (free < this.minFreeBytes + RESUME_MARGIN_BYTES + bytes) {
-        await Promise.all(deletions);
+    // Taken before anything is awaited: writers running at the same time count it.
+    this.reserved += bytes;
+    let granted = false;
+    try {
+      const free = await this.space.free();
+      if (this.stopped !== null) {
+        if (free < this.minFreeBytes + RESUME_MARGIN_BYTES + bytes) return false;
+        this.log.info('content cache: growing again (%s free on the cache dir\'s disk)', formatSize(free));
+        this.stopped = null;
+      }
+      let room = free;
+      while (room - bytes < this.minFreeBytes && this.lru.size > 0) {
+        room += this.lru.keys().next().value!.diskBytes;
+        deletions.push(this.evictOldest());
+      }
+      if (room - bytes < this.minFreeBytes) {
+        this.stop(`the cache dir's disk has ${formatSize(Math.max(0, free))} free, below --cache-min-free ${formatSize(this.minFreeBytes)}`);
         return false;
       }
-      this.log.info('content cache: growing again (%s free on the cache dir\'s disk)', formatSize(free));
-      this.stopped = null;
+      granted = true;
+      return true;
+    } finally {
+      if (!granted) this.reserved -= bytes;
+      // What was evicted is gone from disk before the new bytes are written.
+      await Promise.all(deletions);
     }
-    let room = free;
-    while (room - bytes < this.minFreeBytes && this.lru.size > 0) {
-      room += this.lru.keys().next().value!.diskBytes;
-      deletions.push(this.evictOldest());
-    }
-    await Promise.all(deletions);
-    if (room - bytes < this.minFreeBytes) {
-      this.stop(`the cache dir's disk has ${formatSize(Math.max(0, free))} free, below --cache-min-free ${formatSize(this.minFreeBytes)}`);
-      return false;
-    }
-    return true;
   }
 
   /** Gives space back while the disk has less than --cache-min-free free (other writers filled it). */
