@@ -30,7 +30,9 @@ import { listing, LIST_PAGE_SIZE } from './workloads/listing.js';
 import { randomRead } from './workloads/random.js';
 import { sequentialRead, sequentialWrite } from './workloads/sequential.js';
 import { smallFilesIn, smallFilesOut } from './workloads/small-files.js';
-import { memoryProfile, seedMemory, type MemoryProfile } from './workloads/memory.js';
+import { DEFAULT_WAITS, memoryProfile, QUICK_WAITS, seedMemory, type MemoryProfile } from './workloads/memory.js';
+import { warmRead } from './workloads/warm-read.js';
+import { CURL_METHOD } from './curl.js';
 
 export interface RunOptions {
   scale: Scale;
@@ -41,7 +43,7 @@ export interface RunOptions {
 }
 
 /** The workloads in the order they run; `--only` selects among them by prefix. */
-export const WORKLOADS = ['seq_write', 'seq_read', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms', 'memory'] as const;
+export const WORKLOADS = ['seq_write', 'seq_read', 'seq_read_warm', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms', 'memory'] as const;
 
 function selected(only: readonly string[] | undefined, workload: string): boolean {
   return !only || only.some((prefix) => workload.startsWith(prefix));
@@ -174,6 +176,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   const direct = typeof bench.rclone === 'string' ? bench.rclone : bench.rclone.direct;
   await step('seq_write', () => sequentialWrite(bench));
   await step('seq_read', () => sequentialRead(bench));
+  await step('seq_read_warm', () => warmRead(bench, janitor, rcloneSettings));
   await step('random_read_4k', () => randomRead(bench));
   await step('small_files_in_0ms', () => smallFilesIn(bench, 0, direct));
   await step('small_files_out_0ms', () => smallFilesOut(bench, 0, direct));
@@ -227,7 +230,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   let memory: MemoryProfile | undefined;
   if (selected(options.only, 'memory')) {
     try {
-      memory = await memoryProfile(bench, janitor);
+      memory = await memoryProfile(bench, janitor, options.quick ? QUICK_WAITS : DEFAULT_WAITS);
     } catch (err) {
       log(`bench: memory failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       notes.push(`memory: failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -237,7 +240,8 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   const settings = {
     scale: { ...scale, quick: options.quick },
     raw_method: RAW_METHOD,
-    rclone_mount: `rclone mount :webdav: --vfs-cache-mode writes --vfs-write-back ${rcloneSettings.writeBackSeconds}s --transfers ${rcloneSettings.transfers} --attr-timeout 1s (serve webdav of a local folder on 127.0.0.1)`,
+    curl_method: CURL_METHOD,
+    rclone_mount: `rclone mount :webdav: --vfs-cache-mode writes --vfs-write-back ${rcloneSettings.writeBackSeconds}s --transfers ${rcloneSettings.transfers} --attr-timeout 1s (serve webdav of a local folder on 127.0.0.1); --vfs-cache-mode full for the reads after a remount`,
     upload_settings_from: upload.source,
     list_page_size: LIST_PAGE_SIZE,
     latency,

@@ -8,19 +8,38 @@
 //   parallel cat  20 `cat`s at once, each of its own bigBytes × 50 / 1024
 //                 file (50 MiB);
 // each with the peak (VmHWM, reset before the case through
-// /proc/PID/clear_refs) and the resident memory a few seconds after the
-// readers are gone (what is not given back). Page cache dropped before each
-// case, so the reads reach the mount.
+// /proc/PID/clear_refs) and the resident memory AFTER_MS after the readers
+// are gone (what is not given back; the mount lets go of memory once it has
+// been idle for 5 to 10 s). Page cache dropped before each case, so the
+// reads reach the mount.
+//
+// With --quick (a check that the bench works, not figures to quote) the
+// waits are QUICK_WAITS instead: the cases are small, and the default waits
+// (5 s settling, then 12 s after each case) would be most of the run's
+// memory time. Those "after" readings come before the idle release, and the
+// report says how long after each case they were taken (`after_s`).
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { dropCaches, type Bench } from '../context.js';
 import { FilesfsMount, mountUnavailable } from '../filesfs.js';
 import type { Janitor } from '../procs.js';
 import { run, runOk } from '../procs.js';
-import { GiB, MiB, round, sleep } from '../units.js';
+import { formatSize, MiB, round, sleep } from '../units.js';
 
-/** How long the mount is left alone before an "idle" or "after" reading. */
+/** How long the mount is left alone before the "idle" reading. */
 const SETTLE_MS = 5_000;
+/** How long after a case its "after" reading is taken: past the mount's idle release (src/vfs/read/idle-memory.ts). */
+const AFTER_MS = 12_000;
+
+/** The two waits of a profile. */
+export interface MemoryWaits {
+  settleMs: number;
+  afterMs: number;
+}
+
+export const DEFAULT_WAITS: MemoryWaits = { settleMs: SETTLE_MS, afterMs: AFTER_MS };
+/** --quick: one second each (readings before the idle release; see the header). */
+export const QUICK_WAITS: MemoryWaits = { settleMs: 1_000, afterMs: 1_000 };
 /** Readers of the parallel case. */
 const PARALLEL_READERS = 20;
 /** fio jobs of the random case. */
@@ -33,7 +52,7 @@ export interface MemoryCase {
   bytes: number;
   /** VmHWM during the case, MiB. */
   peak_mib: number;
-  /** VmRSS SETTLE_MS after the case ended, MiB. */
+  /** VmRSS `after_s` (MemoryProfile) after the case ended, MiB. */
   after_mib: number;
   iops?: number;
 }
@@ -42,6 +61,8 @@ export interface MemoryProfile {
   /** `filesfs mount` flags beyond the defaults (none for the reported run). */
   flags: string[];
   idle_mib: number;
+  /** How long after each case its `after_mib` was read, seconds (12 by default: past the mount's idle release). */
+  after_s: number;
   cases: MemoryCase[];
   /** The highest peak of all cases. */
   peak_mib: number;
@@ -93,7 +114,7 @@ async function resetPeak(pid: number): Promise<void> {
   await writeFile(`/proc/${pid}/clear_refs`, '5');
 }
 
-export async function memoryProfile(bench: Bench, janitor: Janitor, flags: string[] = []): Promise<MemoryProfile> {
+export async function memoryProfile(bench: Bench, janitor: Janitor, waits: MemoryWaits = DEFAULT_WAITS, flags: string[] = []): Promise<MemoryProfile> {
   const cannot = typeof bench.filesfs === 'string' ? bench.filesfs : mountUnavailable();
   if (cannot) throw new Error(cannot);
   const sizes = memorySizes(bench);
@@ -105,7 +126,7 @@ export async function memoryProfile(bench: Bench, janitor: Janitor, flags: strin
   const cases: MemoryCase[] = [];
   let idle = 0;
   try {
-    await sleep(SETTLE_MS);
+    await sleep(waits.settleMs);
     idle = await procStatus(pid, 'VmRSS');
     bench.log(`bench: memory: idle ${idle} MiB`);
 
@@ -114,20 +135,20 @@ export async function memoryProfile(bench: Bench, janitor: Janitor, flags: strin
       await resetPeak(pid);
       const { seconds, iops } = await work();
       const peak = await procStatus(pid, 'VmHWM');
-      await sleep(SETTLE_MS);
+      await sleep(waits.afterMs);
       const after = await procStatus(pid, 'VmRSS');
-      bench.log(`bench: memory: ${what}: ${seconds.toFixed(1)} s, peak ${peak} MiB, ${SETTLE_MS / 1000} s after ${after} MiB`);
+      bench.log(`bench: memory: ${what}: ${seconds.toFixed(1)} s, peak ${peak} MiB, ${waits.afterMs / 1000} s after ${after} MiB`);
       cases.push({ what, seconds: round(seconds), bytes, peak_mib: peak, after_mib: after, ...(iops !== undefined ? { iops: round(iops, 1) } : {}) });
     };
 
-    await measureCase(`cat of one ${sizes.big / GiB} GiB file`, sizes.big, async () => {
+    await measureCase(`cat of one ${formatSize(sizes.big)} file`, sizes.big, async () => {
       const r = await runOk('sh', ['-c', 'cat "$1" > /dev/null', 'sh', join(mountpoint, bigName)], { timeoutMs: 30 * 60_000 });
       return { seconds: r.seconds };
     });
 
     const fio = bench.tools.fio.path;
     if (fio) {
-      await measureCase(`fio random 4 KiB reads, ${RANDOM_JOBS} jobs × ${sizes.random / MiB} MiB files, ${sizes.randomSeconds} s`, RANDOM_JOBS * sizes.random, async () => {
+      await measureCase(`fio random 4 KiB reads, ${RANDOM_JOBS} jobs × ${formatSize(sizes.random)} files, ${sizes.randomSeconds} s`, RANDOM_JOBS * sizes.random, async () => {
         const jobs = Array.from({ length: RANDOM_JOBS }, (_, i) => [`--name=job${i + 1}`, `--filename=${join(mountpoint, randomName(i))}`, `--size=${sizes.random}`]).flat();
         const r = await runOk(fio, ['--readonly', '--rw=randread', '--bs=4k', '--ioengine=psync', '--iodepth=1', '--time_based', `--runtime=${sizes.randomSeconds}`, '--invalidate=1', '--output-format=json', ...jobs], { timeoutMs: (sizes.randomSeconds + 180) * 1000 });
         const report = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as { jobs: Array<{ read: { total_ios: number; runtime: number } }> };
@@ -136,7 +157,7 @@ export async function memoryProfile(bench: Bench, janitor: Janitor, flags: strin
       });
     }
 
-    await measureCase(`${PARALLEL_READERS} parallel cats of ${sizes.parallel / MiB} MiB files`, PARALLEL_READERS * sizes.parallel, async () => {
+    await measureCase(`${PARALLEL_READERS} parallel cats of ${formatSize(sizes.parallel)} files`, PARALLEL_READERS * sizes.parallel, async () => {
       const files = Array.from({ length: PARALLEL_READERS }, (_, i) => join(mountpoint, parallelName(i)));
       const r = await runOk('sh', ['-c', 'for f in "$@"; do cat "$f" > /dev/null & done; wait', 'sh', ...files], { timeoutMs: 30 * 60_000 });
       return { seconds: r.seconds };
@@ -147,5 +168,5 @@ export async function memoryProfile(bench: Bench, janitor: Janitor, flags: strin
     });
     await run('rm', ['-rf', cacheDir]);
   }
-  return { flags, idle_mib: idle, cases, peak_mib: Math.max(0, ...cases.map((c) => c.peak_mib)) };
+  return { flags, idle_mib: idle, after_s: waits.afterMs / 1000, cases, peak_mib: Math.max(0, ...cases.map((c) => c.peak_mib)) };
 }
