@@ -7,7 +7,7 @@
 // cleanup undoes it whatever happens.
 import { randomBytes } from 'node:crypto';
 import { statfsSync } from 'node:fs';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +93,8 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   const notes: string[] = [];
   const tools = await ensureTools(log);
 
-  const work = await mkdtemp(join(workRoot(scale), 'filesfs-bench-'));
+  // Resolved: mountpoints under it are compared with /proc/mounts, which shows real paths.
+  const work = await realpath(await mkdtemp(join(workRoot(scale), 'filesfs-bench-')));
   janitor.defer('remove the work dir', async () => {
     // Never recurse into a mount that could not be released: that would delete through it.
     const mounts = await readMounts().catch(() => []);
@@ -239,6 +240,8 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
 
   const settings = {
     scale: { ...scale, quick: options.quick },
+    /** This run's own temp dir: every mount, cache and file of the run lies under it (and it is removed at the end). */
+    work_dir: work,
     raw_method: RAW_METHOD,
     curl_method: CURL_METHOD,
     rclone_mount: `rclone mount :webdav: --vfs-cache-mode writes --vfs-write-back ${rcloneSettings.writeBackSeconds}s --transfers ${rcloneSettings.transfers} --attr-timeout 1s (serve webdav of a local folder on 127.0.0.1); --vfs-cache-mode full for the reads after a remount`,

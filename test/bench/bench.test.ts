@@ -41,7 +41,16 @@ function runBench(json: string): Promise<{ code: number | null; stdout: string; 
   });
 }
 
-const benchMounts = (): string[] => readFileSync('/proc/mounts', 'utf8').split('\n').filter((l) => l.includes('filesfs-bench-'));
+/**
+ * The mountpoints at or under `dir` (/proc/mounts escapes spaces and the like
+ * as \NNN). Only this run's own work dir is looked at: other benches and
+ * tests may be mounting on the same machine at the same time.
+ */
+const mountsUnder = (dir: string): string[] =>
+  readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => (line.split(' ')[1] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+    .filter((mountpoint) => mountpoint === dir || mountpoint.startsWith(`${dir}/`));
 const measured = (cell: Cell): cell is Extract<Cell, { seconds: number }> => !('available' in cell);
 
 describe('npm run bench -- --quick', () => {
@@ -50,11 +59,16 @@ describe('npm run bench -- --quick', () => {
     const json = join(dir, 'out.json');
     const { code, stdout, stderr } = await runBench(json);
     expect(code, stderr.slice(-3000)).toBe(0);
-    expect(benchMounts()).toEqual([]);
     expect(stdout).toMatch(/^workload\s+filesfs\s+raw\s+rclone\s+curl/m);
     expect(existsSync(json)).toBe(true);
 
     const report = JSON.parse(readFileSync(json, 'utf8')) as Report;
+    // Everything the run mounted lay under its own work dir: nothing is left
+    // mounted there, and the dir itself is gone.
+    const workDir = report.settings.work_dir;
+    expect(typeof workDir === 'string' && workDir.includes('filesfs-bench-'), String(workDir)).toBe(true);
+    expect(mountsUnder(workDir as string)).toEqual([]);
+    expect(existsSync(workDir as string)).toBe(false);
     expect(report.machine).toMatchObject({ nproc: expect.any(Number), kernel: expect.any(String), node: process.version, rclone: expect.any(String) });
     expect(report.results.map((r) => r.workload)).toEqual(WORKLOADS);
     for (const row of report.results) {
