@@ -12,7 +12,7 @@ import { findMount, fusermount, waitForMount } from '../fuse/index.js';
 import { FILESFS_BIN } from './emulator.js';
 import type { Janitor } from './procs.js';
 import { run, startChild, stopChild, type Child } from './procs.js';
-import { now, sleep } from './units.js';
+import { now, sleep, sleepUnref } from './units.js';
 
 /** How often durability is polled while a write is being uploaded. */
 const POLL_MS = 100;
@@ -111,7 +111,7 @@ export class FilesfsMount {
     const result = await run(process.execPath, [FILESFS_BIN, 'unmount', this.mountpoint], { env: this.env, timeoutMs: 120_000 });
     if (result.code !== 0) throw new Error(`filesfs unmount: exit ${result.code}: ${result.stderr.trim()}`);
     await waitForMount(this.mountpoint, false, 10_000);
-    await Promise.race([this.child.exited, sleep(30_000)]);
+    await Promise.race([this.child.exited, sleepUnref(30_000)]);
     await stopChild(this.child);
     this.forget();
   }

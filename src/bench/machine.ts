@@ -20,6 +20,7 @@ export interface Machine {
   libfuse: string;
   rclone: string;
   fio: string;
+  curl: string;
   /** Filesystem of the work dir (emulator data, rclone's backend, both caches). */
   work_dir_fs: string;
   /** Whether `echo 3 > /proc/sys/vm/drop_caches` works (root), making "cold" reads cold in the kernel too. */
@@ -57,6 +58,7 @@ export async function describeMachine(tools: Tools, workDir: string, canDropCach
     libfuse: await libfuseVersion(),
     rclone: tools.rclone.version ?? `not available: ${tools.rclone.reason ?? 'unknown'}`,
     fio: tools.fio.version ?? `not available: ${tools.fio.reason ?? 'unknown'}`,
+    curl: tools.curl.version ?? `not available: ${tools.curl.reason ?? 'unknown'}`,
     work_dir_fs: await filesystemOf(workDir),
     can_drop_caches: canDropCaches,
     date: new Date().toISOString(),

@@ -107,7 +107,7 @@ async function main(): Promise<number> {
     await writeFile(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
     log(`bench: wrote ${jsonFile}`);
   }
-  const failures = report.results.flatMap((row) => COLUMNS.filter((c) => !isMeasured(row[c]) && (row[c] as Unavailable).failed));
+  const failures = report.results.flatMap((row) => COLUMNS.filter((c) => row[c] !== undefined && !isMeasured(row[c]) && (row[c] as Unavailable).failed));
   return failures.length ? 1 : 0;
 }
 

@@ -8,7 +8,7 @@
 // the servers, then the work dir. Children are ended by their own pid (and
 // their group), never by name.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { now, sleep } from './units.js';
+import { now, sleepUnref } from './units.js';
 
 /** Lines of a child's stderr kept to explain a failure. */
 const STDERR_TAIL_LINES = 30;
@@ -145,10 +145,10 @@ export async function stopChild(child: Child, signal: NodeJS.Signals = 'SIGTERM'
     }
   };
   send(signal);
-  const exited = await Promise.race([child.exited.then(() => true), sleep(graceMs).then(() => false)]);
+  const exited = await Promise.race([child.exited.then(() => true), sleepUnref(graceMs).then(() => false)]);
   if (!exited) {
     send('SIGKILL');
-    await Promise.race([child.exited, sleep(5_000)]);
+    await Promise.race([child.exited, sleepUnref(5_000)]);
   }
 }
 

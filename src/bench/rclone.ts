@@ -32,6 +32,8 @@ export interface RcloneMountSettings {
   writeBackSeconds: number;
   /** Uploads in parallel (filesfs's upload concurrency). */
   transfers: number;
+  /** --vfs-cache-mode: `writes` (the default here), or `full` (reads kept in its cache dir too, across restarts). */
+  cacheMode?: 'writes' | 'full';
 }
 
 export async function freePort(): Promise<number> {
@@ -100,7 +102,7 @@ export class RcloneMount {
       'mount', ':webdav:', mountpoint,
       '--webdav-url', webdavUrl,
       '--webdav-vendor', 'other',
-      '--vfs-cache-mode', 'writes',
+      '--vfs-cache-mode', settings.cacheMode ?? 'writes',
       '--cache-dir', cacheDir,
       '--vfs-write-back', `${settings.writeBackSeconds}s`,
       '--transfers', String(settings.transfers),

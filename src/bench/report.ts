@@ -7,10 +7,14 @@
 // faster. A cell that could not be measured says why, and every ratio it
 // feeds is null, with the reason under `notes`.
 import type { Machine } from './machine.js';
+import type { MemoryProfile } from './workloads/memory.js';
 import { formatSize, round } from './units.js';
 
-export const COLUMNS = ['filesfs', 'raw', 'rclone'] as const;
+/** The ways every workload runs; curl (a second limit) runs only for sequential transfers. */
+export const COLUMNS = ['filesfs', 'raw', 'rclone', 'curl'] as const;
 export type Column = (typeof COLUMNS)[number];
+/** The columns every row has. */
+export type MainColumn = Exclude<Column, 'curl'>;
 
 export interface Measurement {
   /** Median of the passes; what the ratios use. */
@@ -50,6 +54,8 @@ export interface Row {
   filesfs: Cell;
   raw: Cell;
   rclone: Cell;
+  /** Sequential transfers only: the same bytes with curl (C, libcurl): what the machine can do. */
+  curl?: Cell;
 }
 
 export interface Target {
@@ -67,6 +73,8 @@ export interface Report {
   ratios: Record<string, number | null>;
   targets: Target[];
   notes: string[];
+  /** The mount process's memory under the memory cases (workloads/memory.ts), when they ran. */
+  memory?: MemoryProfile;
 }
 
 export function unavailable(reason: string): Unavailable {
@@ -82,6 +90,7 @@ export function ratio(row: Row | undefined, other: Column): number | null {
   if (!row) return null;
   const f = row.filesfs;
   const o = row[other];
+  if (o === undefined) return null;
   if (!isMeasured(f) || !isMeasured(o)) return null;
   if (f.iops !== undefined && o.iops !== undefined) return o.iops > 0 ? round(f.iops / o.iops) : null;
   return f.seconds > 0 ? round(o.seconds / f.seconds) : null;
@@ -92,7 +101,7 @@ export function ratioOfSums(rows: ReadonlyArray<Row | undefined>, other: Column)
   let fs = 0;
   let o = 0;
   for (const row of rows) {
-    if (!row || !isMeasured(row.filesfs) || !isMeasured(row[other])) return null;
+    if (!row || !isMeasured(row.filesfs) || !isMeasured(row[other] ?? undefined)) return null;
     fs += row.filesfs.seconds;
     o += (row[other] as Measurement).seconds;
   }
@@ -116,9 +125,13 @@ function requestsOf(cell: Cell): string {
   return isMeasured(cell) && cell.requests ? String(cell.requests.total) : '–';
 }
 
+function formatOptional(cell: Cell | undefined): string {
+  return cell === undefined ? '' : formatCell(cell);
+}
+
 /** The plain-text table: one line per workload, then ratios, targets and notes. */
 export function formatTable(report: Report): string {
-  const header = ['workload', 'filesfs', 'raw', 'rclone', 'vs raw', 'vs rclone', 'requests fs/raw/rclone'];
+  const header = ['workload', 'filesfs', 'raw', 'rclone', 'curl', 'vs raw', 'vs rclone', 'vs curl', 'requests fs/raw/rclone'];
   const lines: string[][] = [header];
   for (const row of report.results) {
     lines.push([
@@ -126,8 +139,10 @@ export function formatTable(report: Report): string {
       formatCell(row.filesfs),
       formatCell(row.raw),
       formatCell(row.rclone),
+      formatOptional(row.curl),
       formatRatio(ratio(row, 'raw')),
       formatRatio(ratio(row, 'rclone')),
+      row.curl === undefined ? '' : formatRatio(ratio(row, 'curl')),
       `${requestsOf(row.filesfs)}/${requestsOf(row.raw)}/${requestsOf(row.rclone)}`,
     ]);
   }
@@ -137,6 +152,12 @@ export function formatTable(report: Report): string {
 
   out.push('', 'ratios (filesfs throughput ÷ other; > 1 = filesfs faster; a *_slowdown is filesfs\'s time with faults ÷ without):');
   for (const [name, value] of Object.entries(report.ratios)) out.push(`  ${name.padEnd(32)} ${value === null ? 'n/a' : value}`);
+  if (report.memory) {
+    const m = report.memory;
+    out.push('', `memory of a fresh mount${m.flags.length ? ` (${m.flags.join(' ')})` : ' (default options)'}, MiB resident: idle ${m.idle_mib}`);
+    const width = Math.max(...m.cases.map((c) => c.what.length));
+    for (const c of m.cases) out.push(`  ${c.what.padEnd(width)}  peak ${String(c.peak_mib).padStart(6)}  ${m.after_s} s after ${String(c.after_mib).padStart(6)}  (${c.seconds.toFixed(1)} s${c.iops !== undefined ? `, ${Math.round(c.iops)} IOPS` : ''})`);
+  }
   out.push('', 'targets:');
   for (const t of report.targets) {
     const verdict = t.met === null ? 'not judged' : t.met ? 'met' : 'MISSED';
@@ -147,7 +168,7 @@ export function formatTable(report: Report): string {
   for (const row of report.results) {
     for (const c of COLUMNS) {
       const cell = row[c];
-      if (isMeasured(cell)) continue;
+      if (cell === undefined || isMeasured(cell)) continue;
       const key = `${c}: ${cell.reason.split('\n')[0]}`;
       reasons.set(key, [...(reasons.get(key) ?? []), row.workload]);
     }

@@ -8,7 +8,7 @@
 // cleanup undoes it whatever happens.
 import { randomBytes } from 'node:crypto';
 import { statfsSync } from 'node:fs';
-import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, realpath, rm } from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,9 @@ import { randomRead } from './workloads/random.js';
 import { sequentialRead, sequentialWrite } from './workloads/sequential.js';
 import { faultRoundTrips } from './workloads/faults.js';
 import { smallFilesIn, smallFilesOut } from './workloads/small-files.js';
+import { DEFAULT_WAITS, memoryProfile, QUICK_WAITS, seedMemory, type MemoryProfile } from './workloads/memory.js';
+import { warmRead } from './workloads/warm-read.js';
+import { CURL_METHOD } from './curl.js';
 
 export interface RunOptions {
   scale: Scale;
@@ -42,7 +45,7 @@ export interface RunOptions {
 }
 
 /** The workloads in the order they run; `--only` selects among them by prefix. */
-export const WORKLOADS = ['seq_write', 'seq_read', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms', 'round_trip_faults'] as const;
+export const WORKLOADS = ['seq_write', 'seq_read', 'seq_read_warm', 'random_read_4k', 'small_files_in_0ms', 'small_files_out_0ms', 'ls', 'small_files_in_20ms', 'small_files_out_20ms', 'round_trip_faults', 'memory'] as const;
 
 function selected(only: readonly string[] | undefined, workload: string): boolean {
   return !only || only.some((prefix) => workload.startsWith(prefix));
@@ -92,7 +95,8 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   const notes: string[] = [];
   const tools = await ensureTools(log);
 
-  const work = await mkdtemp(join(workRoot(scale), 'filesfs-bench-'));
+  // Resolved: mountpoints under it are compared with /proc/mounts, which shows real paths.
+  const work = await realpath(await mkdtemp(join(workRoot(scale), 'filesfs-bench-')));
   janitor.defer('remove the work dir', async () => {
     // Never recurse into a mount that could not be released: that would delete through it.
     const mounts = await readMounts().catch(() => []);
@@ -127,6 +131,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   log('bench: making sources and server fixtures');
   await makeLocalSources(bench);
   await seedEmulator(bench, latencies);
+  if (selected(options.only, 'memory')) await seedMemory(bench);
 
   const rcloneSettings: RcloneMountSettings = { writeBackSeconds: upload.delaySeconds, transfers: upload.concurrency };
   bench.rclone = tools.rclone.path ? await startRclone(bench, janitor, tools.rclone.path, rcloneSettings).catch((err: unknown) => `rclone could not be started: ${err instanceof Error ? err.message : String(err)}`) : `rclone: ${tools.rclone.reason}`;
@@ -174,6 +179,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
   const direct = typeof bench.rclone === 'string' ? bench.rclone : bench.rclone.direct;
   await step('seq_write', () => sequentialWrite(bench));
   await step('seq_read', () => sequentialRead(bench));
+  await step('seq_read_warm', () => warmRead(bench, janitor, rcloneSettings));
   await step('random_read_4k', () => randomRead(bench));
   await step('small_files_in_0ms', () => smallFilesIn(bench, 0, direct));
   await step('small_files_out_0ms', () => smallFilesOut(bench, 0, direct));
@@ -226,10 +232,24 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
     }
   }
 
+  // Last, on a mount of its own: the peak RSS target above is the main mount's.
+  let memory: MemoryProfile | undefined;
+  if (selected(options.only, 'memory')) {
+    try {
+      memory = await memoryProfile(bench, janitor, options.quick ? QUICK_WAITS : DEFAULT_WAITS);
+    } catch (err) {
+      log(`bench: memory failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      notes.push(`memory: failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   const settings = {
     scale: { ...scale, quick: options.quick },
+    /** This run's own temp dir: every mount, cache and file of the run lies under it (and it is removed at the end). */
+    work_dir: work,
     raw_method: RAW_METHOD,
-    rclone_mount: `rclone mount :webdav: --vfs-cache-mode writes --vfs-write-back ${rcloneSettings.writeBackSeconds}s --transfers ${rcloneSettings.transfers} --attr-timeout 1s (serve webdav of a local folder on 127.0.0.1)`,
+    curl_method: CURL_METHOD,
+    rclone_mount: `rclone mount :webdav: --vfs-cache-mode writes --vfs-write-back ${rcloneSettings.writeBackSeconds}s --transfers ${rcloneSettings.transfers} --attr-timeout 1s (serve webdav of a local folder on 127.0.0.1); --vfs-cache-mode full for the reads after a remount`,
     upload_settings_from: upload.source,
     list_page_size: LIST_PAGE_SIZE,
     latency,
@@ -239,7 +259,7 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
     rclone_peak_rss_mib: rclonePeakRss === null ? null : round(rclonePeakRss, 1),
   };
   const { ratios, targets } = evaluate(rows, scale, peakRss === null ? null : round(peakRss, 1), bench.filesfsBytesMoved);
-  return { machine, settings, results: rows, ratios, targets, notes };
+  return { machine, settings, results: rows, ratios, targets, notes, ...(memory ? { memory } : {}) };
 }
 
 async function startRclone(bench: Bench, janitor: Janitor, rclone: string, settings: RcloneMountSettings): Promise<RcloneSide> {

@@ -1,6 +1,6 @@
 // The data every way works on, made before anything is mounted and timed:
 //   local      sources/big.bin (random bytes), sources/small/ (N random 4 KiB files)
-//   emulator   read/read-<pass>.bin and read/random.bin (server-side copies of
+//   emulator   read/read-<pass>.bin, read/random.bin and read/warm.bin (server-side copies of
 //              one upload: they share content but are separate files, so
 //              each cold read is a file filesfs never saw), small-0/ and
 //              small-20/ (the copy-out sources of each latency), ls/ (the
@@ -21,6 +21,8 @@ export const smallName = (i: number): string => `f-${String(i).padStart(5, '0')}
 export const listName = (i: number): string => `entry-${String(i).padStart(5, '0')}.txt`;
 export const readName = (pass: number): string => `read/read-${pass + 1}.bin`;
 export const RANDOM_FILE = 'read/random.bin';
+/** The file read again after a remount (workloads/warm-read.ts): neither mount read it before. */
+export const WARM_FILE = 'read/warm.bin';
 export const smallSource = (latencyMs: number): string => `small-${latencyMs}`;
 
 export async function makeLocalSources(bench: Bench): Promise<void> {
@@ -36,6 +38,7 @@ export async function seedEmulator(bench: Bench, latencies: readonly number[]): 
   await raw.uploadFile(join(bench.paths.sources, 'big.bin'), readName(0), scale.bigBytes);
   for (let pass = 1; pass < scale.passes; pass++) await raw.copy(readName(0), readName(pass));
   await raw.copy(readName(0), RANDOM_FILE);
+  await raw.copy(readName(0), WARM_FILE);
   await raw.mkdir('write');
   const small = await smallBuffers(bench);
   for (const latency of latencies) {
@@ -55,6 +58,7 @@ export async function seedRcloneBackend(bench: Bench, latencies: readonly number
   await copyFile(join(bench.paths.sources, 'big.bin'), join(backend, readName(0)));
   for (let pass = 1; pass < scale.passes; pass++) await link(join(backend, readName(0)), join(backend, readName(pass)));
   await link(join(backend, readName(0)), join(backend, RANDOM_FILE));
+  await link(join(backend, readName(0)), join(backend, WARM_FILE));
   for (const latency of latencies) {
     await runOk('cp', ['-r', join(bench.paths.sources, 'small'), join(backend, smallSource(latency))]);
   }

@@ -22,9 +22,14 @@ export function evaluate(rows: readonly Row[], scale: Scale, peakRssMiB: number 
 
   const ratios: Record<string, number | null> = {
     seq_read_vs_raw: ratio(row('seq_read'), 'raw'),
+    seq_read_vs_curl: ratio(row('seq_read'), 'curl'),
     seq_read_vs_rclone: ratio(row('seq_read'), 'rclone'),
     seq_write_vs_raw: ratio(row('seq_write'), 'raw'),
+    seq_write_vs_curl: ratio(row('seq_write'), 'curl'),
     seq_write_vs_rclone: ratio(row('seq_write'), 'rclone'),
+    seq_read_first_vs_rclone_full: ratio(row('seq_read_first'), 'rclone'),
+    seq_read_warm_vs_rclone_full: ratio(row('seq_read_warm'), 'rclone'),
+    seq_read_warm_vs_cold_raw: ratio(row('seq_read_warm'), 'raw'),
     random_read_vs_raw: ratio(row('random_read_4k'), 'raw'),
     random_read_vs_rclone: ratio(row('random_read_4k'), 'rclone'),
     small_files_0ms_vs_raw: ratioOfSums(small(0), 'raw'),

@@ -15,6 +15,8 @@ export interface Tool {
 export interface Tools {
   rclone: Tool;
   fio: Tool;
+  /** The second limit for sequential transfers (curl.ts). */
+  curl: Tool;
 }
 
 const APT_TIMEOUT_MS = 10 * 60_000;
@@ -41,11 +43,12 @@ export async function ensureTools(log: (line: string) => void): Promise<Tools> {
   const missing: string[] = [];
   if (!(await which('rclone'))) missing.push('rclone');
   if (!(await which('fio'))) missing.push('fio');
+  if (!(await which('curl'))) missing.push('curl');
   const installFailure = missing.length ? await aptInstall(missing, log) : undefined;
   const find = async (name: string, versionArgs: string[]): Promise<Tool> => {
     const path = await which(name);
     if (path) return { path, version: await version(path, versionArgs) };
     return { reason: `${name} is not installed: ${installFailure ?? 'installation did not provide it'}` };
   };
-  return { rclone: await find('rclone', ['version']), fio: await find('fio', ['--version']) };
+  return { rclone: await find('rclone', ['version']), fio: await find('fio', ['--version']), curl: await find('curl', ['--version']) };
 }

@@ -21,6 +21,15 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Resolves after `ms` without keeping the process alive: the limit of a race
+ * against something that usually ends first (a process's exit). A plain
+ * sleep there kept the bench alive for up to 30 s after its report.
+ */
+export function sleepUnref(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
 export function median(values: readonly number[]): number {
   if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);

@@ -19,10 +19,11 @@ import type { Command } from './command.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
   mount: { summary: 'mount a Files.com site (or the emulator) at a local folder', load: () => loadCommand('mount') },
   unmount: { summary: 'drain pending uploads, then unmount', load: () => loadCommand('unmount') },
-  status: { summary: 'show pending, uploading and failed uploads of a mount, and the server\'s state', load: () => loadCommand('status') },
+  status: { summary: 'show pending, uploading and failed uploads of a mount, the server\'s state and the content cache', load: () => loadCommand('status') },
   retry: { summary: 'try failed and retrying uploads of a mount now', load: () => loadCommand('retry') },
   discard: { summary: 'drop one pending upload of a mount (its content is kept aside)', load: () => loadCommand('discard') },
   refresh: { summary: 'make a mount forget what it holds about a path and ask the server again', load: () => loadCommand('refresh') },
+  cache: { summary: 'empty the content cache of a mount (filesfs cache clear <mountpoint>)', load: () => loadCommand('cache') },
   emulator: { summary: 'run the local Files.com API emulator', load: () => loadCommand('emulator') },
   demo: { summary: 'start an emulator with demo content and mount it at ./mnt (npm start)', load: () => loadCommand('demo') },
   doctor: { summary: 'check FUSE, the native binding, credentials, the site and the cache dir', load: () => loadCommand('doctor') },

@@ -9,8 +9,12 @@ import { findMount as findKernelMount } from '../fuse/index.js';
 /** A request that could not be answered, with the line to print (exit status 1). */
 export class MountRequestError extends Error {}
 
-/** Asks the mount at `target` (a canonical mountpoint) `op`; MountRequestError with one line otherwise. */
-export async function askMount<T>(target: string, op: string, args: Record<string, unknown>, timeoutMs: number): Promise<T> {
+/**
+ * Asks the mount at `target` (a canonical mountpoint) `op`; MountRequestError
+ * with one line otherwise. `unknownIsNull`: null when the mount does not know
+ * the request (a read-only mount has no uploads, an older one no cache).
+ */
+export async function askMount<T>(target: string, op: string, args: Record<string, unknown>, timeoutMs: number, options: { unknownIsNull?: boolean } = {}): Promise<T> {
   const record = await findMount(target);
   if (!record) {
     const kernel = await findKernelMount(target);
@@ -21,7 +25,9 @@ export async function askMount<T>(target: string, op: string, args: Record<strin
     return await controlRequest<T>(record.socket, op, { args, timeoutMs });
   } catch (err) {
     if (err instanceof ControlUnavailableError) throw new MountRequestError(`the filesfs mount at ${target} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
-    if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) throw new MountRequestError(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
+    const unknown = err instanceof ControlRequestError && /unknown control request/.test(err.message);
+    if (unknown && options.unknownIsNull) return null as T;
+    if (unknown) throw new MountRequestError(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
     throw new MountRequestError(`${op} on ${target}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -64,6 +64,53 @@ function versionOf(body: unknown, label: string): FileVersion & { uri: string } 
   return { uri, size: entry.size, serverMtime: entry.serverMtime?.getTime() ?? null };
 }
 
+function checkRange(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`readRange: bad offset/length ${offset}/${length}`);
+  }
+}
+
+/** Where a range's bytes go: one new buffer, the response's own chunks, or the caller's buffers (told of each chunk copied). */
+type Sink = 'join' | 'chunks' | { targets: readonly Buffer[]; onBytes?: (bytes: number) => void };
+
+/** Fills a list of buffers in order from the chunks of a response. */
+class TargetWriter {
+  private index = 0;
+  private at = 0;
+  private total = 0;
+
+  constructor(private readonly targets: readonly Buffer[]) {}
+
+  /** Copies the first `n` bytes of `chunk`; more than the targets hold is an error (the caller asked for their total). */
+  write(chunk: Buffer, n: number): void {
+    let from = 0;
+    while (from < n) {
+      const target = this.targets[this.index];
+      if (!target) throw new RangeError('readRangeInto: more bytes than the targets hold');
+      const copied = chunk.copy(target, this.at, from, n);
+      from += copied;
+      this.at += copied;
+      this.total += copied;
+      if (this.at === target.length) {
+        this.index++;
+        this.at = 0;
+      }
+    }
+  }
+
+  /** Views of what was written, in order. */
+  written(): Buffer[] {
+    const out: Buffer[] = [];
+    let left = this.total;
+    for (const t of this.targets) {
+      if (left <= 0) break;
+      out.push(left >= t.length ? t : t.subarray(0, left));
+      left -= t.length;
+    }
+    return out;
+  }
+}
+
 /** The outcome of one data request that did not give usable bytes. */
 type Refused = { refused: true };
 const REFUSED: Refused = { refused: true };
@@ -212,8 +259,13 @@ export class Downloader {
     if (!sameVersion(current.version, wanted)) {
       throw new ContentChangedError({ message: `${path}: the version being read (${pin.size} bytes) is no longer on the server (it has ${current.version.size} bytes now)`, operation: this.label(path) });
     }
-    // A copy: the shared entry is refreshed for newer versions; this one stays with the reader.
-    pin.target = { uri: current.uri, usableUntil: current.usableUntil, version: { ...current.version } };
+    if (pin.etag !== undefined && current.version.etag !== undefined && current.version.etag !== pin.etag) {
+      throw new ContentChangedError({ message: `${path}: the version being read (ETag ${pin.etag}) is no longer on the server (ETag ${current.version.etag})`, operation: this.label(path) });
+    }
+    // A copy: the shared entry is refreshed for newer versions; this one stays with the reader
+    // (with the ETag its bytes are known to carry, when the reader knows it: answers are checked against it).
+    const version = { ...current.version, ...(pin.etag !== undefined ? { etag: pin.etag } : {}) };
+    pin.target = { uri: current.uri, usableUntil: current.usableUntil, version };
     return pin.target as CachedDownload;
   }
 
@@ -245,10 +297,28 @@ export class Downloader {
    * `joined`: one buffer is wanted anyway (readRange), so copy as it arrives.
    */
   async readRangeChunks(path: string, offset: number, length: number, signal?: AbortSignal, joined = false, pin?: DownloadPin): Promise<Buffer[]> {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`readRange: bad offset/length ${offset}/${length}`);
+    if (length === 0) {
+      checkRange(offset, length);
+      return [Buffer.alloc(0)];
     }
-    if (length === 0) return [Buffer.alloc(0)];
+    return this.readRangeWith(path, offset, length, signal, pin, joined ? 'join' : 'chunks');
+  }
+
+  /**
+   * readRange into `targets` (filled in order), copying each chunk as it
+   * arrives so that no response buffer outlives its copy; the bytes written.
+   * A retried attempt writes from the first target again.
+   */
+  async readRangeInto(path: string, offset: number, targets: readonly Buffer[], signal?: AbortSignal, pin?: DownloadPin, onBytes?: (bytes: number) => void): Promise<number> {
+    const length = targets.reduce((n, t) => n + t.length, 0);
+    checkRange(offset, length);
+    if (length === 0) return 0;
+    const out = await this.readRangeWith(path, offset, length, signal, pin, { targets, ...(onBytes ? { onBytes } : {}) });
+    return out.reduce((n, c) => n + c.length, 0);
+  }
+
+  private readRangeWith(path: string, offset: number, length: number, signal: AbortSignal | undefined, pin: DownloadPin | undefined, sink: Sink): Promise<Buffer[]> {
+    checkRange(offset, length);
     const state = { refreshes: 0 };
     return withRetries(
       (attempt) =>
@@ -259,16 +329,19 @@ export class Downloader {
           const whole = offset === 0 && want === size;
           const opened = await this.open(path, target, offset, offset + want - 1, whole, attempt, signal, 'range', true);
           if (isRefused(opened)) return REFUSED;
-          return this.readBody(path, target, opened, offset, want, joined);
+          const out = await this.readBody(path, target, opened, offset, want, sink);
+          // What the version's bytes carry, for a reader that keeps them (and checks them next time).
+          if (pin && pin.target === target && target.version.etag !== undefined) pin.etag = target.version.etag;
+          return out;
         }, pin),
       { policy: this.policy, signal, onRetry: () => this.guard.stats.retry() },
     );
   }
 
-  /** The `want` bytes at `offset` from a 200/206/416 answer: one buffer (`joined`), or the chunks as received. */
-  private async readBody(path: string, target: CachedDownload, opened: OpenTransfer, offset: number, want: number, joined: boolean): Promise<Buffer[]> {
+  /** The `want` bytes at `offset` from a 200/206/416 answer: one buffer ('join'), the chunks as received ('chunks'), or copied into the caller's targets (views of what was written). */
+  private async readBody(path: string, target: CachedDownload, opened: OpenTransfer, offset: number, want: number, sink: Sink): Promise<Buffer[]> {
     try {
-      const chunks = await this.readBodyOf(path, target, opened, offset, want, joined);
+      const chunks = await this.readBodyOf(path, target, opened, offset, want, sink);
       opened.done();
       return chunks;
     } catch (err) {
@@ -277,7 +350,7 @@ export class Downloader {
     }
   }
 
-  private async readBodyOf(path: string, target: CachedDownload, opened: OpenTransfer, offset: number, want: number, joined: boolean): Promise<Buffer[]> {
+  private async readBodyOf(path: string, target: CachedDownload, opened: OpenTransfer, offset: number, want: number, sink: Sink): Promise<Buffer[]> {
     const { res, watch } = opened;
     const label = this.label(path);
     let skip = 0;
@@ -306,7 +379,9 @@ export class Downloader {
       this.checkVersion(path, target, res, len === undefined ? null : Number(len));
       skip = offset;
     }
-    const out = joined ? Buffer.allocUnsafe(want) : undefined;
+    const out = sink === 'join' ? Buffer.allocUnsafe(want) : undefined;
+    const into = typeof sink === 'object' ? new TargetWriter(sink.targets) : undefined;
+    const onBytes = typeof sink === 'object' ? sink.onBytes : undefined;
     const chunks: Buffer[] = [];
     let filled = 0;
     let extra = 0;
@@ -329,6 +404,10 @@ export class Downloader {
         }
         const n = Math.min(c.length, want - filled);
         if (out) c.copy(out, filled, 0, n);
+        else if (into) {
+          into.write(c, n);
+          onBytes?.(c.length);
+        }
         else if (n > 0) chunks.push(n === c.length ? c : c.subarray(0, n));
         filled += n;
         extra += c.length - n;
@@ -342,7 +421,7 @@ export class Downloader {
     if (filled !== want) {
       throw this.transport.bodyError(Object.assign(new Error(`body ended after ${filled} of ${want} bytes`), { code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' }), label, watch.signal);
     }
-    return out ? [out] : chunks;
+    return out ? [out] : into ? into.written() : chunks;
   }
 
   async createReadStream(path: string, offset = 0, length: number | undefined, signal?: AbortSignal): Promise<Readable> {

@@ -80,6 +80,11 @@ export interface RangeOptions {
    * version; ContentChangedError once the server serves another one.
    */
   pin?: DownloadPin;
+  /**
+   * readRangeInto only: told of every chunk of the response as it is copied
+   * (its size), e.g. to pace the collection of the network's buffers.
+   */
+  onBytes?: (bytes: number) => void;
 }
 
 /**
@@ -90,7 +95,15 @@ export interface RangeOptions {
 export class DownloadPin {
   /** The URL this version is read with, once one was fetched (the client's). */
   target: unknown;
-  constructor(readonly size: number, readonly serverMtime: Date | null) {}
+  /**
+   * The ETag of this version's bytes: given by the caller when it knows it
+   * (bytes cached from an earlier read), learned from the first answer
+   * otherwise. An answer with another ETag is ContentChangedError.
+   */
+  etag: string | undefined;
+  constructor(readonly size: number, readonly serverMtime: Date | null, etag?: string) {
+    this.etag = etag;
+  }
 }
 
 export interface StreamOptions {
@@ -185,6 +198,16 @@ export interface FilesClient {
    * readRange. A 1 GiB read otherwise allocates and copies 1 GiB more.
    */
   readRangeChunks?(path: string, offset: number, length: number, options?: RangeOptions): Promise<Buffer[]>;
+
+  /**
+   * readRange into the caller's buffers: the bytes are copied into `targets`
+   * (in order, each filled before the next) as they arrive, and the response's
+   * own buffers are let go at once. Resolves to the bytes written (fewer at
+   * the end of the file). Optional: callers fall back to readRangeChunks or
+   * readRange. A reader with a fixed pool of buffers keeps no network buffer
+   * alive longer than it takes to copy it.
+   */
+  readRangeInto?(path: string, offset: number, targets: readonly Buffer[], options?: RangeOptions): Promise<number>;
 
   /** The bytes of a file (or a range of it) as a stream. */
   createReadStream(path: string, options?: StreamOptions): Promise<Readable>;

@@ -187,6 +187,10 @@ export class HttpFilesClient implements FilesClient {
     return this.#downloads.readRangeChunks(path, offset, length, options.signal, false, options.pin);
   }
 
+  readRangeInto(path: string, offset: number, targets: readonly Buffer[], options: RangeOptions = {}): Promise<number> {
+    return this.#downloads.readRangeInto(path, offset, targets, options.signal, options.pin, options.onBytes);
+  }
+
   createReadStream(path: string, options: StreamOptions = {}): Promise<Readable> {
     return this.#downloads.createReadStream(path, options.offset ?? 0, options.length, options.signal);
   }

@@ -30,7 +30,7 @@ const REQUEST_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 const OPERATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 const UPLOAD_STATES = ['pending', 'open', 'uploading', 'retrying', 'failed'] as const;
-const CACHES = ['attributes', 'listings', 'blocks'] as const;
+const CACHES = ['attributes', 'listings', 'blocks', 'disk'] as const;
 
 export interface MountMetricsOptions {
   /** The site; tells API calls from presigned transfers. */
@@ -116,8 +116,8 @@ export class MountMetrics {
         for (const cache of CACHES) this.inc({ cache }, now[cache][field]);
       },
     });
-    cacheCount('filesfs_cache_hits_total', 'Answers from a cache: attributes (metadata of a path), listings (folders), blocks (file content in memory or already being fetched).', 'hits');
-    cacheCount('filesfs_cache_misses_total', 'Answers that needed the server: attributes, listings, blocks.', 'misses');
+    cacheCount('filesfs_cache_hits_total', 'Answers from a cache: attributes (metadata of a path), listings (folders), blocks (file content in memory, on disk or already being fetched), disk (file content read from the content cache on disk).', 'hits');
+    cacheCount('filesfs_cache_misses_total', 'Answers that needed the server: attributes, listings, blocks, disk (blocks fetched while the disk cache was on).', 'misses');
 
     const uploadGauge = (name: string, help: string, field: 'files' | 'bytes') => new Gauge({
       name, help, labelNames: ['state'], registers,

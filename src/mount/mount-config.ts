@@ -8,7 +8,7 @@
 // Credentials are not flags: `--api-key` is refused (a key in argv is visible
 // to every user in `ps`); the sources (--api-key-file, environment, netrc)
 // are resolved by `resolveCredentials` when the mount starts.
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CLIENT_DEFAULTS, MAX_PER_PAGE, type ClientOptions } from '../client/index.js';
 import { defaultCacheDir } from './cache-dir.js';
 import { ConfigError } from '../options/config-error.js';
@@ -40,6 +40,8 @@ export const MOUNT_DEFAULTS = {
   connections: CLIENT_DEFAULTS.connections,
   readAheadBytes: VFS_DEFAULTS.readAheadMaxBytes,
   readCacheBytes: VFS_DEFAULTS.readCacheTotalBytes,
+  cacheSizeBytes: VFS_DEFAULTS.contentCacheBytes,
+  cacheMinFreeBytes: VFS_DEFAULTS.contentCacheMinFreeBytes,
   prefetchFiles: VFS_DEFAULTS.prefetchFiles,
   uploadDelayMs: WRITE_BACK_DEFAULTS.uploadDelayMs,
   uploadConcurrency: WRITE_BACK_DEFAULTS.uploadConcurrency,
@@ -50,10 +52,13 @@ const MIN_POLL_INTERVAL_SECONDS = 1;
 const MAX_POLL_INTERVAL_SECONDS = 86_400;
 
 /**
- * The read cache keeps, per file being read, the read-ahead window plus the
- * requests in flight (two of readRequestMaxBytes, see src/vfs/options.ts).
+ * Memory for file contents must hold two of the largest range requests (one
+ * in flight while readers copy out of the other; see src/vfs/options.ts).
  */
-const READ_CACHE_SLACK = 2 * VFS_DEFAULTS.readRequestMaxBytes;
+export const MIN_READ_CACHE = 2 * VFS_DEFAULTS.readRequestMaxBytes;
+
+/** The content cache's folder inside the cache dir. */
+export const CONTENT_CACHE_FOLDER = 'content';
 
 /** The flags of `filesfs mount`, for util.parseArgs. */
 export const MOUNT_FLAGS = {
@@ -86,6 +91,8 @@ export const MOUNT_FLAGS = {
   'read-ahead': { type: 'string' },
   'prefetch-files': { type: 'string' },
   'read-cache': { type: 'string' },
+  'cache-size': { type: 'string' },
+  'cache-min-free': { type: 'string' },
   'upload-delay': { type: 'string' },
   'upload-concurrency': { type: 'string' },
   'on-conflict': { type: 'string' },
@@ -214,12 +221,15 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
   if (readAheadBytes % VFS_DEFAULTS.readBlockSize !== 0) {
     throw new ConfigError(`${label('read-ahead')}: expected a multiple of ${VFS_DEFAULTS.readBlockSize / KiB}K (the read block size), got ${readAheadRaw}`);
   }
-  const minCache = readAheadBytes + READ_CACHE_SLACK;
   const readCacheRaw = str('read-cache');
-  const readCacheBytes = readCacheRaw === undefined ? Math.max(MOUNT_DEFAULTS.readCacheBytes, minCache) : parseBytes(label('read-cache'), readCacheRaw, { min: 1 });
-  if (readCacheBytes < minCache) {
-    throw new ConfigError(`${label('read-cache')}: must be at least --read-ahead + ${READ_CACHE_SLACK / MiB}M (${minCache / MiB}M with --read-ahead ${readAheadBytes / MiB}M), got ${readCacheRaw}`);
+  const readCacheBytes = readCacheRaw === undefined ? MOUNT_DEFAULTS.readCacheBytes : parseBytes(label('read-cache'), readCacheRaw, { min: 1 });
+  if (readCacheBytes < MIN_READ_CACHE) {
+    throw new ConfigError(`${label('read-cache')}: must be at least ${MIN_READ_CACHE / MiB}M (two range requests of ${VFS_DEFAULTS.readRequestMaxBytes / MiB}M), got ${readCacheRaw}`);
   }
+  const cacheSizeRaw = str('cache-size');
+  const cacheSizeBytes = cacheSizeRaw === undefined ? MOUNT_DEFAULTS.cacheSizeBytes : parseBytes(label('cache-size'), cacheSizeRaw, { min: 0 });
+  const minFreeRaw = str('cache-min-free');
+  const cacheMinFreeBytes = minFreeRaw === undefined ? MOUNT_DEFAULTS.cacheMinFreeBytes : parseBytes(label('cache-min-free'), minFreeRaw, { min: 0 });
 
   if (values['local-locks'] === true && values['lock-on-write'] === true) {
     throw new ConfigError(`${label('lock-on-write')} takes Files.com locks; it cannot go with ${label('local-locks')}`);
@@ -234,8 +244,11 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     listPageSize: perPage,
     readAheadInitialBytes: Math.min(VFS_DEFAULTS.readAheadInitialBytes, readAheadBytes),
     readAheadMaxBytes: readAheadBytes,
-    readCachePerFileBytes: Math.min(Math.max(VFS_DEFAULTS.readCachePerFileBytes, minCache), readCacheBytes),
+    readCachePerFileBytes: Math.min(VFS_DEFAULTS.readCachePerFileBytes, readCacheBytes),
     readCacheTotalBytes: readCacheBytes,
+    contentCacheDir: join(cacheDir, CONTENT_CACHE_FOLDER),
+    contentCacheBytes: cacheSizeBytes,
+    contentCacheMinFreeBytes: cacheMinFreeBytes,
     prefetchFiles: integer('prefetch-files', MOUNT_DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES)!,
     serverLocks: values['local-locks'] !== true,
     lockOnWrite: values['lock-on-write'] === true,

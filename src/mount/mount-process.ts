@@ -182,6 +182,11 @@ export async function runMount(config: MountConfig, options: RunMountOptions = {
     interrupted();
 
     filesystem = createFilesystem(client, { ...config.filesystem, remoteRoot, logger }, registry.writeLayer ? { writeLayer: registry.writeLayer } : {});
+    // Cached file contents (`filesfs status`, `filesfs cache clear`); kept for the next mount once its writes are done.
+    const contents = filesystem;
+    control.handle('cache', async () => contents.contentStatus());
+    control.handle('cache-clear', async () => contents.clearContentCache());
+    registry.afterUnmount.push({ name: 'content cache: finish writing', hook: () => contents.close() });
     const remoteChanges = filesystem.remoteChanges;
     metrics?.watch({ cacheCounters: filesystem.cacheCounters, pollStatus: () => remoteChanges.status(), ...(registry.uploadStatus ? { uploadStatus: registry.uploadStatus } : {}) });
     mount = await mountFilesystem(filesystem, config.mountpoint, {

@@ -8,23 +8,27 @@
 //               listed again) = miss. Files with pending local changes are
 //               answered by the write layer and not counted.
 //   listings    a folder's listing: cached and fresh = hit; fetched = miss.
-//   blocks      a 256 KiB block a read needs: in memory, or already being
-//               fetched (read-ahead got there first) = hit; fetched for this
-//               read = miss.
+//   blocks      a 256 KiB block a read needs: in memory, on disk, or already
+//               being fetched (read-ahead got there first) = hit; fetched
+//               for this read = miss.
+//   disk        a block a read copied from the content cache on disk = hit;
+//               a block fetched from the server while the disk cache was
+//               on (for a read or ahead of one) = miss.
 export interface HitsAndMisses {
   hits: number;
   misses: number;
 }
 
-export type CacheName = 'attributes' | 'listings' | 'blocks';
+export type CacheName = 'attributes' | 'listings' | 'blocks' | 'disk';
 
 export class CacheCounters {
   readonly attributes: HitsAndMisses = { hits: 0, misses: 0 };
   readonly listings: HitsAndMisses = { hits: 0, misses: 0 };
   readonly blocks: HitsAndMisses = { hits: 0, misses: 0 };
+  readonly disk: HitsAndMisses = { hits: 0, misses: 0 };
 
   /** A copy, by cache. */
   snapshot(): Record<CacheName, HitsAndMisses> {
-    return { attributes: { ...this.attributes }, listings: { ...this.listings }, blocks: { ...this.blocks } };
+    return { attributes: { ...this.attributes }, listings: { ...this.listings }, blocks: { ...this.blocks }, disk: { ...this.disk } };
   }
 }

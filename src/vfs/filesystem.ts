@@ -29,6 +29,8 @@ import { Namespace } from './namespace.js';
 import { resolveOptions, type FilesystemOptions, type ResolvedOptions } from './options.js';
 import { fitsKernelName, keyOf, KERNEL_NAME_MAX_BYTES, PathMapper } from './path-mapper.js';
 import { ContentRegistry } from './read/content-registry.js';
+import { ContentDiskCache } from './content-cache/disk-cache.js';
+import { processMemory, type ContentCacheStatus } from './content-cache/status.js';
 import { FileReader } from './read/file-reader.js';
 import { CacheCounters } from './cache-counters.js';
 import { FolderReadAhead } from './read/folder-read-ahead.js';
@@ -129,7 +131,17 @@ export class FilesFilesystem implements Filesystem {
     this.log = logger;
     this.failures = new FailureLog(logger);
     const paths = new PathMapper(resolved.remoteRoot);
-    const contents = new ContentRegistry(client, { perFileBytes: resolved.readCachePerFileBytes, totalBytes: resolved.readCacheTotalBytes }, logger);
+    const disk = resolved.contentCacheDir !== undefined && resolved.contentCacheBytes > 0
+      ? new ContentDiskCache({ dir: resolved.contentCacheDir, maxBytes: resolved.contentCacheBytes, minFreeBytes: resolved.contentCacheMinFreeBytes, blockSize: resolved.contentCacheBlockBytes, logger: logger.child('cache') })
+      : undefined;
+    const contents = new ContentRegistry(client, {
+      blockSize: resolved.readBlockSize,
+      totalBytes: resolved.readCacheTotalBytes,
+      perFileBytes: resolved.readCachePerFileBytes,
+      maxRequestBytes: resolved.readRequestMaxBytes,
+      closedFileKeptBytes: resolved.closedFileKeptBytes,
+      ...(disk ? { disk } : {}),
+    }, logger);
     const metadata = new MetadataCache({
       attrTtlMs: resolved.attrTtlMs,
       dirTtlMs: resolved.dirTtlMs,
@@ -265,6 +277,7 @@ export class FilesFilesystem implements Filesystem {
   private async openReader(entry: RemoteEntry, flags: number): Promise<FileHandle> {
     const local = await this.writes.openRead(entry, flags);
     if (local) return local;
+    await this.context.contents.ready;
     const content = this.context.contents.acquire(entry);
     this.folderReadAhead.opened(entry, content);
     return new ReadHandle(content, this.context.attributes(entry), this.readHandleDeps);
@@ -480,6 +493,34 @@ export class FilesFilesystem implements Filesystem {
   /** Forgets what is cached about a remote path (and, with subtree, below it). */
   invalidate(remotePath: string, subtree = false): void {
     this.context.lookup.invalidate(remotePath, subtree);
+  }
+
+  /** What is cached of file contents, on disk and in memory (`filesfs status`). */
+  contentStatus(): ContentCacheStatus {
+    const { contents } = this.context;
+    const mem = contents.blocks.stats();
+    return {
+      disk: contents.disk?.stats() ?? null,
+      memory: { budgetBytes: mem.poolBytes, usedBytes: mem.poolUsedBytes, cachedBytes: mem.cachedBytes, inflightBytes: mem.inflightBytes },
+      blockHits: this.cacheCounters.blocks.hits,
+      blockMisses: this.cacheCounters.blocks.misses,
+      process: processMemory(),
+    };
+  }
+
+  /** Empties the content cache on disk (`filesfs cache clear`); pending uploads are not cache and stay. */
+  async clearContentCache(): Promise<{ blocks: number; bytes: number }> {
+    const disk = this.context.contents.disk;
+    if (!disk) return { blocks: 0, bytes: 0 };
+    const cleared = await disk.clear();
+    this.context.contents.blocks.dropOnDisk();
+    return cleared;
+  }
+
+  /** Finishes the content cache's writes in flight (before the process exits). */
+  async close(): Promise<void> {
+    this.context.contents.close();
+    await this.context.contents.disk?.close();
   }
 
   /**

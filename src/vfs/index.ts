@@ -21,6 +21,9 @@ export type { FilesystemOptions, ResolvedOptions, Clock } from './options.js';
 export type { WriteLayer } from './writes.js';
 export { ReadOnlyWrites } from './writes.js';
 export type { FileHandle } from './handles/file-handle.js';
+// The content cache on disk, and the status of cached content.
+export { ContentDiskCache, formatSize } from './content-cache/index.js';
+export type { ContentCacheStats, ContentCacheStatus } from './content-cache/index.js';
 // Write-back (src/vfs/write-back): staging, journal, upload queue, drain, status.
 export { WriteBack, formatBytes } from './write-back/write-back.js';
 export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './write-back/options.js';

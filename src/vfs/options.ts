@@ -13,6 +13,7 @@ export type Clock = () => number;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
 
 export interface FilesystemOptions {
   /** Remote folder shown as the mount's root; '' (default) = the site root. */
@@ -50,8 +51,9 @@ export interface FilesystemOptions {
   readAheadInitialBytes?: number;
   /**
    * Largest read-ahead window (bytes kept requested ahead of a sequential
-   * reader). Default 32 MiB: with 8 MiB requests that is up to four range
-   * requests in flight, enough to fill a long fat link.
+   * reader). Default 16 MiB: with 8 MiB requests, two range requests in
+   * flight, which is what the memory budget holds (readCacheTotalBytes);
+   * enough for 1 Gbit/s at 100 ms.
    */
   readAheadMaxBytes?: number;
   /**
@@ -60,10 +62,31 @@ export interface FilesystemOptions {
    * is still split into parallel requests.
    */
   readRequestMaxBytes?: number;
-  /** Read cache bound per open file version, bytes. Default 64 MiB (≥ window + two requests). */
+  /** Memory one file version may hold (cached + in flight), bytes. Default: all of readCacheTotalBytes. */
   readCachePerFileBytes?: number;
-  /** Read cache bound for the whole mount, bytes. Default 256 MiB (four files at full speed). */
+  /**
+   * Memory for file content, whole mount (the pool every cached or fetched
+   * block is cut from), bytes. Default 16 MiB: two range requests in flight.
+   * The disk cache and the kernel's page cache hold what was read; memory
+   * holds what is in flight and on its way to disk (read/block-pool.ts).
+   */
   readCacheTotalBytes?: number;
+  /** Bytes a file nobody has open keeps in memory when they are not on disk. Default 8 MiB. */
+  closedFileKeptBytes?: number;
+  /** The content cache on disk: its folder (created 0700). None: contents are cached in memory only. */
+  contentCacheDir?: string;
+  /** Most bytes the content cache may use on disk. Default 10 GiB; 0 turns it off. */
+  contentCacheBytes?: number;
+  /** Free space the content cache leaves on its disk (it stops growing, and gives space back). Default 2 GiB. */
+  contentCacheMinFreeBytes?: number;
+  /**
+   * The content cache's unit: a file per block of this size, fetched whole
+   * while the cache is on. Default 1 MiB (a multiple of readBlockSize): a
+   * file per 256 KiB block cost the kernel several times the CPU per GiB
+   * (creating and renaming 4,096 files per GiB), and 1 MiB is what the
+   * kernel asks for at once anyway.
+   */
+  contentCacheBlockBytes?: number;
   /**
    * Small files (≤ 1 MiB) fetched ahead once a program reads a folder's files
    * one after another (read/folder-read-ahead.ts). Default 256: the files a
@@ -123,6 +146,11 @@ export interface ResolvedOptions {
   readRequestMaxBytes: number;
   readCachePerFileBytes: number;
   readCacheTotalBytes: number;
+  closedFileKeptBytes: number;
+  contentCacheDir: string | undefined;
+  contentCacheBytes: number;
+  contentCacheMinFreeBytes: number;
+  contentCacheBlockBytes: number;
   prefetchFiles: number;
   listPageSize: number;
   metadataMaxEntries: number;
@@ -140,10 +168,14 @@ export const DEFAULTS = {
   umask: 0o022,
   readBlockSize: 256 * KiB,
   readAheadInitialBytes: 1 * MiB,
-  readAheadMaxBytes: 32 * MiB,
+  readAheadMaxBytes: 16 * MiB,
   readRequestMaxBytes: 8 * MiB,
-  readCachePerFileBytes: 64 * MiB,
-  readCacheTotalBytes: 256 * MiB,
+  readCachePerFileBytes: 16 * MiB,
+  readCacheTotalBytes: 16 * MiB,
+  closedFileKeptBytes: 8 * MiB,
+  contentCacheBytes: 10 * GiB,
+  contentCacheMinFreeBytes: 2 * GiB,
+  contentCacheBlockBytes: 1 * MiB,
   prefetchFiles: 256,
   listPageSize: 1_000,
   metadataMaxEntries: 100_000,
@@ -184,11 +216,17 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
   const readAheadMaxBytes = multipleOf('readAheadMaxBytes', options.readAheadMaxBytes ?? Math.max(DEFAULTS.readAheadMaxBytes, readAheadInitialBytes), readBlockSize);
   const readRequestMaxBytes = multipleOf('readRequestMaxBytes', options.readRequestMaxBytes ?? Math.max(DEFAULTS.readRequestMaxBytes, readBlockSize), readBlockSize);
   if (readAheadMaxBytes < readAheadInitialBytes) fail('readAheadMaxBytes', `a size ≥ readAheadInitialBytes (${readAheadInitialBytes})`, readAheadMaxBytes);
-  // Below window + two requests a sequential reader would evict what it is
-  // about to read (what is ahead and what is in flight both count).
-  const minPerFile = readAheadMaxBytes + 2 * readRequestMaxBytes;
-  const readCachePerFileBytes = integer('readCachePerFileBytes', options.readCachePerFileBytes ?? Math.max(DEFAULTS.readCachePerFileBytes, minPerFile), minPerFile);
-  const readCacheTotalBytes = integer('readCacheTotalBytes', options.readCacheTotalBytes ?? Math.max(DEFAULTS.readCacheTotalBytes, readCachePerFileBytes), readCachePerFileBytes);
+  // Memory must hold two of the largest requests: one in flight while a
+  // reader copies out of the other. The read-ahead window is not a bound:
+  // read-ahead takes only memory that is free (or on disk anyway).
+  const minTotal = 2 * readRequestMaxBytes;
+  const readCacheTotalBytes = integer('readCacheTotalBytes', options.readCacheTotalBytes ?? Math.max(DEFAULTS.readCacheTotalBytes, minTotal), minTotal);
+  const readCachePerFileBytes = integer('readCachePerFileBytes', options.readCachePerFileBytes ?? Math.min(DEFAULTS.readCachePerFileBytes, readCacheTotalBytes), readRequestMaxBytes, readCacheTotalBytes);
+  const closedFileKeptBytes = integer('closedFileKeptBytes', options.closedFileKeptBytes ?? DEFAULTS.closedFileKeptBytes, 0);
+  const contentCacheBytes = integer('contentCacheBytes', options.contentCacheBytes ?? DEFAULTS.contentCacheBytes, 0);
+  const contentCacheMinFreeBytes = integer('contentCacheMinFreeBytes', options.contentCacheMinFreeBytes ?? DEFAULTS.contentCacheMinFreeBytes, 0);
+  const contentCacheBlockBytes = multipleOf('contentCacheBlockBytes', options.contentCacheBlockBytes ?? Math.max(DEFAULTS.contentCacheBlockBytes, readBlockSize), readBlockSize);
+  if (contentCacheBlockBytes > readCacheTotalBytes / 2) fail('contentCacheBlockBytes', `at most half of readCacheTotalBytes (${readCacheTotalBytes})`, contentCacheBlockBytes);
   const prefetchFiles = integer('prefetchFiles', options.prefetchFiles ?? DEFAULTS.prefetchFiles, 0, MAX_PREFETCH_FILES);
   const listPageSize = integer('listPageSize', options.listPageSize ?? DEFAULTS.listPageSize, 1, MAX_LIST_PAGE);
   const metadataMaxEntries = integer('metadataMaxEntries', options.metadataMaxEntries ?? DEFAULTS.metadataMaxEntries, 1);
@@ -211,6 +249,11 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     readRequestMaxBytes,
     readCachePerFileBytes,
     readCacheTotalBytes,
+    closedFileKeptBytes,
+    contentCacheDir: options.contentCacheDir,
+    contentCacheBytes,
+    contentCacheMinFreeBytes,
+    contentCacheBlockBytes,
     prefetchFiles,
     listPageSize,
     metadataMaxEntries,

@@ -18,7 +18,7 @@ describe('--help', () => {
       if (name === 'api-key') continue;
       expect(stdout, name).toContain('short' in spec ? `-${spec.short} ` : `--${name}`);
     }
-    for (const text of ['else\n                        https://app.files.com', 'default 5;', 'default 022', 'default 32M', 'default\n                        256M', 'default 10)', 'default 60)', 'default 3;', 'default 16)', 'default 1000;', 'default info', 'FILES_API_KEY', 'FILES_USERNAME', '.netrc']) {
+    for (const text of ['else\n                        https://app.files.com', 'default 5;', 'default 022', 'default 16M;', 'default\n                        16M;', 'default 10G;', 'default 2G)', 'default 10)', 'default 60)', 'default 3;', 'default 16)', 'default 1000;', 'default info', 'FILES_API_KEY', 'FILES_USERNAME', '.netrc']) {
       expect(stdout).toContain(text);
     }
   });

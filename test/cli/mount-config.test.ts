@@ -1,5 +1,6 @@
 // `filesfs mount` flags and environment → MountConfig: defaults, precedence,
 // absolute paths, and one-line refusals that name the flag.
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseCommandLine } from '../../src/cli/args.js';
 import { CLIENT_DEFAULTS } from '../../src/client/options.js';
@@ -52,7 +53,11 @@ describe('defaults', () => {
       readAheadMaxBytes: VFS_DEFAULTS.readAheadMaxBytes,
       readCacheTotalBytes: VFS_DEFAULTS.readCacheTotalBytes,
       prefetchFiles: VFS_DEFAULTS.prefetchFiles,
+      contentCacheBytes: VFS_DEFAULTS.contentCacheBytes,
+      contentCacheMinFreeBytes: VFS_DEFAULTS.contentCacheMinFreeBytes,
     });
+    // The content cache lives in the cache dir, beside (never among) pending uploads.
+    expect(c.filesystem.contentCacheDir).toBe(join(c.cacheDir, 'content'));
     expect(c.mount).toMatchObject({ sourceName: 'app.files.com:/', readOnly: false, allowOther: false, extraOptions: [] });
     // The filesystem layer accepts what the flags produce.
     expect(() => resolveOptions(c.filesystem)).not.toThrow();
@@ -75,7 +80,7 @@ describe('flags', () => {
       '--ca-file', 'ca.pem', '--source-ip', '127.0.0.1', '--connect-timeout', '3', '--timeout', '30',
       '--metadata-timeout', '2.5', '--stall-timeout', '20',
       '--retries', '0', '--per-page', '500', '--connections', '4', '--read-ahead', '8M', '--read-cache', '64M',
-      '--prefetch-files', '0', '--api-key-file', 'key.txt',
+      '--prefetch-files', '0', '--api-key-file', 'key.txt', '--cache-size', '64M', '--cache-min-free', '100M',
     ]);
     expect(c.baseUrl).toBe('https://example.files.com');
     expect(c.remoteRoot).toBe('Reports/2024');
@@ -87,6 +92,7 @@ describe('flags', () => {
     expect(c.filesystem).toMatchObject({
       remoteRoot: 'Reports/2024', attrTtlMs: 500, dirTtlMs: 0, readOnly: true, uid: 1000, gid: 100, umask: 0o077,
       listPageSize: 500, readAheadMaxBytes: 8 * MiB, readCacheTotalBytes: 64 * MiB, prefetchFiles: 0,
+      contentCacheDir: '/work/here/cache/content', contentCacheBytes: 64 * MiB, contentCacheMinFreeBytes: 100 * MiB,
     });
     expect(c.mount).toMatchObject({ sourceName: 'example.files.com:/Reports/2024', readOnly: true, allowOther: true, extraOptions: ['nonempty', 'attr_timeout=2', 'noatime'] });
     expect(() => resolveOptions(c.filesystem)).not.toThrow();
@@ -139,7 +145,9 @@ describe('refusals', () => {
     [['m', '--read-only', '-o', 'rw'], /^-o rw: conflicts with --read-only/],
     [['m', '--read-ahead', '100K'], /^--read-ahead: .*out of range/],
     [['m', '--read-ahead', '1000K'], /^--read-ahead: expected a multiple of 256K/],
-    [['m', '--read-cache', '40M'], /^--read-cache: must be at least --read-ahead \+ 16M \(48M/],
+    [['m', '--read-cache', '12M'], /^--read-cache: must be at least 16M \(two range requests of 8M\)/],
+    [['m', '--cache-size', 'lots'], /^--cache-size: expected a size/],
+    [['m', '--cache-min-free=-1G'], /^--cache-min-free: expected a size/],
     [['m', '--prefetch-files=-1'], /^--prefetch-files: expected an integer/],
     [['m', '--prefetch-files', 'lots'], /^--prefetch-files: expected an integer/],
     [['m', '--root', '  '], /^--root: expected a remote folder/],

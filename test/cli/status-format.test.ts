@@ -1,8 +1,8 @@
 // `filesfs status` as people read it: changes that could not be kept and a
 // cache disk running out of space come first, as warnings.
 import { describe, expect, it } from 'vitest';
-import { formatRemoteChanges, formatStatus } from '../../src/cli/commands/status.js';
-import type { RemoteChangesStatus, WriteBackStatus } from '../../src/vfs/index.js';
+import { formatContentCache, formatRemoteChanges, formatStatus } from '../../src/cli/commands/status.js';
+import type { ContentCacheStatus, RemoteChangesStatus, WriteBackStatus } from '../../src/vfs/index.js';
 
 const MiB = 1024 * 1024;
 const base: WriteBackStatus = {
@@ -88,5 +88,37 @@ describe('status output: seeing remote changes', () => {
     expect(formatRemoteChanges({ ...off, pollIntervalSeconds: 1, pollRequests: 1, polledFolders: 1, lastPollAt: '2026-12-07T01:00:10.000Z', pollErrors: 1, lastPollError: 'Reports: the server failed', refreshes: 1, refreshRequests: 3 }, now))
       .toBe('polling every 1 s for changes made elsewhere: the last one (0 s ago) asked about 1 folder in use; 1 request since the mount started; 1 failed look (last: Reports: the server failed); 1 refresh (3 requests)\n');
     expect(formatRemoteChanges({ ...off, refreshes: 2, refreshRequests: 2 }, now)).toBe('2 refreshes (2 requests)\n');
+  });
+});
+
+describe('content cache in the status output', () => {
+  const GiB = 1024 * MiB;
+  const cache: ContentCacheStatus = {
+    disk: {
+      dir: '/c/content', maxBytes: 10 * GiB, minFreeBytes: 2 * GiB, usedBytes: 300 * MiB, blocks: 300, files: 2,
+      hits: 90, misses: 10, writtenBlocks: 310, evictedBlocks: 10, evictedBytes: 10 * MiB, droppedBlocks: 0,
+      state: 'growing', stoppedReason: null, disk: { freeBytes: 50 * GiB, totalBytes: 100 * GiB },
+    },
+    memory: { budgetBytes: 16 * MiB, usedBytes: 4 * MiB, cachedBytes: 4 * MiB, inflightBytes: 0 },
+    blockHits: 100, blockMisses: 3,
+    process: { rssBytes: 98 * MiB, heapUsedBytes: 20 * MiB, externalBytes: 5 * MiB, arrayBuffersBytes: 2 * MiB },
+  };
+
+  it('size, limit, hit rate, evictions, its disk and memory come after the uploads', () => {
+    const out = formatContentCache(cache, formatStatus('/mnt', base)).split('\n');
+    expect(out[0]).toMatch(/^\/mnt: nothing pending/);
+    expect(out[1]).toBe('content cache: 300 MiB of 10.0 GiB in 2 files (/c/content); hit rate 90% (90 of 100 blocks read from disk); 10 blocks (10.0 MiB) evicted; growing');
+    expect(out[2]).toBe('  its disk: 50.0 GiB free of 100 GiB (the cache leaves --cache-min-free 2.0 GiB)');
+    expect(out[3]).toBe('memory: 4.0 MiB of 16.0 MiB (--read-cache) held for file contents; the mount process uses 98.0 MiB');
+  });
+
+  it('a cache that stopped growing is a warning at the top, with the reason', () => {
+    const stopped = { ...cache, disk: { ...cache.disk!, state: 'stopped' as const, stoppedReason: "the cache dir's disk is full (ENOSPC while writing a block)" } };
+    const out = formatContentCache(stopped, formatStatus('/mnt', base)).split('\n');
+    expect(out[0]).toBe("WARNING: the content cache stopped growing at 300 MiB: the cache dir's disk is full (ENOSPC while writing a block); reads go on from the network");
+  });
+
+  it('a cache that is off says so', () => {
+    expect(formatContentCache({ ...cache, disk: null }, '/mnt: mounted read-only; nothing is uploaded\n')).toContain('content cache: off (--cache-size 0)');
   });
 });

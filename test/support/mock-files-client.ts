@@ -52,7 +52,11 @@ interface Node {
   createdAt: Date;
   /** custom_metadata; follows moves and copies and is kept when an upload overwrites (like the emulator). */
   meta: Record<string, string>;
+  /** The download's ETag: a new one for every content put (serverPut, upload). */
+  etag?: string;
 }
+
+let nextEtag = 1;
 
 export interface MockOptions {
   /** Server clock (ms); Date.now by default. */
@@ -192,6 +196,7 @@ export class MockFilesClient implements FilesClient {
     node.data = data;
     node.mtime = seconds(this.now());
     node.providedMtime = options.mtime ? seconds(options.mtime.getTime()) : null;
+    node.etag = `"mock-${nextEtag++}"`;
     return this.entry(node);
   }
 
@@ -270,6 +275,11 @@ export class MockFilesClient implements FilesClient {
     const pin = options?.pin;
     if (pin && (pin.size !== node.data.length || (pin.serverMtime !== null && pin.serverMtime.getTime() !== node.mtime.getTime()))) {
       throw new ContentChangedError({ message: `${path}: the version being read is no longer on the server` });
+    }
+    // Like the real client: the pin learns the ETag from the first answer, and later answers must carry it.
+    if (pin && node.etag !== undefined) {
+      if (pin.etag !== undefined && pin.etag !== node.etag) throw new ContentChangedError({ message: `${path}: ETag differs (${pin.etag} → ${node.etag})` });
+      pin.etag = node.etag;
     }
     const out = Buffer.from(node.data.subarray(offset, offset + length));
     this.bytesServed += out.length;

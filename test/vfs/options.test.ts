@@ -18,10 +18,16 @@ describe('resolveOptions', () => {
     expect(o.readOnly).toBe(false);
     expect(o.readBlockSize).toBe(256 * 1024);
     expect(o.readAheadInitialBytes).toBe(1 * MiB);
-    expect(o.readAheadMaxBytes).toBe(32 * MiB);
+    expect(o.readAheadMaxBytes).toBe(16 * MiB);
     expect(o.readRequestMaxBytes).toBe(8 * MiB);
-    expect(o.readCachePerFileBytes).toBe(64 * MiB);
-    expect(o.readCacheTotalBytes).toBe(256 * MiB);
+    expect(o.readCachePerFileBytes).toBe(16 * MiB);
+    expect(o.readCacheTotalBytes).toBe(16 * MiB);
+    expect(o.closedFileKeptBytes).toBe(8 * MiB);
+    // No folder given: no content cache on disk (the mount gives its cache dir's).
+    expect(o.contentCacheDir).toBeUndefined();
+    expect(o.contentCacheBytes).toBe(10 * 1024 * MiB);
+    expect(o.contentCacheMinFreeBytes).toBe(2 * 1024 * MiB);
+    expect(o.contentCacheBlockBytes).toBe(1 * MiB);
     expect(o.listPageSize).toBe(1000);
     expect(o.metadataMaxEntries).toBe(DEFAULTS.metadataMaxEntries);
   });
@@ -45,8 +51,12 @@ describe('resolveOptions', () => {
     [{ readBlockSize: 100 }, /readBlockSize/],
     [{ readAheadInitialBytes: 300 * 1024 }, /multiple of/],
     [{ readAheadInitialBytes: 4 * MiB, readAheadMaxBytes: 2 * MiB }, /readAheadMaxBytes/],
-    [{ readCachePerFileBytes: 16 * MiB }, /readCachePerFileBytes/],
-    [{ readCacheTotalBytes: 32 * MiB }, /readCacheTotalBytes/],
+    [{ readCachePerFileBytes: 4 * MiB }, /readCachePerFileBytes/],
+    [{ readCacheTotalBytes: 8 * MiB }, /readCacheTotalBytes/],
+    [{ readCacheTotalBytes: 32 * MiB, readCachePerFileBytes: 64 * MiB }, /readCachePerFileBytes/],
+    [{ contentCacheBlockBytes: 300 * 1024 }, /contentCacheBlockBytes/],
+    [{ contentCacheBlockBytes: 16 * MiB }, /contentCacheBlockBytes: expected at most half/],
+    [{ contentCacheBytes: -1 }, /contentCacheBytes/],
     [{ uid: -1 }, /uid/],
   ])('refuses %j with a precise message', (bad, message) => {
     expect(() => resolveOptions(bad)).toThrow(ConfigError);

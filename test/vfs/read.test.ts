@@ -23,7 +23,7 @@ describe('sequential reads', () => {
     expect(ranges.reduce((n, r) => n + r.length, 0)).toBe(256 * MiB);
   });
 
-  it('keeps several requests in flight ahead of a reader (parallel range requests)', async () => {
+  it('keeps two requests in flight ahead of a reader (parallel range requests, as many as memory holds)', async () => {
     const { fs, client } = setup();
     client.serverPut('big.bin', pattern(64 * MiB));
     let inflight = 0;
@@ -35,7 +35,7 @@ describe('sequential reads', () => {
       inflight--;
     });
     await readAll(fs, '/big.bin');
-    expect(most).toBeGreaterThanOrEqual(3);
+    expect(most).toBeGreaterThanOrEqual(2);
   });
 
   it('a first short read at offset 0 (head -c) fetches only the initial window', async () => {

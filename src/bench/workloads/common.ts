@@ -3,7 +3,7 @@
 // way that fails gets the error (and is not tried again in later passes);
 // the cell reports the median pass.
 import { order, type Bench } from '../context.js';
-import { failed, unavailable, type Cell, type Column, type Measurement } from '../report.js';
+import { failed, unavailable, type Cell, type Column, type MainColumn, type Measurement } from '../report.js';
 import { median, mibps, round } from '../units.js';
 
 /** One pass of one way. */
@@ -24,12 +24,16 @@ export type Way = (pass: number) => Promise<PassResult>;
 /** A way to run, or the reason it cannot run. */
 export type WayOrReason = Way | string;
 
-export async function measure(bench: Bench, name: string, passes: number, ways: Record<Column, WayOrReason>): Promise<Record<Column, Cell>> {
-  const results: Record<Column, PassResult[]> = { filesfs: [], raw: [], rclone: [] };
+/** The ways of a workload: the three every workload has, and curl for sequential transfers. */
+export type Ways = Record<MainColumn, WayOrReason> & { curl?: WayOrReason };
+
+export async function measure(bench: Bench, name: string, passes: number, ways: Ways): Promise<Record<MainColumn, Cell> & { curl?: Cell }> {
+  const results: Record<Column, PassResult[]> = { filesfs: [], raw: [], rclone: [], curl: [] };
   const errors: Partial<Record<Column, unknown>> = {};
+  const columns: Column[] = ['filesfs', 'raw', 'rclone', ...(ways.curl !== undefined ? ['curl' as const] : [])];
   for (let pass = 0; pass < passes; pass++) {
-    for (const column of order(pass)) {
-      const way = ways[column];
+    for (const column of order(pass, columns)) {
+      const way = ways[column]!;
       if (typeof way === 'string' || errors[column] !== undefined) continue;
       bench.log(`bench: ${name}: ${column}${passes > 1 ? ` (pass ${pass + 1}/${passes})` : ''}`);
       try {
@@ -43,12 +47,12 @@ export async function measure(bench: Bench, name: string, passes: number, ways: 
     }
   }
   const cell = (column: Column): Cell => {
-    const way = ways[column];
+    const way = ways[column]!;
     if (typeof way === 'string') return unavailable(way);
     if (errors[column] !== undefined) return failed(errors[column]);
     return summarize(results[column]);
   };
-  return { filesfs: cell('filesfs'), raw: cell('raw'), rclone: cell('rclone') };
+  return { filesfs: cell('filesfs'), raw: cell('raw'), rclone: cell('rclone'), ...(ways.curl !== undefined ? { curl: cell('curl') } : {}) };
 }
 
 function describe(r: PassResult): string {

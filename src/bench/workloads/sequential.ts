@@ -18,6 +18,7 @@ import type { Row } from '../report.js';
 import { readName } from '../seed.js';
 import { formatSize, now, timed } from '../units.js';
 import { measure, type PassResult, type WayOrReason } from './common.js';
+import { curlDownload, curlUpload, partFiles } from '../curl.js';
 
 const DURABLE_TIMEOUT_MS = 15 * 60_000;
 
@@ -64,7 +65,17 @@ export async function sequentialWrite(bench: Bench): Promise<Row> {
     return result;
   };
 
-  const cells = await measure(bench, 'sequential write', bench.scale.writePasses, { filesfs, raw, rclone });
+  const curlPath = bench.tools.curl.path;
+  const curl: WayOrReason = curlPath ? async (pass) => {
+    const remote = name('curl', pass);
+    const parts = await partFiles(source, join(bench.paths.work, 'parts'));
+    const { value: seconds, requests } = await countEmulatorRequests(bench, () => curlUpload(curlPath, bench.raw, parts, remote, size, bench.paths.work));
+    await expectOnServer(bench, remote, size);
+    await bench.raw.remove(remote);
+    return { seconds, bytes: size, requests };
+  } : bench.tools.curl.reason ?? 'curl is not installed';
+
+  const cells = await measure(bench, 'sequential write', bench.scale.writePasses, { filesfs, raw, rclone, curl });
   return { workload: 'seq_write', title: `seq write ${formatSize(size)} (until durable)`, bytes: size, latency_ms: 0, ...cells };
 }
 
@@ -104,6 +115,13 @@ export async function sequentialRead(bench: Bench): Promise<Row> {
     return { seconds: await ddRead(join(side.direct.mountpoint, readName(pass)), size), bytes: size };
   };
 
-  const cells = await measure(bench, 'sequential read', bench.scale.passes, { filesfs, raw, rclone });
+  const curlPath = bench.tools.curl.path;
+  const curl: WayOrReason = curlPath ? async (pass) => {
+    await dropCaches(bench);
+    const { value: seconds, requests } = await countEmulatorRequests(bench, () => curlDownload(curlPath, bench.raw, readName(pass), size));
+    return { seconds, bytes: size, requests };
+  } : bench.tools.curl.reason ?? 'curl is not installed';
+
+  const cells = await measure(bench, 'sequential read', bench.scale.passes, { filesfs, raw, rclone, curl });
   return { workload: 'seq_read', title: `seq read ${formatSize(size)} (cold)`, bytes: size, latency_ms: 0, ...cells };
 }

@@ -14,6 +14,7 @@ import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
 const usage = `Usage: filesfs mount <mountpoint> [options]
 
@@ -62,13 +63,21 @@ Caching and reading:
                         also filesfs refresh
   --read-ahead SIZE     largest read-ahead window per file being read
                         sequentially (default ${MOUNT_DEFAULTS.readAheadBytes / MiB}M; a multiple of 256K)
-  --read-cache SIZE     memory for file contents read, whole mount (default
-                        ${MOUNT_DEFAULTS.readCacheBytes / MiB}M; at least --read-ahead + 16M)
+  --read-cache SIZE     memory for file contents being read, whole mount: what
+                        is in flight and on its way to disk (default
+                        ${MOUNT_DEFAULTS.readCacheBytes / MiB}M; at least 16M)
+  --cache-size SIZE     file contents kept on disk in the cache dir, across
+                        unmounts and restarts, least recently used first
+                        (default ${MOUNT_DEFAULTS.cacheSizeBytes / GiB}G; 0 = off: memory only); see filesfs
+                        status, filesfs cache clear
+  --cache-min-free SIZE the cache never leaves less free space than this on
+                        its disk, and gives space back when others need it
+                        (default ${MOUNT_DEFAULTS.cacheMinFreeBytes / GiB}G)
   --prefetch-files N    once a program reads a folder's files one after another
                         (cp -r, tar), fetch the next N files of up to 1M ahead,
                         32 at a time (default ${MOUNT_DEFAULTS.prefetchFiles}; 0 = off)
   --cache-dir DIR       private folder for the control socket, the log of
-                        --daemon and pending uploads (default
+                        --daemon, pending uploads and the content cache (default
                         $XDG_CACHE_HOME/filesfs/<hash of site and root>,
                         or ~/.cache/filesfs/...)
 

@@ -1,19 +1,23 @@
 // `filesfs status <mountpoint> [--json]`: what a running mount has not
-// uploaded yet. Finds the filesfs process serving the mountpoint (registry,
-// src/control), asks it "status" over its private control socket and prints
-// the answer: totals, then each file (uploading with progress, failed with
-// the server's reason and where its content is kept, retrying, pending,
-// still open), then the write-size histogram. --json prints the mount's
+// uploaded yet, and what it has cached of file contents. Finds the filesfs
+// process serving the mountpoint (registry, src/control), asks it "status"
+// and "cache" over its private control socket and prints the answers:
+// totals, then each file (uploading with progress, failed with the server's
+// reason and where its content is kept, retrying, pending, still open), then
+// the write-size histogram, then the content cache (size, hit rate,
+// evictions, why it stopped growing) and memory. --json prints the mount's
 // answer as is (WriteBackStatus, src/vfs/write-back/status.ts: pendingUploads,
 // pendingBytes, uploading, failedUploads, files[] with path, size, state,
 // uploadedBytes, error, stagingFile, …, and `server`: the server's health
-// and the client's counters). The first line says whether the server
-// answers ("server unreachable since 14:02:11 (last error ...)"). Exit
+// and the client's counters), with the cache under `contentCache`
+// (ContentCacheStatus, src/vfs/content-cache/status.ts). The first line says
+// whether the server answers ("server unreachable since 14:02:11 (last error
+// ...)"). A read-only mount uploads nothing: it answers the cache only. Exit
 // status: 0 with an answer, 1 when no running filesfs mount is there (or it
 // cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
 import { canonicalMountpoint } from '../../fuse/index.js';
-import { formatBytes, type HeldLock, type RemoteChangesStatus, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { formatBytes, type ContentCacheStatus, type HeldLock, type RemoteChangesStatus, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { askMount, MountRequestError } from '../mount-request.js';
@@ -26,9 +30,11 @@ what a running filesfs mount has not uploaded yet: files and folders pending
 uploading (with progress), retrying after a network or server failure, failed
 (refused by the server: the reason, and where the content is kept in the
 cache dir), and files still open for writing; then totals since the mount
-started, the sizes of the write requests the mount received, the locks held
-on the server for programs here (fcntl, lockf, flock), and what
---poll-interval and filesfs refresh cost (API requests).
+started and the sizes of the write requests the mount received; then the
+content cache on disk (its size and limit, hit rate, evictions, and why it
+stopped growing if it did) and the memory the mount uses; the locks held on
+the server for programs here (fcntl, lockf, flock), and what --poll-interval
+and filesfs refresh cost (API requests).
 filesfs retry tries failed uploads at once; filesfs discard drops one.
 
 Options:
@@ -36,7 +42,8 @@ Options:
                         pendingBytes, uploading, failedUploads, files[] with
                         kind, path, size, state, uploadedBytes, error,
                         stagingFile, waitingFor; server with the health and
-                        the client's requests, retries and hedges; locks[]
+                        the client's requests, retries and hedges;
+                        contentCache with disk, memory, process; locks[]
                         with path, exclusive, since, holders;
                         pollIntervalSeconds, pollRequests, polledFolders,
                         lastPollAt, refreshes, refreshRequests)
@@ -53,7 +60,7 @@ const fail = (line: string): number => {
 };
 
 export const command: Command = {
-  summary: 'show pending, uploading and failed uploads of a mount',
+  summary: 'show pending, uploading and failed uploads of a mount, and its content cache',
   usage,
   async run(args) {
     const { values, positionals } = parseCommandLine(args, { json: { type: 'boolean' }, timeout: { type: 'string' } });
@@ -61,22 +68,28 @@ export const command: Command = {
     const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
     if (!(timeoutS > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
     const target = await canonicalMountpoint(positionals[0]!);
-    let status: WriteBackStatus;
+    const timeoutMs = Math.round(timeoutS * 1000);
+    let status: WriteBackStatus | null;
+    let cache: ContentCacheStatus | null;
     try {
-      status = await askMount<WriteBackStatus>(target, 'status', {}, Math.round(timeoutS * 1000));
+      // A read-only mount uploads nothing ("status" is unknown to it); one older than the content cache has no "cache".
+      status = await askMount<WriteBackStatus | null>(target, 'status', {}, timeoutMs, { unknownIsNull: true });
+      cache = await askMount<ContentCacheStatus | null>(target, 'cache', {}, timeoutMs, { unknownIsNull: true });
     } catch (err) {
       if (err instanceof MountRequestError) return fail(err.message);
       throw err;
     }
+    if (!status && !cache) return fail(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
     // The server locks held for programs here (none from a mount that predates them).
-    const locks = await askMount<HeldLock[]>(target, 'locks', {}, Math.round(timeoutS * 1000)).catch(() => [] as HeldLock[]);
+    const locks = await askMount<HeldLock[]>(target, 'locks', {}, timeoutMs).catch(() => [] as HeldLock[]);
     // What seeing remote changes cost (none from a mount that predates it).
-    const remote = await askMount<RemoteChangesStatus | null>(target, 'poll', {}, Math.round(timeoutS * 1000)).catch(() => null);
+    const remote = await askMount<RemoteChangesStatus | null>(target, 'poll', {}, timeoutMs).catch(() => null);
     if (values.json) {
-      process.stdout.write(JSON.stringify({ ...status, locks, ...remote }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...(status ?? {}), ...(cache ? { contentCache: cache } : {}), locks, ...remote }, null, 2) + '\n');
       return 0;
     }
-    process.stdout.write(formatStatus(target, status) + formatLocks(locks) + (remote ? formatRemoteChanges(remote) : ''));
+    const lines = status ? formatStatus(target, status) : `${target}: mounted read-only; nothing is uploaded\n`;
+    process.stdout.write((cache ? formatContentCache(cache, lines) : lines) + formatLocks(locks) + (remote ? formatRemoteChanges(remote) : ''));
     return 0;
   },
 };
@@ -155,6 +168,28 @@ export function formatRemoteChanges(r: RemoteChangesStatus, now = Date.now()): s
 
 function count(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/**
+ * The content cache's lines under the rest (`rest`): a cache that stopped
+ * growing comes first, as a warning, like a full cache disk.
+ */
+export function formatContentCache(c: ContentCacheStatus, rest: string): string {
+  const lines: string[] = [];
+  const d = c.disk;
+  if (d?.state === 'stopped') lines.push(`WARNING: the content cache stopped growing at ${formatBytes(d.usedBytes)}: ${d.stoppedReason}; reads go on from the network`);
+  lines.push(rest.replace(/\n$/, ''));
+  if (!d) {
+    lines.push('content cache: off (--cache-size 0); file contents are cached in memory only');
+  } else {
+    const asked = d.hits + d.misses;
+    const rate = asked === 0 ? 'no reads yet' : `hit rate ${Math.round((100 * d.hits) / asked)}% (${d.hits} of ${asked} blocks read from disk)`;
+    const state = d.state === 'full' ? 'full: the least recently used make room' : d.state === 'stopped' ? 'stopped' : 'growing';
+    lines.push(`content cache: ${formatBytes(d.usedBytes)} of ${formatBytes(d.maxBytes)} in ${d.files} file${d.files === 1 ? '' : 's'} (${d.dir}); ${rate}; ${d.evictedBlocks} block${d.evictedBlocks === 1 ? '' : 's'} (${formatBytes(d.evictedBytes)}) evicted; ${state}`);
+    if (d.disk) lines.push(`  its disk: ${formatBytes(d.disk.freeBytes)} free of ${formatBytes(d.disk.totalBytes)} (the cache leaves --cache-min-free ${formatBytes(d.minFreeBytes)})`);
+  }
+  lines.push(`memory: ${formatBytes(c.memory.usedBytes)} of ${formatBytes(c.memory.budgetBytes)} (--read-cache) held for file contents; the mount process uses ${formatBytes(c.process.rssBytes)}`);
+  return lines.join('\n') + '\n';
 }
 
 /** Buckets are powers of two: 131072 → "128 KiB". */

@@ -1,131 +1,164 @@
-// Memory for fetched file content, bounded per file version and in total.
-// Segments (whole range responses, block-aligned) are kept in one lru-cache
-// whose maxSize is the total bound, so the least recently used segment of any
-// file goes first; each file also keeps its own use order, so a file over its
-// own bound evicts its own oldest segment. Requests in flight count too: a
-// request reserves its bytes before it is sent (evicting to make room), so
-// cached + in flight stays within both bounds. Read-ahead that would not fit
-// is skipped; a read's own blocks are always fetched.
-//
-// Segments are kept as the responses themselves (no copy per block; with
-// the HTTP client, as the chunks they arrived in: file-content.ts
-// ChunkedData): copying every byte once more would cost a visible share of
-// a sequential read's CPU time, and a segment is evicted as a whole.
-import { LRUCache } from 'lru-cache';
-import type { FileContent, Segment } from './file-content.js';
+// The memory layer of the read path: which blocks of which file version are
+// in memory now (each a block of the pool, block-pool.ts), in one least
+// recently used order for the whole mount and one per file version. It sits
+// in front of the disk cache: a block fetched from the server is kept here
+// while it is written to disk and while readers want it, and let go first
+// when the pool needs room, or when the mount is idle (dropOnDisk) for
+// blocks that are on disk anyway. The bounds:
+//   - the pool: every block held, cached or in flight, is one of its blocks;
+//   - per file version (perFileBytes): read-ahead that would push one file
+//     over it evicts that file's own oldest blocks first, and is skipped when
+//     its requests in flight alone would; a read's own blocks always go.
+import type { BlockPool, PoolBlock } from './block-pool.js';
+import type { FileContent } from './file-content.js';
 
-export interface BlockCacheLimits {
-  perFileBytes: number;
-  totalBytes: number;
+/** One block of one file version in memory. */
+export interface MemBlock {
+  readonly content: FileContent;
+  readonly index: number;
+  readonly block: PoolBlock;
+  /** Bytes of the file in it (the block size, less at the end of the file). */
+  readonly length: number;
 }
 
 export interface BlockCacheStats {
+  /** Bytes of file content cached in memory. */
   cachedBytes: number;
+  /** Bytes of requests in flight. */
   inflightBytes: number;
-  segments: number;
+  blocks: number;
+  /** The pool: its budget and the bytes held (cached, in flight, being written to disk). */
+  poolBytes: number;
+  poolUsedBytes: number;
 }
 
 export class BlockCache {
-  private readonly lru: LRUCache<string, Segment>;
-  private inflightBytes = 0;
+  private readonly lru = new Map<MemBlock, true>();
+  private cached = 0;
+  private inflight = 0;
 
-  /** `onEmpty` is told when a file's last cached segment goes. */
-  constructor(private readonly limits: BlockCacheLimits, private readonly onEmpty: (content: FileContent) => void = () => {}) {
-    this.lru = new LRUCache<string, Segment>({
-      maxSize: limits.totalBytes,
-      sizeCalculation: (segment) => Math.max(segment.data.length, 1),
-      dispose: (segment) => this.unlink(segment),
-    });
+  /** `onEmpty` is told when a file's last cached block goes; `onDisk` says whether a block is in the disk cache too. */
+  constructor(
+    readonly pool: BlockPool,
+    private readonly perFileBytes: number,
+    private readonly onEmpty: (content: FileContent) => void = () => {},
+    private readonly onDisk: (b: MemBlock) => boolean = () => false,
+  ) {}
+
+  /** The block `index` of `content` in memory, marked as just used. */
+  find(content: FileContent, index: number): MemBlock | undefined {
+    const b = content.blocks.get(index);
+    if (!b) return undefined;
+    this.lru.delete(b);
+    this.lru.set(b, true);
+    content.order.delete(b);
+    content.order.set(b, true);
+    return b;
   }
 
-  /** The cached segment holding `block`, marked as just used. */
-  find(content: FileContent, block: number): Segment | undefined {
-    const segment = content.blocks.get(block);
-    if (!segment) return undefined;
-    this.lru.get(segment.key);
-    content.order.delete(segment);
-    content.order.set(segment, true);
-    return segment;
-  }
-
-  has(content: FileContent, block: number): boolean {
-    return content.blocks.has(block);
+  has(content: FileContent, index: number): boolean {
+    return content.blocks.has(index);
   }
 
   /**
-   * Reserves room for a request of `bytes` for `content`, evicting what must
-   * go. An optional request (read-ahead) is refused (false) when requests in
-   * flight alone would exceed a bound; a required one is always granted.
+   * Room for a request of `bytes` for `content`: read-ahead (`optional`) is
+   * refused when the file's requests in flight alone would exceed its bound;
+   * otherwise the file's own oldest blocks make room. The caller then takes
+   * the pool blocks and settles the reservation when the request ends.
    */
   reserve(content: FileContent, bytes: number, optional: boolean): boolean {
-    if (optional && (this.inflightBytes + bytes > this.limits.totalBytes || content.inflightBytes + bytes > this.limits.perFileBytes)) return false;
-    while (content.cachedBytes + content.inflightBytes + bytes > this.limits.perFileBytes && content.order.size > 0) {
-      this.evictOldestOf(content);
-    }
-    while (this.lru.calculatedSize + this.inflightBytes + bytes > this.limits.totalBytes && this.lru.size > 0) this.lru.pop();
-    this.inflightBytes += bytes;
+    if (optional && content.inflightBytes + bytes > this.perFileBytes) return false;
+    while (content.cachedBytes + content.inflightBytes + bytes > this.perFileBytes && content.order.size > 0) this.evictOldestOf(content);
+    this.inflight += bytes;
     content.inflightBytes += bytes;
     return true;
   }
 
-  /** Returns a reservation (the request finished or failed). */
   settle(content: FileContent, bytes: number): void {
-    this.inflightBytes -= bytes;
+    this.inflight -= bytes;
     content.inflightBytes -= bytes;
   }
 
-  /** Keeps a segment, unless its file version was superseded meanwhile. */
-  insert(segment: Segment): void {
-    const content = segment.content;
-    if (content.superseded || segment.data.length === 0) return;
-    for (let b = segment.firstBlock; b <= segment.lastBlock; b++) {
-      const old = content.blocks.get(b);
-      if (old) this.lru.delete(old.key);
+  /** Keeps a fetched block (the cache takes over the caller's hold on `block`), unless the version was superseded. */
+  insert(content: FileContent, index: number, block: PoolBlock, length: number): MemBlock | undefined {
+    if (content.superseded) {
+      this.pool.release(block);
+      return undefined;
     }
-    while (content.cachedBytes + content.inflightBytes + segment.data.length > this.limits.perFileBytes && content.order.size > 0) {
-      this.evictOldestOf(content);
-    }
-    while (this.lru.calculatedSize + this.inflightBytes + segment.data.length > this.limits.totalBytes && this.lru.size > 0) this.lru.pop();
-    for (let b = segment.firstBlock; b <= segment.lastBlock; b++) content.blocks.set(b, segment);
-    content.order.set(segment, true);
-    content.cachedBytes += segment.data.length;
-    this.lru.set(segment.key, segment);
+    const old = content.blocks.get(index);
+    if (old) this.remove(old);
+    const b: MemBlock = { content, index, block, length };
+    content.blocks.set(index, b);
+    content.order.set(b, true);
+    content.cachedBytes += length;
+    this.cached += length;
+    this.lru.set(b, true);
+    return b;
   }
 
-  /** Evicts a version's least recently used segments until it holds at most `keepBytes`. */
+  /**
+   * Lets go of up to `n` blocks, least recently used first: the pool's
+   * reclaim. With `onDiskOnly` only blocks also on disk; with `shortOnly`
+   * only short blocks (buffers of their own, block-pool.ts).
+   */
+  evict(n: number, onDiskOnly = false, shortOnly = false): void {
+    if (!onDiskOnly && !shortOnly) {
+      for (let i = 0; i < n && this.lru.size > 0; i++) this.remove(this.lru.keys().next().value!);
+      return;
+    }
+    let left = n;
+    for (const b of this.lru.keys()) {
+      if (left <= 0) break;
+      if ((shortOnly && !b.block.short) || (onDiskOnly && !this.onDisk(b))) continue;
+      this.remove(b);
+      left--;
+    }
+  }
+
+  /** Evicts a version's least recently used blocks until it holds at most `keepBytes`. */
   trim(content: FileContent, keepBytes: number): void {
     while (content.cachedBytes > keepBytes && content.order.size > 0) this.evictOldestOf(content);
   }
 
-  /** Drops a version's segments that end at or before `offset` (what a sequential reader left behind). */
-  dropBefore(content: FileContent, offset: number): void {
-    // Deleting the entry being visited is safe while iterating a Map.
-    for (const segment of content.order.keys()) {
-      if (segment.start + segment.data.length <= offset) this.lru.delete(segment.key);
+  /** Lets go of a version's blocks that end at or before `offset` (what a sequential reader left behind). */
+  dropBefore(content: FileContent, offset: number, blockSize: number): void {
+    for (const b of content.order.keys()) {
+      if (b.index * blockSize + b.length <= offset) this.remove(b);
     }
   }
 
-  /** Drops every cached segment of a file version. */
+  /** Lets go of a version's blocks that are on disk too. */
+  dropOnDiskOf(content: FileContent): void {
+    for (const b of content.order.keys()) if (this.onDisk(b)) this.remove(b);
+  }
+
+  /** Lets go of every block that is on disk too (the mount is idle). */
+  dropOnDisk(): void {
+    for (const b of this.lru.keys()) if (this.onDisk(b)) this.remove(b);
+  }
+
+  /** Lets go of every cached block of a file version. */
   drop(content: FileContent): void {
-    for (const segment of [...content.order.keys()]) this.lru.delete(segment.key);
+    for (const b of [...content.order.keys()]) this.remove(b);
   }
 
   stats(): BlockCacheStats {
-    return { cachedBytes: this.lru.calculatedSize, inflightBytes: this.inflightBytes, segments: this.lru.size };
+    return { cachedBytes: this.cached, inflightBytes: this.inflight, blocks: this.lru.size, poolBytes: this.pool.bytes, poolUsedBytes: this.pool.usedBytes };
   }
 
   private evictOldestOf(content: FileContent): void {
     const oldest = content.order.keys().next().value;
-    if (oldest) this.lru.delete(oldest.key);
+    if (oldest) this.remove(oldest);
   }
 
-  private unlink(segment: Segment): void {
-    const content = segment.content;
-    if (!content.order.delete(segment)) return;
-    for (let b = segment.firstBlock; b <= segment.lastBlock; b++) {
-      if (content.blocks.get(b) === segment) content.blocks.delete(b);
-    }
-    content.cachedBytes -= segment.data.length;
+  private remove(b: MemBlock): void {
+    if (!this.lru.delete(b)) return;
+    const content = b.content;
+    content.order.delete(b);
+    if (content.blocks.get(b.index) === b) content.blocks.delete(b.index);
+    content.cachedBytes -= b.length;
+    this.cached -= b.length;
+    this.pool.release(b.block);
     if (content.order.size === 0) this.onEmpty(content);
   }
 }

@@ -1,37 +1,76 @@
 // Which file version each remote path's readers share, and what happens to
-// cached content when the namespace or the server changes:
+// cached content (in memory and in the disk cache) when the namespace or the
+// server changes:
 //   - open: acquire(entry) gives the current FileContent of that path when it
-//     is the same version (size + mtime), else supersedes the old one and
-//     starts a new one (forgetting the client's cached download URL);
+//     is the same version (size + mtime, and for the disk cache also the
+//     server's mtime and checksums), else supersedes the old one and starts a
+//     new one (forgetting the client's cached download URL);
 //   - the metadata cache reports every entry it learns (observe): a different
 //     version of a file with cached content supersedes it at once;
 //   - our own utimens changes the mtime but not the bytes (retime);
 //   - renames re-key content so open handles keep reading (moved);
 //   - unlink detaches it (open handles keep what is cached);
 //   - a file gone on the server (refresh, poll) is outdated like a changed one.
-// A FileContent with no handle left keeps up to CLOSED_FILE_KEPT_BYTES of
-// cached segments, so re-opening an unchanged small file reads from memory.
+// A FileContent with no handle left keeps in memory only what is not on disk,
+// up to closedFileKeptBytes, so re-opening an unchanged small file reads from
+// memory even without a disk cache. When nothing was read for IDLE_MS, memory
+// lets go of every block that is on disk and, if nothing else is held, of
+// the pool itself (idle-memory.ts).
 import { LRUCache } from 'lru-cache';
 import type { FilesClient, RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
+import type { ContentDiskCache } from '../content-cache/disk-cache.js';
 import { keyOf } from '../path-mapper.js';
-import { BlockCache, type BlockCacheLimits } from './block-cache.js';
+import { BlockCache, type MemBlock } from './block-cache.js';
+import { BlockPool } from './block-pool.js';
 import { FileContent, versionOf } from './file-content.js';
-
-/** Cached bytes a version keeps once its last handle closed (oldest go first): a re-opened file of up to this size reads from memory. */
-export const CLOSED_FILE_KEPT_BYTES = 8 * 1024 * 1024;
+import { GarbagePacer, IdleMemory } from './idle-memory.js';
 
 /** Versions remembered for paths whose content left the cache: enough for any working set of open files. */
 const REMEMBERED_VERSIONS = 10_000;
 
+export interface ContentRegistryOptions {
+  blockSize: number;
+  /** The memory budget for file content (the pool), bytes. */
+  totalBytes: number;
+  /** Memory one file version may hold, bytes. */
+  perFileBytes: number;
+  /** The largest range request, bytes. */
+  maxRequestBytes: number;
+  /** Bytes a version nobody reads keeps in memory, when they are not on disk. */
+  closedFileKeptBytes: number;
+  /** The content cache on disk; none: memory only. */
+  disk?: ContentDiskCache;
+}
+
 export class ContentRegistry {
   readonly blocks: BlockCache;
+  readonly disk: ContentDiskCache | undefined;
+  readonly maxRequestBytes: number;
+  readonly closedFileKeptBytes: number;
+  /** Resolves once the disk cache's index is loaded (opens wait for it). */
+  readonly ready: Promise<void>;
+  private readonly idle: IdleMemory;
+  private readonly pacer = new GarbagePacer();
+  /** For the client: bytes received for a read (paces the collection of the network's buffers). */
+  readonly received = this.pacer.received;
   private readonly byKey = new Map<string, FileContent>();
   /** Last version whose download URL the client may hold, per path. */
   private readonly seen = new LRUCache<string, string>({ max: REMEMBERED_VERSIONS });
 
-  constructor(private readonly client: FilesClient, limits: BlockCacheLimits, private readonly log: Logger) {
-    this.blocks = new BlockCache(limits, (content) => this.tidy(content));
+  constructor(private readonly client: FilesClient, options: ContentRegistryOptions, private readonly log: Logger) {
+    const pool = new BlockPool(options.blockSize, Math.max(1, Math.floor(options.totalBytes / options.blockSize)), (n, onDiskOnly, shortOnly) => this.blocks.evict(n, onDiskOnly, shortOnly));
+    this.blocks = new BlockCache(pool, options.perFileBytes, (content) => this.tidy(content), (b) => this.isOnDisk(b));
+    this.disk = options.disk?.isEnabled ? options.disk : undefined;
+    this.maxRequestBytes = options.maxRequestBytes;
+    this.closedFileKeptBytes = options.closedFileKeptBytes;
+    this.ready = this.disk?.ready ?? Promise.resolve();
+    this.idle = new IdleMemory(() => this.releaseIdle());
+  }
+
+  /** Reads are happening (for the idle release). */
+  active(): void {
+    this.idle.active();
   }
 
   /** The shared content of this file version, counted as one more open handle. */
@@ -39,36 +78,41 @@ export class ContentRegistry {
     const key = keyOf(entry.path);
     const version = versionOf(entry);
     let content = this.byKey.get(key);
-    if (content && content.version !== version) {
+    // The disk cache's view of the version is finer (server mtime, checksums): it decides too.
+    const disk = this.disk?.isEnabled ? this.disk.bind(entry) : undefined;
+    if (content && (content.version !== version || (content.disk !== undefined && disk !== content.disk))) {
       this.replaced(content);
       content = undefined;
     }
     if (!content) {
-      content = new FileContent(entry);
+      content = new FileContent(entry, disk);
       this.byKey.set(key, content);
       // A URL cached for another version could serve that version's bytes.
       if (this.seen.get(key) !== version) this.client.invalidateDownload(entry.path);
       this.seen.set(key, version);
     }
-    content.refs++;
+    if (content.refs++ === 0 && content.disk) this.disk!.hold(content.disk);
     return content;
   }
 
   /** One handle on `content` closed. */
   release(content: FileContent): void {
-    content.refs = Math.max(0, content.refs - 1);
+    if (content.refs === 0) return;
+    content.refs--;
+    if (content.refs === 0 && content.disk) this.disk!.release(content.disk);
     // Nobody reads this version any more: keep what a re-open of a small
     // file needs, not a large file's whole read-ahead, which mostly repeats
     // the kernel's page cache (auto_cache keeps it across opens of an
-    // unchanged file). Measured: a benchmark that read four 1 GiB files one
-    // after the other kept 4 × 64 MiB of closed files' blocks, and the mount
-    // process peaked at 458 MiB RSS.
+    // unchanged file) and the disk cache. Measured: a benchmark that read
+    // four 1 GiB files one after the other kept 4 × 64 MiB of closed files'
+    // blocks, and the mount process peaked at 458 MiB RSS.
     this.tidy(content);
   }
 
   /** The server (or our own change) shows `entry` now. */
   observe(entry: RemoteEntry): void {
     if (entry.type !== 'file') return;
+    this.disk?.observe(entry);
     const content = this.byKey.get(keyOf(entry.path));
     if (content && content.version !== versionOf(entry)) this.replaced(content);
   }
@@ -96,6 +140,7 @@ export class ContentRegistry {
   retime(entry: RemoteEntry): void {
     const key = keyOf(entry.path);
     const content = this.byKey.get(key);
+    this.disk?.retime(entry);
     if (!content || content.size !== entry.size) return;
     content.mtime = entry.mtime;
     this.seen.set(key, content.version);
@@ -103,6 +148,7 @@ export class ContentRegistry {
 
   /** A file or folder moved: content at or below `from` now lives below `to`. */
   moved(from: string, to: string): void {
+    this.disk?.moved(from, to);
     const fromKey = keyOf(from);
     for (const [key, content] of [...this.byKey]) {
       if (key !== fromKey && !key.startsWith(fromKey + '/')) continue;
@@ -121,6 +167,7 @@ export class ContentRegistry {
   /** A file was deleted: new opens will not find it; open handles keep their cached blocks. */
   removed(path: string): void {
     const key = keyOf(path);
+    this.disk?.removed(path);
     this.byKey.delete(key);
     this.seen.delete(key);
   }
@@ -156,6 +203,8 @@ export class ContentRegistry {
     const key = keyOf(content.remotePath);
     if (this.byKey.get(key) === content) this.byKey.delete(key);
     this.blocks.drop(content);
+    // Its bytes on disk are of a version nobody can read any more.
+    if (content.disk) this.disk?.invalid(content.disk, why);
     // A detached version's URL is its own; the path's shared one belongs to the newer version now.
     if (content.detached) return;
     this.client.invalidateDownload(content.remotePath);
@@ -169,9 +218,29 @@ export class ContentRegistry {
   tidy(content: FileContent): void {
     // A detached version nobody reads any more is of no use.
     if (content.refs === 0 && content.detached) return this.supersede(content, 'its last reader closed');
-    if (content.refs === 0) this.blocks.trim(content, CLOSED_FILE_KEPT_BYTES);
+    if (content.refs === 0) {
+      this.blocks.dropOnDiskOf(content);
+      this.blocks.trim(content, this.closedFileKeptBytes);
+    }
     if (content.refs > 0 || content.order.size > 0 || content.inflight.size > 0) return;
     const key = keyOf(content.remotePath);
     if (this.byKey.get(key) === content) this.byKey.delete(key);
+  }
+
+  /** Whether a block in memory is in the disk cache too (letting go of it loses nothing). */
+  private isOnDisk(b: MemBlock): boolean {
+    const v = b.content.disk;
+    return v !== undefined && this.disk !== undefined && this.disk.has(v, Math.floor((b.index * this.blocks.pool.blockSize) / this.disk.blockSize));
+  }
+
+  /** Nothing was read for a while: memory keeps only what is nowhere else. */
+  private releaseIdle(): boolean {
+    this.blocks.dropOnDisk();
+    return this.blocks.pool.releaseIdle();
+  }
+
+  /** Stops the idle timer. */
+  close(): void {
+    this.idle.close();
   }
 }

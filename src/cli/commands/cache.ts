@@ -1,0 +1,57 @@
+// `filesfs cache clear <mountpoint>`: empties the content cache of a running
+// mount (the file blocks it keeps on disk in its cache dir). Pending uploads
+// live beside it in the cache dir and are not cache: they stay, and so do
+// files open for reading (they read on from the server). Finds the filesfs
+// process serving the mountpoint (registry, src/control) and asks it over its
+// control socket. Exit status: 0 once emptied, 1 when no running filesfs mount
+// is there (or it cannot answer), 2 for usage.
+import { ConfigError } from '../../options/config-error.js';
+import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
+import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/index.js';
+import { formatBytes } from '../../vfs/index.js';
+import { parseCommandLine } from '../args.js';
+import type { Command } from '../command.js';
+
+const usage = `Usage: filesfs cache clear <mountpoint>
+
+Empties the content cache of a running mount: the blocks of files it keeps on
+disk in its cache dir (--cache-size), so that the next reads come from the
+server. Pending uploads are not cache: they stay and upload as before.
+
+Options:
+  --timeout S           give up after S seconds without an answer (default 60)
+  -h, --help            show this help`;
+
+const DEFAULT_TIMEOUT_S = 60;
+
+const fail = (line: string): number => {
+  process.stderr.write(`filesfs: ${line}\n`);
+  return 1;
+};
+
+export const command: Command = {
+  summary: 'empty the content cache of a mount (pending uploads stay)',
+  usage,
+  async run(args) {
+    const { values, positionals } = parseCommandLine(args, { timeout: { type: 'string' } });
+    if (positionals[0] !== 'clear' || positionals.length !== 2) throw new ConfigError('cache: expected `clear <mountpoint>` (usage: filesfs cache clear <mountpoint>)');
+    const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
+    if (!(timeoutS > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
+    const target = await canonicalMountpoint(positionals[1]!);
+    const record = await findMount(target);
+    if (!record) {
+      const kernel = await findKernelMount(target);
+      return fail(kernel ? `${target} is not served by a running filesfs mount (${kernel.fstype} from ${kernel.source})` : `${target} is not mounted`);
+    }
+    let cleared: { blocks: number; bytes: number };
+    try {
+      cleared = await controlRequest<{ blocks: number; bytes: number }>(record.socket, 'cache-clear', { timeoutMs: Math.round(timeoutS * 1000) });
+    } catch (err) {
+      if (err instanceof ControlUnavailableError) return fail(`the filesfs mount at ${target} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
+      if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) return fail(`the filesfs mount at ${target} has no content cache (an older filesfs)`);
+      return fail(`cache clear of ${target}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    process.stdout.write(`${target}: content cache emptied (${formatBytes(cleared.bytes)} in ${cleared.blocks} block${cleared.blocks === 1 ? '' : 's'}); pending uploads untouched\n`);
+    return 0;
+  },
+};
