@@ -168,7 +168,7 @@ export class FilesFilesystem implements Filesystem {
     const locks = resolved.serverLocks && lockManager.supported ? lockManager : undefined;
     this.locks = locks;
     this.context = { client, options: resolved, paths, metadata, lookup, contents, namespace, logger, locks, times, attributes, remoteChanged };
-    this.metadataOps = new MetadataOps({ client, lookup, contents, options: resolved, writes: () => this.writes, times, logger });
+    this.metadataOps = new MetadataOps({ client, lookup, contents, options: resolved, writes: () => this.writes, times, logger, heldLock: (path) => locks?.heldToken(path) });
     this.writes = extensions.writeLayer?.(this.context) ?? new ReadOnlyWrites();
     lookup.overlay = this.writes;
     const reader = new FileReader(client, contents, resolved.readBlockSize, logger, (remotePath) => lookup.invalidate(remotePath), this.cacheCounters);

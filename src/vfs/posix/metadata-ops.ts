@@ -21,7 +21,7 @@ import type { WriteLayer } from '../writes.js';
 import type { LocalTimes } from './local-times.js';
 import { encodePosix, metadataOf, METADATA_LIMITS, sameMetadata, type MetadataMap, type PosixChange } from './posix-metadata.js';
 import {
-  checksumAttributeName, CHECKSUMS, noAttribute, parseXattrName, UPLOAD_STATE_NAME, userAttributeNames, userValue, withoutUserValue, withUserValue,
+  checksumAttributeName, CHECKSUMS, noAttribute, parseXattrName, LOCK_NAME, UPLOAD_STATE_NAME, userAttributeNames, userValue, withoutUserValue, withUserValue,
 } from './xattrs.js';
 
 export interface MetadataOpsDeps {
@@ -33,6 +33,8 @@ export interface MetadataOpsDeps {
   writes: () => WriteLayer;
   times: LocalTimes;
   logger: Logger;
+  /** The token of the lock this mount holds on a path for programs here, if any. */
+  heldLock?: (path: string) => string | undefined;
 }
 
 const S_ISGID = 0o2000;
@@ -113,6 +115,11 @@ export class MetadataOps {
         if (state === undefined) throw noAttribute(name);
         return Buffer.from(state, 'utf8');
       }
+      case 'lock': {
+        const holders = await this.lockHolders(entry);
+        if (holders === null) throw noAttribute(name);
+        return Buffer.from(holders, 'utf8');
+      }
       default:
         throw noAttribute(name);
     }
@@ -124,7 +131,29 @@ export class MetadataOps {
       for (const checksum of CHECKSUMS) if (entry[checksum]) names.push(checksumAttributeName(checksum));
       if (this.deps.writes().uploadState?.(entry.path) !== undefined) names.push(UPLOAD_STATE_NAME);
     }
+    // As the listing or stat said (is_locked), or held here: no request to list it.
+    if (entry.locked === true || this.deps.heldLock?.(entry.path) !== undefined) names.push(LOCK_NAME);
     return names;
+  }
+
+  /**
+   * The Files.com locks on an entry, in a line for user.filesfs.lock
+   * ("exclusive lock held by bob; expires in 120 s"), or null when there is
+   * none. One request: locks change without the entry changing.
+   */
+  private async lockHolders(entry: RemoteEntry): Promise<string | null> {
+    const { client } = this.deps;
+    if (!client.locks || entry.path === '') return null;
+    const locks = await client.locks(entry.path);
+    if (locks.length === 0) return null;
+    const mine = this.deps.heldLock?.(entry.path);
+    return locks
+      .map((l) => {
+        const who = l.token === mine ? 'this mount (a program here)' : l.username ?? l.owner ?? 'another client';
+        const expires = l.timeoutSeconds === null ? '' : `; expires in ${l.timeoutSeconds} s unless renewed`;
+        return `${l.exclusive ? 'exclusive' : 'shared'} lock held by ${who}${expires}`;
+      })
+      .join('\n');
   }
 
   async setxattr(entry: RemoteEntry, name: string, value: Buffer, flags: number): Promise<void> {

@@ -5,8 +5,9 @@
 //     keys starting with `filesfs.` are filesfs's own and never listed);
 //   - user.filesfs.<name> are read-only attributes showing what the server
 //     knows about a file: its checksums (md5, sha1, sha256, crc32, once the
-//     server has computed them) and, while the file has local changes, its
-//     upload state. Setting or removing them is EPERM;
+//     server has computed them), while the file has local changes, its
+//     upload state, and who holds a Files.com lock on it (`lock`). Setting
+//     or removing them is EPERM;
 //   - other namespaces (security., system., trusted.) hold nothing: reading
 //     is ENODATA, writing EOPNOTSUPP. The kernel reads security.capability
 //     before every write to a file, so that answer must cost nothing.
@@ -28,6 +29,8 @@ export const CHECKSUMS = ['md5', 'sha1', 'sha256', 'crc32'] as const;
 export type Checksum = (typeof CHECKSUMS)[number];
 /** The read-only attribute naming a pending file's upload state. */
 export const UPLOAD_STATE = 'upload';
+/** The read-only attribute naming who holds a Files.com lock on the entry. */
+export const LOCK = 'lock';
 
 export type XattrName =
   /** user.<key>: the custom_metadata key. */
@@ -36,6 +39,8 @@ export type XattrName =
   | { kind: 'checksum'; checksum: Checksum }
   /** user.filesfs.upload */
   | { kind: 'upload' }
+  /** user.filesfs.lock */
+  | { kind: 'lock' }
   /** Any other user.filesfs.* name: reserved, holds nothing. */
   | { kind: 'reserved' }
   /** security.*, system.*, trusted.*, or no namespace: holds nothing here. */
@@ -47,6 +52,7 @@ export function parseXattrName(name: string): XattrName {
     const field = name.slice(SERVER_NAMESPACE.length);
     if ((CHECKSUMS as readonly string[]).includes(field)) return { kind: 'checksum', checksum: field as Checksum };
     if (field === UPLOAD_STATE) return { kind: 'upload' };
+    if (field === LOCK) return { kind: 'lock' };
     return { kind: 'reserved' };
   }
   const key = name.slice(USER_NAMESPACE.length);
@@ -69,6 +75,7 @@ export function checksumAttributeName(checksum: Checksum): string {
 }
 
 export const UPLOAD_STATE_NAME = SERVER_NAMESPACE + UPLOAD_STATE;
+export const LOCK_NAME = SERVER_NAMESPACE + LOCK;
 
 /** The value of user.<key>, or ENODATA. */
 export function userValue(meta: MetadataMap, key: string, name: string): Buffer {

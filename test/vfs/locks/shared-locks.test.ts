@@ -156,3 +156,29 @@ describe('Office owner files', () => {
     expect((await readAll(a.fs, '/office/~$Budget.xlsx')).toString()).toBe('mine');
   });
 });
+
+describe('user.filesfs.lock', () => {
+  it('names who holds a lock on a file: another client by user name, a program here as this mount; read-only; gone with the lock', async () => {
+    const a = await mount(ALICE);
+    const bob = client(BOB);
+    await writeFile(a.fs, '/ledger.txt', 'v1');
+    await until(() => a.writeBack.status().pendingUploads === 0, 10_000, 'upload');
+    await expectErrno(a.fs.getxattr('/ledger.txt', 'user.filesfs.lock'), 'ENODATA');
+    expect(await a.fs.listxattr('/ledger.txt')).not.toContain('user.filesfs.lock');
+
+    const theirs = await bob.lock!('ledger.txt', { exclusive: true, timeoutSeconds: 120 });
+    const value = (await a.fs.getxattr('/ledger.txt', 'user.filesfs.lock')).toString();
+    expect(value).toMatch(/^exclusive lock held by bob; expires in \d+ s unless renewed$/);
+    await expectErrno(a.fs.setxattr('/ledger.txt', 'user.filesfs.lock', Buffer.from('mine'), 0), 'EPERM');
+    await bob.unlock!('ledger.txt', theirs.token);
+    await expectErrno(a.fs.getxattr('/ledger.txt', 'user.filesfs.lock'), 'ENODATA');
+
+    // A lock taken by a program here (fcntl F_SETLK) shows as this mount's, and is listed.
+    const fh = await a.fs.open('/ledger.txt', O_RDWR);
+    await a.fs.locking!.set('/ledger.txt', fh, { family: 'posix', owner: 1n, pid: 42, type: 'write', start: 0, end: Infinity, wait: false });
+    expect(await a.fs.listxattr('/ledger.txt')).toContain('user.filesfs.lock');
+    expect((await a.fs.getxattr('/ledger.txt', 'user.filesfs.lock')).toString()).toMatch(/^exclusive lock held by this mount \(a program here\)/);
+    await a.fs.locking!.set('/ledger.txt', fh, { family: 'posix', owner: 1n, pid: 42, type: 'unlock', start: 0, end: Infinity, wait: false });
+    await a.fs.release('/ledger.txt', fh);
+  });
+});
