@@ -669,6 +669,14 @@ export class ContentDiskCache {
     };
   }
 
+  /** The current versions at or below `path` (a refresh tells afterwards which it retired). */
+  within(path: string): DiskVersion[] {
+    const key = keyOf(path);
+    const out: DiskVersion[] = [];
+    for (const [k, v] of this.byKey) if (k === key || key === '' || k.startsWith(key + '/')) out.push(v);
+    return out;
+  }
+
   /** The current version of a path, if cached (tests, status). */
   versionOf(path: string): DiskVersion | undefined {
     return this.byKey.get(keyOf(path));

@@ -19,7 +19,7 @@
 import { LRUCache } from 'lru-cache';
 import type { FilesClient, RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
-import type { ContentDiskCache } from '../content-cache/disk-cache.js';
+import type { ContentDiskCache, DiskVersion } from '../content-cache/disk-cache.js';
 import { keyOf } from '../path-mapper.js';
 import { BlockCache, type MemBlock } from './block-cache.js';
 import { BlockPool } from './block-pool.js';
@@ -188,6 +188,12 @@ export class ContentRegistry {
     const out: FileContent[] = [];
     for (const [k, content] of this.byKey) if (k === key || key === '' || k.startsWith(key + '/')) out.push(content);
     return out;
+  }
+
+  /** Versions cached on disk at or below `path` that no content in memory stands for (closed files). */
+  onDiskOnlyWithin(path: string): DiskVersion[] {
+    if (!this.disk) return [];
+    return this.disk.within(path).filter((v) => this.byKey.get(v.key)?.disk !== v);
   }
 
   /** The current content of a path, if any (tests and status). */

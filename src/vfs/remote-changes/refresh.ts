@@ -71,6 +71,7 @@ export async function refresh(deps: RemoteChangesDeps, kernelPath: string, optio
   const listedBefore = metadata.staleListing(key);
   const below = recursive ? metadata.listingsBelow(remote) : [];
   const belowBefore = new Map(below.map((p) => [keyOf(p), metadata.staleListing(keyOf(p))]));
+  const watchedOnDisk = contents.onDiskOnlyWithin(remote).filter((v) => recursive || v.key === key || isChildKey(v.key, key));
   const watched = contents.within(remote).filter((c) => {
     if (c.detached || c.superseded) return false;
     const k = keyOf(c.remotePath);
@@ -136,6 +137,8 @@ export async function refresh(deps: RemoteChangesDeps, kernelPath: string, optio
   }
 
   for (const content of watched) countContent(content, report);
+  // Closed files' versions on disk that the server no longer shows.
+  for (const v of watchedOnDisk) if (v.dropped || v.detached) report.changedContents++;
   return report;
 }
 
