@@ -3,8 +3,8 @@
 // alone, retry_parts: false restarting the upload, and what `end` carries.
 import { afterEach, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
-import { HttpFilesClient } from '../../../src/client/http-files-client.js';
-import { MIB } from '../../../src/client/part-size.js';
+import { HttpFilesClient } from '../../src/client/http-files-client.js';
+import { MIB } from '../../src/client/part-size.js';
 import { sendJson, startFixture, type Fixture, type Recorded } from './fixture-server.js';
 
 const fixtures: Fixture[] = [];

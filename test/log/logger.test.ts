@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, redact, registerSecret } from '../../../src/log/logger.js';
+import { createLogger, redact, registerSecret } from '../../src/log/logger.js';
 
 describe('logger', () => {
   it('filters by level and prefixes the component', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   BadRequestError, DestinationExistsError, FolderNotEmptyError, NotAuthenticatedError, NotAuthorizedError, NotFoundError,
   ParentMissingError, ProcessingFailureError, RateLimitedError, ServerError, ServiceUnavailableError, errorFromResponse, hasType,
-} from '../../../src/client/errors.js';
+} from '../../src/client/errors.js';
 
 describe('errorFromResponse', () => {
   it.each([

@@ -3,10 +3,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { findFstabEntry, parseFstab } from '../../../src/mount/fstab.js';
-import { formatListenAddress, parseListenAddress } from '../../../src/options/listen-address.js';
-import { looksLikeSite, parseSite } from '../../../src/options/site.js';
-import { testDir } from '../../support/emulator.js';
+import { findFstabEntry, parseFstab } from '../../src/mount/fstab.js';
+import { formatListenAddress, parseListenAddress } from '../../src/options/listen-address.js';
+import { looksLikeSite, parseSite } from '../../src/options/site.js';
+import { testDir } from '../support/emulator.js';
 
 describe('the site (mount source)', () => {
   test.each([

@@ -5,12 +5,12 @@ import { createServer, type Server } from 'node:http';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { formatResult, summarize } from '../../../src/doctor/check.js';
-import { checkFuse } from '../../../src/doctor/fuse-checks.js';
-import { checkMountHelpers } from '../../../src/doctor/helper-check.js';
-import { checkSite } from '../../../src/doctor/site-check.js';
-import type { FuseDetection } from '../../../native/detect-fuse.mjs';
-import { testDir } from '../../support/emulator.js';
+import { formatResult, summarize } from '../../src/doctor/check.js';
+import { checkFuse } from '../../src/doctor/fuse-checks.js';
+import { checkMountHelpers } from '../../src/doctor/helper-check.js';
+import { checkSite } from '../../src/doctor/site-check.js';
+import type { FuseDetection } from '../../native/detect-fuse.mjs';
+import { testDir } from '../support/emulator.js';
 
 const ready: FuseDetection = { ok: true, problems: [], libfuse: '/lib/libfuse.so.2', fusermount: '/usr/bin/fusermount' };
 const loads = async (): Promise<void> => undefined;

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { CLIENT_DEFAULTS, resolveClientOptions } from '../../../src/client/options.js';
-import { ConfigError } from '../../../src/options/config-error.js';
-import { redact } from '../../../src/log/logger.js';
-import { USER_AGENT } from '../../../src/version.js';
+import { CLIENT_DEFAULTS, resolveClientOptions } from '../../src/client/options.js';
+import { ConfigError } from '../../src/options/config-error.js';
+import { redact } from '../../src/log/logger.js';
+import { USER_AGENT } from '../../src/version.js';
 
 const key = { apiKey: 'k3yUnitTestValue0001' };
 

@@ -4,10 +4,10 @@
 // boolean with a value, a flag given twice: refused in one line that names
 // what was written.
 import { describe, expect, test } from 'vitest';
-import { parseCommandLine } from '../../../src/cli/args.js';
-import { ConfigError } from '../../../src/options/config-error.js';
-import { MOUNT_FLAGS, parseMountConfig } from '../../../src/mount/mount-config.js';
-import { ownOptionNames, splitMountOptions } from '../../../src/mount/option-spellings.js';
+import { parseCommandLine } from '../../src/cli/args.js';
+import { ConfigError } from '../../src/options/config-error.js';
+import { MOUNT_FLAGS, parseMountConfig } from '../../src/mount/mount-config.js';
+import { ownOptionNames, splitMountOptions } from '../../src/mount/option-spellings.js';
 
 function parse(args: string[], env: NodeJS.ProcessEnv = {}) {
   const { values, positionals } = parseCommandLine(args, MOUNT_FLAGS);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_PART_SIZE, MAX_PARTS, MAX_UPLOAD_SIZE, MIB, MIN_PART_SIZE, partCountFor, partRange, partSizeFor, streamCapacity, streamPartSize } from '../../../src/client/part-size.js';
+import { MAX_PART_SIZE, MAX_PARTS, MAX_UPLOAD_SIZE, MIB, MIN_PART_SIZE, partCountFor, partRange, partSizeFor, streamCapacity, streamPartSize } from '../../src/client/part-size.js';
 
 describe('part size for a known size', () => {
   it('uses 5 MiB parts up to 10,000 × 5 MiB', () => {

@@ -11,11 +11,11 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ClientOptions } from '../../../src/client/options.js';
-import { HttpFilesClient } from '../../../src/client/http-files-client.js';
-import { NotAuthenticatedError, TimeoutError } from '../../../src/client/errors.js';
-import { ServerUnreachableError } from '../../../src/client/health.js';
-import { createLogger } from '../../../src/log/logger.js';
+import type { ClientOptions } from '../../src/client/options.js';
+import { HttpFilesClient } from '../../src/client/http-files-client.js';
+import { NotAuthenticatedError, TimeoutError } from '../../src/client/errors.js';
+import { ServerUnreachableError } from '../../src/client/health.js';
+import { createLogger } from '../../src/log/logger.js';
 
 const FILE = { path: 'a.txt', display_name: 'a.txt', type: 'file', size: 3, mtime: '2024-05-30T15:30:59Z' };
 /** Far beyond vitest's 60 s: a test that waited for the outer timeout would fail. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BadRequestError, NetworkError, NotAuthenticatedError, RateLimitedError, ServerError, ServiceUnavailableError, TimeoutError } from '../../../src/client/errors.js';
-import { isRetryable, RetryPolicy, withRetries } from '../../../src/client/retry.js';
+import { BadRequestError, NetworkError, NotAuthenticatedError, RateLimitedError, ServerError, ServiceUnavailableError, TimeoutError } from '../../src/client/errors.js';
+import { isRetryable, RetryPolicy, withRetries } from '../../src/client/retry.js';
 
 const policy = (random: () => number, retries = 3) => new RetryPolicy({ retries, baseDelayMs: 500, maxDelayMs: 2000, random });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../../src/client/retry-after.js';
+import { MAX_RETRY_AFTER_MS, parseRetryAfter } from '../../src/client/retry-after.js';
 
 describe('parseRetryAfter', () => {
   // The SHARED header_test_data table as docs/files-api.md §7 records it (seconds → ms).

@@ -4,12 +4,12 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { createServer } from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { NetworkError, TimeoutError, TlsVerificationError } from '../../../src/client/errors.js';
-import type { RequestEvent } from '../../../src/client/observer.js';
-import { ConfigError } from '../../../src/options/config-error.js';
-import { silentLogger } from '../../../src/log/logger.js';
-import { faultOf, MountMetrics, outcomeOf, RequestClassifier, serveMetrics } from '../../../src/metrics/index.js';
-import { CacheCounters, type PollStatus, type WriteBackStatus } from '../../../src/vfs/index.js';
+import { NetworkError, TimeoutError, TlsVerificationError } from '../../src/client/errors.js';
+import type { RequestEvent } from '../../src/client/observer.js';
+import { ConfigError } from '../../src/options/config-error.js';
+import { silentLogger } from '../../src/log/logger.js';
+import { faultOf, MountMetrics, outcomeOf, RequestClassifier, serveMetrics } from '../../src/metrics/index.js';
+import { CacheCounters, type PollStatus, type WriteBackStatus } from '../../src/vfs/index.js';
 
 const SITE = 'https://acme.files.com';
 

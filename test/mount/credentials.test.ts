@@ -2,11 +2,11 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveCredentials } from '../../../src/mount/credentials.js';
-import { findNetrcEntry } from '../../../src/mount/netrc.js';
-import { defaultCacheDir } from '../../../src/mount/cache-dir.js';
-import { preparePrivateDir } from '../../../src/options/private-dir.js';
-import { createLogger } from '../../../src/log/logger.js';
+import { resolveCredentials } from '../../src/mount/credentials.js';
+import { findNetrcEntry } from '../../src/mount/netrc.js';
+import { defaultCacheDir } from '../../src/mount/cache-dir.js';
+import { preparePrivateDir } from '../../src/options/private-dir.js';
+import { createLogger } from '../../src/log/logger.js';
 import { statSync } from 'node:fs';
 
 const dir = mkdtempSync(join(process.env.FILESFS_TEST_ROOT ?? tmpdir(), 'cred-'));

@@ -2,8 +2,8 @@
 // a repeated cursor, migrations that pend, fail or never finish, and range
 // answers that reveal a changed file.
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpFilesClient } from '../../../src/client/http-files-client.js';
-import { ContentChangedError, ProcessingFailureError, ServerError, TimeoutError } from '../../../src/client/errors.js';
+import { HttpFilesClient } from '../../src/client/http-files-client.js';
+import { ContentChangedError, ProcessingFailureError, ServerError, TimeoutError } from '../../src/client/errors.js';
 import { sendJson, startFixture, type Fixture, type Handler } from './fixture-server.js';
 
 const fixtures: Fixture[] = [];

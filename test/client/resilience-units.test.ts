@@ -3,14 +3,14 @@
 // hedging (threshold, first answer wins, the 5 % bucket), the stall watch's
 // allowance, the server's health, and the stats snapshot.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ClientStats, outcomeOf } from '../../../src/client/client-stats.js';
-import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline, DeadlineExceededError } from '../../../src/client/deadlines.js';
-import { NetworkError, NotFoundError, TimeoutError } from '../../../src/client/errors.js';
-import { FAILURES_TO_UNREACHABLE, Health, ServerUnreachableError, SILENCE_TO_UNREACHABLE_MS } from '../../../src/client/health.js';
-import { HEDGE_BURST, HEDGE_FLOOR_MS, HEDGE_RATIO, Hedger, HedgeLost, INITIAL_MS, MIN_SAMPLES } from '../../../src/client/hedging.js';
-import { LatencyWindow } from '../../../src/client/latency-window.js';
-import { LinkRate, SEND_BUFFER_BYTES, SLOWEST_LINK_BYTES_PER_S, StallError, StallWatch } from '../../../src/client/stall-watch.js';
-import { createLogger } from '../../../src/log/logger.js';
+import { ClientStats, outcomeOf } from '../../src/client/client-stats.js';
+import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline, DeadlineExceededError } from '../../src/client/deadlines.js';
+import { NetworkError, NotFoundError, TimeoutError } from '../../src/client/errors.js';
+import { FAILURES_TO_UNREACHABLE, Health, ServerUnreachableError, SILENCE_TO_UNREACHABLE_MS } from '../../src/client/health.js';
+import { HEDGE_BURST, HEDGE_FLOOR_MS, HEDGE_RATIO, Hedger, HedgeLost, INITIAL_MS, MIN_SAMPLES } from '../../src/client/hedging.js';
+import { LatencyWindow } from '../../src/client/latency-window.js';
+import { LinkRate, SEND_BUFFER_BYTES, SLOWEST_LINK_BYTES_PER_S, StallError, StallWatch } from '../../src/client/stall-watch.js';
+import { createLogger } from '../../src/log/logger.js';
 
 /** Timers and clocks only: sockets, setImmediate and nextTick stay real. */
 const FAKE: Parameters<typeof vi.useFakeTimers>[0] = { toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_NAME_CHARS, MAX_PATH_CHARS, ancestors, baseName, joinPath, parentPath, validateName, validatePath } from '../../../src/path/index.js';
+import { MAX_NAME_CHARS, MAX_PATH_CHARS, ancestors, baseName, joinPath, parentPath, validateName, validatePath } from '../../src/path/index.js';
 
 describe('validateName', () => {
   it.each([

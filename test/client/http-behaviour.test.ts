@@ -4,9 +4,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpFilesClient } from '../../../src/client/http-files-client.js';
-import { NotAuthenticatedError, RateLimitedError, TimeoutError } from '../../../src/client/errors.js';
-import { USER_AGENT } from '../../../src/version.js';
+import { HttpFilesClient } from '../../src/client/http-files-client.js';
+import { NotAuthenticatedError, RateLimitedError, TimeoutError } from '../../src/client/errors.js';
+import { USER_AGENT } from '../../src/version.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 

@@ -3,10 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isSame, normalize, normalizeForComparison, validatePath } from '../../../src/path/index.js';
+import { isSame, normalize, normalizeForComparison, validatePath } from '../../src/path/index.js';
 
 const vectors: Array<[string, string]> = JSON.parse(
-  readFileSync(new URL('../../fixtures/normalization_for_comparison_test_data.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/normalization_for_comparison_test_data.json', import.meta.url), 'utf8'),
 );
 
 describe('normalizeForComparison: the shared SDK vectors', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCompactUtc, urlExpiry } from '../../../src/client/url-expiry.js';
-import { DownloadUrlCache, FALLBACK_URL_LIFETIME_MS, sameVersion, usableUntil } from '../../../src/client/download-url-cache.js';
+import { parseCompactUtc, urlExpiry } from '../../src/client/url-expiry.js';
+import { DownloadUrlCache, FALLBACK_URL_LIFETIME_MS, sameVersion, usableUntil } from '../../src/client/download-url-cache.js';
 
 const T0 = Date.UTC(2024, 4, 30, 15, 30, 59);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseEntry, parseEntryList } from '../../../src/client/entry.js';
-import { ServerError } from '../../../src/client/errors.js';
-import { encodeRemotePath, routeFor } from '../../../src/client/api-path.js';
-import { parseContentRange } from '../../../src/client/download.js';
+import { parseEntry, parseEntryList } from '../../src/client/entry.js';
+import { ServerError } from '../../src/client/errors.js';
+import { encodeRemotePath, routeFor } from '../../src/client/api-path.js';
+import { parseContentRange } from '../../src/client/download.js';
 
 describe('parseEntry', () => {
   it('maps a file entry as recorded from the API (docs/files-api.md §2)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseBaseUrl, parseBytes, parseInteger, parseOctal, parseSeconds } from '../../../src/options/parse.js';
-import { ConfigError } from '../../../src/options/config-error.js';
+import { parseBaseUrl, parseBytes, parseInteger, parseOctal, parseSeconds } from '../../src/options/parse.js';
+import { ConfigError } from '../../src/options/config-error.js';
 
 describe('option parsers', () => {
   it('parse good values', () => {
