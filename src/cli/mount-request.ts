@@ -1,4 +1,5 @@
-// What `filesfs status`, `retry` and `discard` share: find the filesfs
+// What the commands that talk to a running mount share (status, retry,
+// discard, refresh, cache clear): find the filesfs
 // process serving a mountpoint (the registry, src/control), ask it one
 // control request, and turn each way that can fail into one line, and a path
 // given on the command line into a path inside the mount.
@@ -14,7 +15,7 @@ export class MountRequestError extends Error {}
  * with one line otherwise. `unknownIsNull`: null when the mount does not know
  * the request (a read-only mount has no uploads, an older one no cache).
  */
-export async function askMount<T>(target: string, op: string, args: Record<string, unknown>, timeoutMs: number, options: { unknownIsNull?: boolean } = {}): Promise<T> {
+export async function askMount<T>(target: string, op: string, args: Record<string, unknown>, timeoutMs: number, options: { unknownIsNull?: boolean; unknownMeans?: string } = {}): Promise<T> {
   const record = await findMount(target);
   if (!record) {
     const kernel = await findKernelMount(target);
@@ -27,7 +28,7 @@ export async function askMount<T>(target: string, op: string, args: Record<strin
     if (err instanceof ControlUnavailableError) throw new MountRequestError(`the filesfs mount at ${target} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
     const unknown = err instanceof ControlRequestError && /unknown control request/.test(err.message);
     if (unknown && options.unknownIsNull) return null as T;
-    if (unknown) throw new MountRequestError(`the filesfs mount at ${target} uploads nothing (it is mounted read-only)`);
+    if (unknown) throw new MountRequestError(`the filesfs mount at ${target} ${options.unknownMeans ?? 'uploads nothing (it is mounted read-only)'}`);
     throw new MountRequestError(`${op} on ${target}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

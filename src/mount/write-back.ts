@@ -68,6 +68,7 @@ export const writeBackFeature: MountFeature = {
           progress(`not uploaded (refused by the server): ${refused.path}: ${refused.error}${refused.stagingFile ? `; the content is kept at ${refused.stagingFile}` : ''}`, { ...refused });
         }
       }
+      await writeBack.stopUploads();
       const left = writeBack.describeLeftovers();
       if (left) {
         progress(`unmounting without waiting: ${left}`);

@@ -6,11 +6,11 @@
 // control socket. Exit status: 0 once emptied, 1 when no running filesfs mount
 // is there (or it cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
-import { canonicalMountpoint, findMount as findKernelMount } from '../../fuse/index.js';
+import { canonicalMountpoint } from '../../fuse/index.js';
 import { formatBytes } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
+import { askMount, MountRequestError } from '../mount-request.js';
 
 const usage = `Usage: filesfs cache clear <mountpoint>
 
@@ -38,18 +38,12 @@ export const command: Command = {
     const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
     if (!(timeoutS > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
     const target = await canonicalMountpoint(positionals[1]!);
-    const record = await findMount(target);
-    if (!record) {
-      const kernel = await findKernelMount(target);
-      return fail(kernel ? `${target} is not served by a running filesfs mount (${kernel.fstype} from ${kernel.source})` : `${target} is not mounted`);
-    }
     let cleared: { blocks: number; bytes: number };
     try {
-      cleared = await controlRequest<{ blocks: number; bytes: number }>(record.socket, 'cache-clear', { timeoutMs: Math.round(timeoutS * 1000) });
+      cleared = await askMount<{ blocks: number; bytes: number }>(target, 'cache-clear', {}, Math.round(timeoutS * 1000), { unknownMeans: 'has no content cache (an older filesfs)' });
     } catch (err) {
-      if (err instanceof ControlUnavailableError) return fail(`the filesfs mount at ${target} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
-      if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) return fail(`the filesfs mount at ${target} has no content cache (an older filesfs)`);
-      return fail(`cache clear of ${target}: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof MountRequestError) return fail(err.message);
+      throw err;
     }
     process.stdout.write(`${target}: content cache emptied (${formatBytes(cleared.bytes)} in ${cleared.blocks} block${cleared.blocks === 1 ? '' : 's'}); pending uploads untouched\n`);
     return 0;

@@ -12,11 +12,11 @@
 import { realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../options/config-error.js';
-import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../../control/index.js';
 import { readMounts, type MountEntry } from '../../fuse/index.js';
 import { describeRefresh, type RefreshReport } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
+import { askMount, MountRequestError } from '../mount-request.js';
 
 const usage = `Usage: filesfs refresh <path> [--recursive] [--json] [--timeout S]
 
@@ -66,19 +66,15 @@ export const command: Command = {
       const on = mountAbove(target, mounts);
       return fail(`${target} is not inside a filesfs mount${on && on.mountpoint !== '/' ? ` (it is on ${on.mountpoint}, ${on.fstype} from ${on.source})` : ''}`);
     }
-    const record = await findMount(mount.mountpoint);
-    if (!record) return fail(`${target} is inside ${mount.mountpoint}, which no running filesfs process serves any more; run filesfs unmount ${mount.mountpoint}`);
     const inside = target === mount.mountpoint ? '/' : target.slice(mount.mountpoint === '/' ? 0 : mount.mountpoint.length);
     let report: RefreshReport;
     try {
-      report = await controlRequest<RefreshReport>(record.socket, 'refresh', {
-        args: { path: inside, recursive: values.recursive === true },
-        timeoutMs: Math.round(timeoutS * 1000),
+      report = await askMount<RefreshReport>(mount.mountpoint, 'refresh', { path: inside, recursive: values.recursive === true }, Math.round(timeoutS * 1000), {
+        unknownMeans: 'is older than filesfs refresh; remount it to use refresh',
       });
     } catch (err) {
-      if (err instanceof ControlUnavailableError) return fail(`the filesfs mount at ${mount.mountpoint} (pid ${record.pid}) does not answer on ${record.socket}: ${err.message}`);
-      if (err instanceof ControlRequestError && /unknown control request/.test(err.message)) return fail(`the filesfs mount at ${mount.mountpoint} (pid ${record.pid}) is older than filesfs refresh; remount it to use refresh`);
-      return fail(`refresh of ${target}: ${err instanceof Error ? err.message : String(err)}`);
+      if (err instanceof MountRequestError) return fail(err.message);
+      throw err;
     }
     process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : describeRefresh(report, target) + '\n');
     return 0;

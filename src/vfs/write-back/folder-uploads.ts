@@ -26,6 +26,7 @@ import type { UploadFailure } from './pending-file.js';
 import type { FolderAttempt, PendingFolder } from './pending-folder.js';
 import type { Records } from './records.js';
 import type { PendingFiles } from './registry.js';
+import { DueTimers } from './due-timers.js';
 import { UploadQueue, type UploadPort, type UploadTransfer } from './upload-queue.js';
 
 export interface FolderUploadsHost {
@@ -50,7 +51,10 @@ class FileInTheWay extends Error {}
 export class FolderUploads implements UploadPort<PendingFolder> {
   private readonly queue: UploadQueue<PendingFolder>;
   private readonly backoff: RetryPolicy;
-  private readonly timers = new Map<PendingFolder, NodeJS.Timeout>();
+  private readonly timers = new DueTimers<PendingFolder>((folder) => {
+    folder.due();
+    this.after(folder);
+  });
   private readonly attempts = new Set<FolderAttempt>();
   private draining = false;
   private closed = false;
@@ -72,7 +76,7 @@ export class FolderUploads implements UploadPort<PendingFolder> {
     for (let up: PendingFolder | undefined = folder; up; up = this.host.registry.blockingFolder(up.path)) {
       if (!up.blocks) continue;
       if (!options.retryFailed && (up.phase === 'failed' || up.phase === 'retrying')) continue;
-      this.clearTimer(up);
+      this.timers.clear(up);
       up.force();
       this.after(up);
     }
@@ -81,16 +85,16 @@ export class FolderUploads implements UploadPort<PendingFolder> {
   /** The next step for a folder after anything changed about it. */
   after(folder: PendingFolder): void {
     if (this.closed || !folder.blocks) {
-      this.clearTimer(folder);
+      this.timers.clear(folder);
       return;
     }
     switch (folder.phase) {
       case 'delayed':
         if (this.draining) return this.now(folder);
-        if (!this.timers.has(folder)) this.setTimer(folder, this.options.uploadDelayMs);
+        if (!this.timers.has(folder)) this.timers.set(folder, this.options.uploadDelayMs);
         return;
       case 'queued': {
-        this.clearTimer(folder);
+        this.timers.clear(folder);
         // Top down: a folder waits for the pending one above it (which must then be due too).
         const above = this.host.registry.blockingFolder(folder.path);
         if (above) {
@@ -122,7 +126,7 @@ export class FolderUploads implements UploadPort<PendingFolder> {
     for (const folder of folders) {
       if (folder.phase !== 'retrying') continue;
       n++;
-      this.clearTimer(folder);
+      this.timers.clear(folder);
       folder.due();
       this.after(folder);
     }
@@ -150,8 +154,7 @@ export class FolderUploads implements UploadPort<PendingFolder> {
   async close(): Promise<void> {
     this.closed = true;
     this.queue.close();
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.timers.clearAll();
     const running = [...this.attempts];
     for (const attempt of running) attempt.controller.abort(new UploadCancelled('the mount is closing'));
     await Promise.all(running.map((a) => a.done));
@@ -240,24 +243,6 @@ export class FolderUploads implements UploadPort<PendingFolder> {
     } else {
       log.debug('creating folder %s failed again (attempt %d: %s); retrying in %d ms', attempt.path, attempts, message, delay);
     }
-    if (folder.phase === 'retrying' || folder.phase === 'failed') this.setTimer(folder, delay);
-  }
-
-  private setTimer(folder: PendingFolder, ms: number): void {
-    this.clearTimer(folder);
-    const timer = setTimeout(() => {
-      this.timers.delete(folder);
-      folder.due();
-      this.after(folder);
-    }, ms);
-    timer.unref();
-    this.timers.set(folder, timer);
-  }
-
-  private clearTimer(folder: PendingFolder): void {
-    const timer = this.timers.get(folder);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.timers.delete(folder);
+    if (folder.phase === 'retrying' || folder.phase === 'failed') this.timers.set(folder, delay);
   }
 }

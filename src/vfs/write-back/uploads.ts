@@ -42,6 +42,7 @@ import { baseOf, isBase, type BaseVersion, type PendingFile, type UploadAttempt,
 import { RemoteChangedError } from './conflict.js';
 import { sameMetadata } from '../posix/posix-metadata.js';
 import type { Records } from './records.js';
+import { DueTimers } from './due-timers.js';
 import { UploadQueue, type UploadPort, type UploadTransfer } from './upload-queue.js';
 
 /** Transient failures in a row after which the log says so at warning level (once). */
@@ -96,7 +97,10 @@ export class Uploads implements UploadPort<PendingFile> {
   private readonly queue: UploadQueue<PendingFile>;
   private readonly backoff: RetryPolicy;
   /** The one timer of a file: its upload delay, or the wait before its next attempt. */
-  private readonly timers = new Map<PendingFile, NodeJS.Timeout>();
+  private readonly timers = new DueTimers<PendingFile>((file) => {
+    file.due();
+    this.after(file);
+  });
   private readonly attempts = new Set<UploadAttempt>();
   private draining = false;
   private closed = false;
@@ -112,14 +116,14 @@ export class Uploads implements UploadPort<PendingFile> {
 
   /** The file changed or was closed: its next step (the upload delay starts again, or a slot, or nothing). */
   schedule(file: PendingFile): void {
-    if (file.phase === 'delayed') this.clearTimer(file);
+    if (file.phase === 'delayed') this.timers.clear(file);
     this.after(file);
   }
 
   /** Upload now, even while the file is open for writing (fsync, drain, recovery). */
   now(file: PendingFile): void {
     if (this.closed || file.removed) return;
-    this.clearTimer(file);
+    this.timers.clear(file);
     file.force();
     if (file.phase === 'queued') this.enqueue(file);
   }
@@ -130,7 +134,7 @@ export class Uploads implements UploadPort<PendingFile> {
     for (const file of files) {
       if (file.phase !== 'retrying') continue;
       n++;
-      this.clearTimer(file);
+      this.timers.clear(file);
       file.due();
       this.after(file);
     }
@@ -139,7 +143,7 @@ export class Uploads implements UploadPort<PendingFile> {
 
   /** A writer opened the file again: nothing is due until its last close. */
   reopened(file: PendingFile): void {
-    if (file.phase === 'open') this.clearTimer(file);
+    if (file.phase === 'open') this.timers.clear(file);
   }
 
   /** Aborts the file's attempt in flight, if any, and resolves once it is over (its outcome recorded). */
@@ -179,8 +183,7 @@ export class Uploads implements UploadPort<PendingFile> {
   async close(): Promise<void> {
     this.closed = true;
     this.queue.close();
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
+    this.timers.clearAll();
     const running = [...this.attempts];
     for (const attempt of running) attempt.controller.abort(new UploadCancelled('the mount is closing'));
     await Promise.all(running.map((a) => a.done));
@@ -189,20 +192,20 @@ export class Uploads implements UploadPort<PendingFile> {
   /** The next step for a file after anything changed about it. */
   after(file: PendingFile): void {
     if (this.closed || file.removed) {
-      this.clearTimer(file);
+      this.timers.clear(file);
       return;
     }
     switch (file.phase) {
       case 'landed':
-        this.clearTimer(file);
+        this.timers.clear(file);
         if (file.idle) this.host.idle(file);
         return;
       case 'delayed':
         if (this.draining || file.hasWaiters || this.host.uploadsAtOnce?.(file)) return this.now(file);
-        if (!this.timers.has(file)) this.setTimer(file, this.options.uploadDelayMs);
+        if (!this.timers.has(file)) this.timers.set(file, this.options.uploadDelayMs);
         return;
       case 'queued':
-        this.clearTimer(file);
+        this.timers.clear(file);
         this.enqueue(file);
         return;
       case 'open':
@@ -432,7 +435,7 @@ export class Uploads implements UploadPort<PendingFile> {
     } else {
       log.debug('upload of %s failed again (attempt %d: %s); retrying in %d ms', attempt.path, attempts, message, delay);
     }
-    if (file.phase === 'retrying' || file.phase === 'failed') this.setTimer(file, delay);
+    if (file.phase === 'retrying' || file.phase === 'failed') this.timers.set(file, delay);
   }
 
   /** After an abort during `end`: does the server have the file now? */
@@ -454,24 +457,5 @@ export class Uploads implements UploadPort<PendingFile> {
         this.host.log.warn('upload of %s was aborted during its end call and the server cannot say whether it landed (%s); if a copy appears under that name, it is a leftover', attempt.path, describeFailure(err));
       }
     }
-  }
-
-  /** The file's delay or retry wait; when it ends, the file is due. */
-  private setTimer(file: PendingFile, ms: number): void {
-    this.clearTimer(file);
-    const timer = setTimeout(() => {
-      this.timers.delete(file);
-      file.due();
-      this.after(file);
-    }, ms);
-    timer.unref();
-    this.timers.set(file, timer);
-  }
-
-  private clearTimer(file: PendingFile): void {
-    const timer = this.timers.get(file);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.timers.delete(file);
   }
 }

@@ -163,6 +163,18 @@ export class WriteBack {
    * Stops timers and aborts uploads in flight; nothing is lost (the journal
    * keeps every pending upload). Call after unmounting.
    */
+  /**
+   * No upload starts from now on, and those running are aborted and waited
+   * for (one whose `end` is on its way lands: the server completes it
+   * anyway); what is left stays in the journal. A forced unmount calls it
+   * before it says what it leaves undone, so that the count is true.
+   */
+  async stopUploads(): Promise<void> {
+    if (!this.attached) return;
+    this.attached.stopEarlyUploads();
+    await this.attached.close();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
