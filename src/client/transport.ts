@@ -4,7 +4,7 @@
 // bodies are the callers' business (api.ts, upload.ts, download.ts).
 //
 // Two undici Agents, one for API calls and one for transfers (presigned
-// upload/download URLs, files-api.md §4, §5), each with a pool of up to
+// upload/download URLs, docs/files-api.md §4, §5), each with a pool of up to
 // `connections` keep-alive sockets per origin, one request at a time on each
 // (no pipelining): a request never waits behind another one's answer on the
 // same socket, so a stalled request holds only its own connection, and a

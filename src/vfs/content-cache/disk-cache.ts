@@ -502,7 +502,8 @@ export class ContentDiskCache {
     if (v.blocks.get(block.index) === block) v.blocks.delete(block.index);
     if (!this.lru.delete(block)) return Promise.resolve();
     this.used -= block.diskBytes;
-    const gone = unlinkFile ? Promise.resolve(block.renaming).then(() => unlink(join(v.dir, block.name))).then(() => this.space.deleted(block.diskBytes), () => undefined) : Promise.resolve();
+    // Tracked with the deletions, so that close() and settled() wait for the unlink too.
+    const gone = unlinkFile ? this.tracked(Promise.resolve(block.renaming).then(() => unlink(join(v.dir, block.name))).then(() => this.space.deleted(block.diskBytes), () => undefined)) : Promise.resolve();
     if (v.blocks.size === 0 && v.writing.size === 0 && v.holds === 0 && !v.dropped) return gone.then(() => this.drop(v, 'nothing cached'));
     return gone;
   }
@@ -548,6 +549,11 @@ export class ContentDiskCache {
       });
       this.space.deleted(freed);
     })();
+    return this.tracked(deletion);
+  }
+
+  /** A deletion in flight, waited for by settled() and close(). */
+  private tracked(deletion: Promise<void>): Promise<void> {
     this.deletions.add(deletion);
     void deletion.finally(() => this.deletions.delete(deletion));
     return deletion;

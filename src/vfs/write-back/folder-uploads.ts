@@ -126,9 +126,7 @@ export class FolderUploads implements UploadPort<PendingFolder> {
     for (const folder of folders) {
       if (folder.phase !== 'retrying') continue;
       n++;
-      this.timers.clear(folder);
-      folder.due();
-      this.after(folder);
+      this.timers.fireNow(folder);
     }
     return n;
   }

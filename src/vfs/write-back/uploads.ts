@@ -134,9 +134,7 @@ export class Uploads implements UploadPort<PendingFile> {
     for (const file of files) {
       if (file.phase !== 'retrying') continue;
       n++;
-      this.timers.clear(file);
-      file.due();
-      this.after(file);
+      this.timers.fireNow(file);
     }
     return n;
   }
