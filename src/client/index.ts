@@ -17,6 +17,7 @@ export { SMALL_FILE_BYTES } from './upload-source.js';
 export { RetryPolicy } from './retry.js';
 export * from './errors.js';
 export type { RequestEvent, RequestObserver } from './observer.js';
+export { secureContextWithExtraCa } from './tls.js';
 export type { ClientStatsSnapshot, Outcome } from './client-stats.js';
 export type { HealthSnapshot } from './health.js';
 export type { RequestKind } from './request-kind.js';

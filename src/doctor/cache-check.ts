@@ -5,9 +5,7 @@
 // on the server yet), read without changing anything.
 import { existsSync, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { controlRequest } from '../control/client.js';
-import { controlSocketPath } from '../control/server.js';
-import type { MountInfo } from '../control/protocol.js';
+import { controlRequest, controlSocketPath, type MountInfo } from '../control/index.js';
 import { formatBytes } from '../vfs/index.js';
 import { fail, ok, warn, type CheckResult } from './check.js';
 

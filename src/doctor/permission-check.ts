@@ -2,8 +2,7 @@
 // (mount/preflight.ts: list one entry of the site root, or read the metadata
 // of --root), with the mount's client and credentials, and its one-line
 // verdict.
-import { HttpFilesClient } from '../client/http-files-client.js';
-import type { ClientOptions } from '../client/options.js';
+import { HttpFilesClient, type ClientOptions } from '../client/index.js';
 import type { Credentials } from '../mount/credentials.js';
 import { verifyRemote } from '../mount/preflight.js';
 import { fail, ok, type CheckResult } from './check.js';

@@ -13,7 +13,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { secureContextWithExtraCa } from '../client/tls.js';
+import { secureContextWithExtraCa } from '../client/index.js';
 import { fail, ok, skip, warn, type CheckResult } from './check.js';
 
 /** A clock this far off is worth a warning, this far off a failure (seconds). */

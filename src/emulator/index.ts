@@ -29,6 +29,7 @@ import { Uploads } from './uploads.js';
 import { Users } from './users.js';
 
 export type { FaultKind } from './faults.js';
+export { FAULT_KINDS, isFaultKind } from './faults.js';
 export type { EmulatorStats } from './stats.js';
 export type { ApiKeyGrant } from './auth.js';
 export { DEFAULT_USERNAME } from './users.js';

@@ -8,3 +8,4 @@ export { canonicalMountpoint, findMount, fusermount, readMounts, waitForMount } 
 export type { MountEntry } from './mountinfo.js';
 export { parseExtraOptions, sanitizeSourceName } from './mount-options.js';
 export type { MountOptionsInput } from './mount-options.js';
+export type { OperationObserver } from './adapter.js';

@@ -18,9 +18,8 @@
 // (request kinds, operation names, errno names, upload states): never a path.
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RequestEvent, RequestObserver } from '../client/observer.js';
-import { TimeoutError, TlsVerificationError } from '../client/errors.js';
-import type { OperationObserver } from '../fuse/adapter.js';
+import { TimeoutError, TlsVerificationError, type RequestEvent, type RequestObserver } from '../client/index.js';
+import type { OperationObserver } from '../fuse/index.js';
 import type { CacheCounters, PollStatus, WriteBackStatus } from '../vfs/index.js';
 import { RequestClassifier } from './request-kind.js';
 

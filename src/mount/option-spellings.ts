@@ -17,7 +17,7 @@
 // user (/etc/fstab, `ps`, the unit file), so `api_key=` is refused with what
 // to do instead.
 import { ConfigError } from '../options/config-error.js';
-import { parseExtraOptions } from '../fuse/mount-options.js';
+import { parseExtraOptions } from '../fuse/index.js';
 
 /** What parseArgs produces for the flags (a string, a boolean, or a list for -o). */
 export type FlagValues = Partial<Record<string, string | boolean | string[]>>;

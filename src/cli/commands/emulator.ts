@@ -4,7 +4,7 @@
 import { ConfigError } from '../../options/config-error.js';
 import { parseBytes, parseChoice, parseInteger, parseNumber, parseSeconds } from '../../options/parse.js';
 import { createLogger, isLogLevel, LOG_LEVELS, registerSecret, type LogLevel } from '../../log/logger.js';
-import { FAULT_KINDS, isFaultKind, type FaultKind } from '../../emulator/faults.js';
+import { FAULT_KINDS, isFaultKind, type FaultKind } from '../../emulator/index.js';
 import { startEmulator, type ApiKeyGrant, type EmulatorOptions } from '../../emulator/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
