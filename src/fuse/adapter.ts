@@ -259,24 +259,23 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
       const caller = callerOf();
       simple('mknod', path, () => fs.mknod(path, mode & (fsConstants.S_IFMT | PERMISSION_BITS), dev, caller), cb);
     },
-
-    setxattr(path, name, value, _position, flags, cb) {
+  };
+  // Without them, libfuse answers ENOSYS once and the kernel stops asking (ENOTSUP to programs).
+  if (fs.extendedAttributes !== false) {
+    operations.setxattr = (path, name, value, _position, flags, cb) => {
       // The value is the kernel's buffer, valid until the answer: the filesystem copies what it keeps.
       simple('setxattr', path, () => fs.setxattr(path, name, value, flags), cb);
-    },
-
-    getxattr(path, name, _position, cb) {
+    };
+    operations.getxattr = (path, name, _position, cb) => {
       run('getxattr', path, () => fs.getxattr(path, name), (value) => cb(0, value), cb);
-    },
-
-    listxattr(path, cb) {
+    };
+    operations.listxattr = (path, cb) => {
       run('listxattr', path, () => fs.listxattr(path), (names) => cb(0, names), cb);
-    },
-
-    removexattr(path, name, cb) {
+    };
+    operations.removexattr = (path, name, cb) => {
       simple('removexattr', path, () => fs.removexattr(path, name), cb);
-    },
-  };
+    };
+  }
   if (fs.locking) {
     const locking = fs.locking;
     operations.lock = (path, fh, cmd, lock, owner, cb) => {

@@ -70,10 +70,11 @@ export interface FilesfsOperations {
   readlink(path: string, cb: Answer<string>): void;
   link(from: string, to: string, cb: Done): void;
   mknod(path: string, mode: number, dev: number, cb: Done): void;
-  setxattr(path: string, name: string, value: Buffer, position: number, flags: number, cb: Done): void;
-  getxattr(path: string, name: string, position: number, cb: (code: number, value?: Buffer | null) => void): void;
-  listxattr(path: string, cb: (code: number, names?: string[]) => void): void;
-  removexattr(path: string, name: string, cb: Done): void;
+  /** The extended attribute operations: absent when the filesystem keeps none (libfuse then answers ENOSYS, and the kernel stops asking). */
+  setxattr?(path: string, name: string, value: Buffer, position: number, flags: number, cb: Done): void;
+  getxattr?(path: string, name: string, position: number, cb: (code: number, value?: Buffer | null) => void): void;
+  listxattr?(path: string, cb: (code: number, names?: string[]) => void): void;
+  removexattr?(path: string, name: string, cb: Done): void;
   /** fcntl(2) F_GETLK (answers the conflicting lock, or none), F_SETLK, F_SETLKW; `owner` is the kernel's lock owner. */
   lock?(path: string, fh: number, cmd: number, lock: FuseLock, owner: bigint, cb: (code: number, conflict?: Partial<FuseLock> & { type: number }) => void): void;
   /** flock(2): LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB when the caller must not wait. */

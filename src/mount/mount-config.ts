@@ -76,6 +76,7 @@ export const MOUNT_FLAGS = {
   umask: { type: 'string' },
   'allow-other': { type: 'boolean' },
   'no-posix-metadata': { type: 'boolean' },
+  'no-xattrs': { type: 'boolean' },
   o: { type: 'string', short: 'o', multiple: true },
   daemon: { type: 'boolean' },
   'log-level': { type: 'string' },
@@ -253,6 +254,7 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     serverLocks: values['local-locks'] !== true,
     lockOnWrite: values['lock-on-write'] === true,
     posixMetadata: values['no-posix-metadata'] !== true,
+    xattrs: values['no-xattrs'] !== true,
     ...(uid !== undefined ? { uid } : {}),
     ...(gid !== undefined ? { gid } : {}),
   };

@@ -98,6 +98,8 @@ export interface FileLocking {
 export interface Filesystem {
   /** Present when locks are the filesystem's (see FileLocking). */
   readonly locking?: FileLocking;
+  /** False when the filesystem answers no extended attributes (the xattr operations are then not offered). */
+  readonly extendedAttributes?: boolean;
 
   getattr(path: string): Promise<FileAttributes>;
   /** Attributes through an open handle (sees unflushed local writes). */

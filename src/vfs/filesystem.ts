@@ -123,10 +123,12 @@ export class FilesFilesystem implements Filesystem {
   /** The server locks held for programs here; undefined when locks stay in the kernel. */
   readonly locks: LockManager | undefined;
   readonly locking: FileLocking | undefined;
+  readonly extendedAttributes: boolean;
   private writeLockSeq = 0;
 
   constructor(client: FilesClient, options: FilesystemOptions = {}, extensions: FilesFilesystemExtensions = {}) {
     const resolved = resolveOptions(options);
+    this.extendedAttributes = resolved.xattrs;
     const logger = resolved.logger.child('vfs');
     this.log = logger;
     this.failures = new FailureLog(logger);

@@ -41,6 +41,14 @@ export interface FilesystemOptions {
    */
   posixMetadata?: boolean;
   /**
+   * Answer extended attributes (user.* as custom_metadata, the read-only
+   * user.filesfs.* ones). Default true. false: the mount says it has none
+   * (ENOTSUP), and the kernel stops asking: `ls -l` then costs no
+   * getxattr round trips (two per entry otherwise, for the SELinux label
+   * and the ACL indicator).
+   */
+  xattrs?: boolean;
+  /**
    * Unit of the read cache and of random reads, bytes. Default 256 KiB: twice
    * the kernel's largest FUSE read (128 KiB), so an unaligned kernel read
    * touches at most two blocks, and small enough that a random 4 KiB read
@@ -140,6 +148,7 @@ export interface ResolvedOptions {
   dirMode: number;
   readOnly: boolean;
   posixMetadata: boolean;
+  xattrs: boolean;
   readBlockSize: number;
   readAheadInitialBytes: number;
   readAheadMaxBytes: number;
@@ -243,6 +252,7 @@ export function resolveOptions(options: FilesystemOptions = {}): ResolvedOptions
     dirMode: 0o777 & ~umask & ~writeMask,
     readOnly,
     posixMetadata: options.posixMetadata ?? true,
+    xattrs: options.xattrs ?? true,
     readBlockSize,
     readAheadInitialBytes,
     readAheadMaxBytes,

@@ -167,6 +167,12 @@ describe('POSIX metadata', () => {
     expect(parse(['mnt', '--no-posix-metadata']).filesystem.posixMetadata).toBe(false);
     expect(parse(['mnt', '-o', 'no_posix_metadata']).filesystem.posixMetadata).toBe(false);
   });
+
+  test('extended attributes are answered by default; --no-xattrs (or -o no_xattrs) turns them off', () => {
+    expect(parse(['mnt']).filesystem.xattrs).toBe(true);
+    expect(parse(['mnt', '--no-xattrs']).filesystem.xattrs).toBe(false);
+    expect(parse(['mnt', '-o', 'no_xattrs']).filesystem.xattrs).toBe(false);
+  });
 });
 
 describe('a shared site', () => {

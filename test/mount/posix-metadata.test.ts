@@ -90,6 +90,15 @@ describe('tar through the mount', () => {
 });
 
 describe('extended attributes', () => {
+  test('--no-xattrs: getfattr and setfattr say "Operation not supported", and the data and modes are unaffected', async () => {
+    const m = await startMount({ url: emu().url, apiKey: API_KEY, args: ['--no-xattrs'] });
+    const file = join(m.mountpoint, 'no-xattrs.txt');
+    const r = await sh(`echo data > ${q(file)} && chmod 640 ${q(file)}; getfattr -n user.x ${q(file)}; setfattr -n user.x -v 1 ${q(file)}; stat -c %a ${q(file)}; cat ${q(file)}`);
+    expect(r.stderr).toMatch(/user\.x: Operation not supported/);
+    expect(r.stderr).toMatch(/setfattr: .*no-xattrs\.txt: Operation not supported/);
+    expect(r.stdout).toBe('640\ndata\n');
+  });
+
   test('setfattr -n user.project shows in custom_metadata through the API; getfattr -d shows it and the checksums', async () => {
     const m = await startMount({ url: emu().url, apiKey: API_KEY });
     const file = join(m.mountpoint, 'plan.txt');

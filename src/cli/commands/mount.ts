@@ -44,6 +44,8 @@ Files shown:
   --no-posix-metadata   keep no modes, owners, symbolic links or special files
                         in the site's custom metadata: everything shows --uid,
                         --gid and --umask, chmod and chown change nothing
+  --no-xattrs           answer no extended attributes (ENOTSUP), so that the
+                        kernel stops asking: ls -l of big folders is faster
   --allow-other         let other users see the mount (needs user_allow_other in
                         /etc/fuse.conf unless root)
   -o OPTS               mount options, comma-separated, repeatable: every
