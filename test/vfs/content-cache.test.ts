@@ -218,6 +218,30 @@ describe('content cache on disk', () => {
     expect(logs.some((l) => l.includes('growing again'))).toBe(true);
   });
 
+  it('at --cache-min-free with blocks to give back: new blocks replace the oldest, and the log says once that the disk stopped its growth', async () => {
+    const dir = join(testDir('content-'), 'content');
+    const disk = { freeBytes: 100 * MiB, totalBytes: 200 * MiB };
+    let clock = 0;
+    const { cache, logs } = await open(dir, { minFreeBytes: 90 * MiB, statfs: async () => ({ ...disk }), now: () => clock });
+    const v = cache.bind(entry('f', 40 * B))!;
+    cache.hold(v);
+    const data = pattern(40 * B, 2);
+    await fill(cache, v, data, 10);
+    // Others wrote some: one block less than a block above the limit.
+    disk.freeBytes = 90 * MiB + B / 2;
+    clock += 2_000;
+    await cache.write(v, 10, [data.subarray(10 * B, 11 * B)]);
+    await cache.write(v, 11, [data.subarray(11 * B, 12 * B)]);
+    expect(cache.has(v, 11)).toBe(true);
+    // Older blocks made room: it holds no more than before.
+    expect(cache.stats().blocks).toBeLessThanOrEqual(10);
+    expect(cache.stats().evictedBlocks).toBeGreaterThanOrEqual(2);
+    expect(cache.stats()).toMatchObject({ state: 'full' });
+    const said = logs.filter((l) => l.includes('stopped growing'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/below --cache-min-free 90\.0 MiB; new blocks replace the oldest; reads go on from the network/);
+  });
+
   it('a block from an earlier boot is checked once against its checksum: a damaged one is never read, a whole one is kept', async () => {
     const dir = join(testDir('content-'), 'content');
     const data = pattern(3 * B, 9);

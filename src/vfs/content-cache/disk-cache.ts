@@ -160,6 +160,8 @@ export class ContentDiskCache {
   private reserved = 0;
   private enabled: boolean;
   private stopped: string | null = null;
+  /** Its disk is at --cache-min-free: new blocks take the place of the oldest (said once per episode). */
+  private diskBound = false;
   private readonly warned = new Set<string>();
   private readonly deletions = new Set<Promise<void>>();
   private readonly scratch: Buffer[] = [];
@@ -459,6 +461,7 @@ export class ContentDiskCache {
         this.stop(`the cache dir's disk has ${formatSize(Math.max(0, free))} free, below --cache-min-free ${formatSize(this.minFreeBytes)}`);
         return false;
       }
+      this.noteDiskBound(free, bytes);
       granted = true;
       return true;
     } finally {
@@ -481,6 +484,23 @@ export class ContentDiskCache {
     }
     this.stop(`the cache dir's disk has less than --cache-min-free ${formatSize(this.minFreeBytes)} free; space given back`);
     await Promise.all(deletions);
+  }
+
+  /**
+   * The disk, not --cache-size, bounds the cache now: it stops growing and
+   * new blocks replace the oldest. Said once, until there is room again.
+   */
+  private noteDiskBound(free: number, bytes: number): void {
+    if (free - bytes >= this.minFreeBytes) {
+      if (free - bytes >= this.minFreeBytes + RESUME_MARGIN_BYTES) this.diskBound = false;
+      return;
+    }
+    if (this.diskBound) return;
+    this.diskBound = true;
+    this.log.warn(
+      'content cache: stopped growing at %s: the cache dir\'s disk has %s free, below --cache-min-free %s; new blocks replace the oldest; reads go on from the network',
+      formatSize(this.used), formatSize(Math.max(0, free)), formatSize(this.minFreeBytes),
+    );
   }
 
   private stop(reason: string): void {
@@ -653,7 +673,7 @@ export class ContentDiskCache {
   }
 
   stats(): ContentCacheStats {
-    const state: ContentCacheStats['state'] = !this.enabled ? 'off' : this.stopped !== null ? 'stopped' : this.used + this.blockSize + VERSION_OVERHEAD_BYTES > this.maxBytes ? 'full' : 'growing';
+    const state: ContentCacheStats['state'] = !this.enabled ? 'off' : this.stopped !== null ? 'stopped' : this.diskBound || this.used + this.blockSize + VERSION_OVERHEAD_BYTES > this.maxBytes ? 'full' : 'growing';
     let files = 0;
     for (const v of this.versions) if (v.blocks.size > 0) files++;
     return {
