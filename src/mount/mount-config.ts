@@ -264,8 +264,10 @@ export function parseMountConfig(flagValues: Partial<Record<keyof typeof MOUNT_F
     uploadDelayMs: integer('upload-delay', MOUNT_DEFAULTS.uploadDelayMs, 0, 24 * 3600 * 1000)!,
     uploadConcurrency: integer('upload-concurrency', MOUNT_DEFAULTS.uploadConcurrency, 1, 256)!,
     // Small files' uploads hold one connection each at a time, and none while
-    // they wait to retry (Retry-After, backoff): twice as many as the pool has.
-    smallUploadConcurrency: Math.min(2 * (client.connections ?? MOUNT_DEFAULTS.connections), 256),
+    // they wait to retry (Retry-After, backoff): four times as many as the
+    // pool has (at 10 % faults, cp -r of 1,000 small files in took 18.8 s
+    // with twice as many, 13.9 s with four times).
+    smallUploadConcurrency: Math.min(4 * (client.connections ?? MOUNT_DEFAULTS.connections), 256),
     onConflict: str('on-conflict') === undefined ? WRITE_BACK_DEFAULTS.onConflict : parseChoice(label('on-conflict'), str('on-conflict')!, CONFLICT_POLICIES),
   };
 

@@ -77,7 +77,7 @@ Caching and reading:
                         (default ${MOUNT_DEFAULTS.cacheMinFreeBytes / GiB}G)
   --prefetch-files N    once a program reads a folder's files one after another
                         (cp -r, tar), fetch the next N files of up to 1M ahead,
-                        32 at a time (default ${MOUNT_DEFAULTS.prefetchFiles}; 0 = off)
+                        64 at a time (default ${MOUNT_DEFAULTS.prefetchFiles}; 0 = off)
   --cache-dir DIR       private folder for the control socket, the log of
                         --daemon, pending uploads and the content cache (default
                         $XDG_CACHE_HOME/filesfs/<hash of site and root>,
