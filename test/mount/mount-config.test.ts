@@ -11,7 +11,7 @@ import { DEFAULTS as VFS_DEFAULTS, resolveOptions } from '../../src/vfs/options.
 
 const MiB = 1024 * 1024;
 
-function parse(args: string[], env: NodeJS.ProcessEnv = {}, cwd = '/work/here') {
+function parse(args: string[], env: NodeJS.ProcessEnv = {}, cwd = '/home/user/here') {
   const { values, positionals } = parseCommandLine(args, MOUNT_FLAGS);
   return parseMountConfig(values, positionals, env, cwd);
 }
@@ -31,7 +31,7 @@ function refusal(args: string[], env: NodeJS.ProcessEnv = {}): string {
 describe('defaults', () => {
   test('a bare mountpoint: the documented defaults, paths absolute', () => {
     const c = parse(['mnt'], { XDG_CACHE_HOME: '/xdg' });
-    expect(c.mountpoint).toBe('/work/here/mnt');
+    expect(c.mountpoint).toBe('/home/user/here/mnt');
     expect(c.baseUrl).toBe('https://app.files.com');
     expect(c.remoteRoot).toBe('');
     expect(c.cacheDir).toBe(defaultCacheDir('https://app.files.com', '', { XDG_CACHE_HOME: '/xdg' }));
@@ -84,15 +84,15 @@ describe('flags', () => {
     ]);
     expect(c.baseUrl).toBe('https://example.files.com');
     expect(c.remoteRoot).toBe('Reports/2024');
-    expect(c.cacheDir).toBe('/work/here/cache');
-    expect(c.credentials.apiKeyFile).toBe('/work/here/key.txt');
+    expect(c.cacheDir).toBe('/home/user/here/cache');
+    expect(c.credentials.apiKeyFile).toBe('/home/user/here/key.txt');
     expect(c.daemon).toBe(true);
     expect(c.logLevel).toBe('debug');
-    expect(c.client).toMatchObject({ caFile: '/work/here/ca.pem', sourceIp: '127.0.0.1', connectTimeoutMs: 3000, requestTimeoutMs: 30_000, metadataTimeoutMs: 2_500, stallTimeoutMs: 20_000, retries: 0, perPage: 500, connections: 4 });
+    expect(c.client).toMatchObject({ caFile: '/home/user/here/ca.pem', sourceIp: '127.0.0.1', connectTimeoutMs: 3000, requestTimeoutMs: 30_000, metadataTimeoutMs: 2_500, stallTimeoutMs: 20_000, retries: 0, perPage: 500, connections: 4 });
     expect(c.filesystem).toMatchObject({
       remoteRoot: 'Reports/2024', attrTtlMs: 500, dirTtlMs: 0, readOnly: true, uid: 1000, gid: 100, umask: 0o077,
       listPageSize: 500, readAheadMaxBytes: 8 * MiB, readCacheTotalBytes: 64 * MiB, prefetchFiles: 0,
-      contentCacheDir: '/work/here/cache/content', contentCacheBytes: 64 * MiB, contentCacheMinFreeBytes: 100 * MiB,
+      contentCacheDir: '/home/user/here/cache/content', contentCacheBytes: 64 * MiB, contentCacheMinFreeBytes: 100 * MiB,
     });
     expect(c.mount).toMatchObject({ sourceName: 'example.files.com:/Reports/2024', readOnly: true, allowOther: true, extraOptions: ['nonempty', 'attr_timeout=2', 'noatime'] });
     expect(() => resolveOptions(c.filesystem)).not.toThrow();

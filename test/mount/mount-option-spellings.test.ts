@@ -11,7 +11,7 @@ import { ownOptionNames, splitMountOptions } from '../../src/mount/option-spelli
 
 function parse(args: string[], env: NodeJS.ProcessEnv = {}) {
   const { values, positionals } = parseCommandLine(args, MOUNT_FLAGS);
-  return parseMountConfig(values, positionals, env, '/work/here');
+  return parseMountConfig(values, positionals, env, '/home/user/here');
 }
 
 function refusal(args: string[]): string {

@@ -39,7 +39,4 @@ export function useEmulator(options: EmulatorOptions = {}): () => RunningEmulato
   };
 }
 
-/** Same as useEmulator, under the name the brief uses. */
-export const withEmulator = useEmulator;
-
 export const API_PREFIX = '/api/rest/v1';
