@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../src/emulator/index.js';
+import { HttpFilesClient } from '../../src/client/http-files-client.js';
 
 /** A fresh directory under the test run's scratch root. */
 export function testDir(prefix = 'emulator-'): string {
@@ -40,3 +41,19 @@ export function useEmulator(options: EmulatorOptions = {}): () => RunningEmulato
 }
 
 export const API_PREFIX = '/api/rest/v1';
+
+/**
+ * A client of the emulator per call, with the given key (silent logs), all
+ * closed after the tests of the current file. Call after useEmulator.
+ */
+export function useEmulatorClients(emu: () => RunningEmulator, apiKey: string): () => HttpFilesClient {
+  const clients: HttpFilesClient[] = [];
+  afterAll(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  return () => {
+    const c = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey }, logLevel: 'silent' });
+    clients.push(c);
+    return c;
+  };
+}

@@ -4,32 +4,22 @@
 // use). TTLs are an hour throughout, so whatever shows early was found by
 // refresh or the poll; the request counts come from the emulator's own
 // statistics and must equal what the filesystem reports.
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ListOptions, RemoteEntry } from '../../src/client/index.js';
-import { HttpFilesClient } from '../../src/client/http-files-client.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FilesFilesystem } from '../../src/vfs/filesystem.js';
 import type { FilesystemOptions } from '../../src/vfs/options.js';
 import { CLOCK_SLACK_MS, FULL_LIST_EVERY, RECENT_USE_MS } from '../../src/vfs/remote-changes/poller.js';
 import { describeRefresh } from '../../src/vfs/remote-changes/remote-changes.js';
-import { useEmulator } from '../support/emulator.js';
+import { useEmulator, useEmulatorClients } from '../support/emulator.js';
 import { MockFilesClient } from '../support/mock-files-client.js';
 import { FakeClock, O_RDONLY, expectErrno, pattern, readAt } from './helpers.js';
 
 const API_KEY = 'refreshPollKey42';
 const emu = useEmulator({ apiKey: API_KEY });
-const clients: HttpFilesClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const client = useEmulatorClients(emu, API_KEY);
 const HOUR = 3_600_000;
 const MiB = 1024 * 1024;
-
-function client(): HttpFilesClient {
-  const c = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey: API_KEY }, logLevel: 'silent' });
-  clients.push(c);
-  return c;
-}
 
 /** A filesystem that trusts its caches for an hour, on a clock the test moves (from the real time: "since" goes to the server). */
 function mount(options: FilesystemOptions = {}): { fs: FilesFilesystem; clock: FakeClock } {

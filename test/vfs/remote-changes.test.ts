@@ -4,27 +4,17 @@
 // fails with ESTALE, never a silent short read. New opens read the new
 // version.
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { HttpFilesClient } from '../../src/client/http-files-client.js';
+import { describe, expect, it } from 'vitest';
 import { FilesFilesystem } from '../../src/vfs/filesystem.js';
 import { createLogger } from '../../src/log/logger.js';
-import { useEmulator } from '../support/emulator.js';
+import { useEmulator, useEmulatorClients } from '../support/emulator.js';
 import { O_RDONLY, pattern, readAt } from './helpers.js';
 
 const API_KEY = 'remoteChangesKey42';
 const emu = useEmulator({ apiKey: API_KEY });
-const clients: HttpFilesClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
+const client = useEmulatorClients(emu, API_KEY);
 const MiB = 1024 * 1024;
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-function client(): HttpFilesClient {
-  const c = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey: API_KEY }, logLevel: 'silent' });
-  clients.push(c);
-  return c;
-}
 
 /** Reads a handle to its end in 128 KiB reads; the bytes, or the errno that stopped it. */
 async function readToEnd(fs: FilesFilesystem, path: string, fh: number, from = 0): Promise<{ data: Buffer; error?: string }> {

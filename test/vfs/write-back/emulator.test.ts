@@ -7,25 +7,15 @@
 // produces (a folder replaced by a file meanwhile) fails fsync with EIO and
 // keeps the data.
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { HttpFilesClient } from '../../../src/client/http-files-client.js';
-import { useEmulator } from '../../support/emulator.js';
+import { describe, expect, it } from 'vitest';
+import { useEmulator, useEmulatorClients } from '../../support/emulator.js';
 import { expectErrno } from '../helpers.js';
 import { chunkOf, fileSet, folders, sha256Of, totalBytes, type SetFile } from './file-set.js';
 import { O_CREAT, O_TRUNC, O_WRONLY, writeBackFs } from './helpers.js';
 
 const API_KEY = 'writeBackKey42';
 const emu = useEmulator({ apiKey: API_KEY });
-const clients: HttpFilesClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-function client(): HttpFilesClient {
-  const c = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey: API_KEY }, logLevel: 'silent' });
-  clients.push(c);
-  return c;
-}
+const client = useEmulatorClients(emu, API_KEY);
 
 const CHUNK = 128 * 1024;
 

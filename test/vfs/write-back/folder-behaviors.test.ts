@@ -3,24 +3,14 @@
 // mount shows the name the server stored and logs the change; a refusal
 // reaches the writer at fsync, and status and the log give the server's reason
 // while the content stays kept.
-import { afterAll, describe, expect, it } from 'vitest';
-import { HttpFilesClient } from '../../../src/client/http-files-client.js';
-import { API_PREFIX, useEmulator } from '../../support/emulator.js';
+import { describe, expect, it } from 'vitest';
+import { API_PREFIX, useEmulator, useEmulatorClients } from '../../support/emulator.js';
 import { expectErrno, readAll } from '../helpers.js';
 import { O_CREAT, O_TRUNC, O_WRONLY, until, writeBackFs, writeFile } from './helpers.js';
 
 const API_KEY = 'behaviorsKey42';
 const emu = useEmulator({ apiKey: API_KEY });
-const clients: HttpFilesClient[] = [];
-afterAll(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-
-function client(): HttpFilesClient {
-  const c = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey: API_KEY }, logLevel: 'silent' });
-  clients.push(c);
-  return c;
-}
+const client = useEmulatorClients(emu, API_KEY);
 
 async function behavior(path: string, type: string, value: Record<string, unknown>): Promise<void> {
   const res = await fetch(`${emu().url}${API_PREFIX}/behaviors`, {
