@@ -26,6 +26,17 @@ export class DueTimers<T> {
     this.due(item);
   }
 
+  /** Every item `waiting` says is waiting on its timer is due now; how many were. */
+  fireWaiting(items: Iterable<T>, waiting: (item: T) => boolean): number {
+    let n = 0;
+    for (const item of items) {
+      if (!waiting(item)) continue;
+      n++;
+      this.fireNow(item);
+    }
+    return n;
+  }
+
   has(item: T): boolean {
     return this.timers.has(item);
   }

@@ -122,13 +122,7 @@ export class FolderUploads implements UploadPort<PendingFolder> {
 
   /** The server answers again: folders waiting to retry after a transient failure go now. */
   retryNow(folders: Iterable<PendingFolder>): number {
-    let n = 0;
-    for (const folder of folders) {
-      if (folder.phase !== 'retrying') continue;
-      n++;
-      this.timers.fireNow(folder);
-    }
-    return n;
+    return this.timers.fireWaiting(folders, (folder) => folder.phase === 'retrying');
   }
 
   /** Try a failed or waiting folder again now (`filesfs retry`). */

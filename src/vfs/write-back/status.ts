@@ -3,7 +3,7 @@
 // then one entry per pending file with its state and progress, and the
 // write-size histogram (big_writes at work or not). Plain JSON, built from the
 // layer's state at one instant; the control channel sends it as is.
-import type { PendingFile } from './pending-file.js';
+import type { PendingFile, UploadFailure } from './pending-file.js';
 import type { PendingFolder } from './pending-folder.js';
 import type { WriteSizeCounts } from './write-histogram.js';
 
@@ -179,7 +179,6 @@ export function folderStateOf(folder: PendingFolder): UploadState {
 
 export function folderEntryOf(folder: PendingFolder, mountPath: string, waitingFor: string | null): UploadStatusEntry {
   const state = folderStateOf(folder);
-  const failure = folder.failure;
   return {
     kind: 'folder',
     path: mountPath,
@@ -188,9 +187,7 @@ export function folderEntryOf(folder: PendingFolder, mountPath: string, waitingF
     mtime: folder.mtime.toISOString(),
     state,
     uploadedBytes: 0,
-    error: failure?.message ?? null,
-    attempts: failure?.attempts ?? 0,
-    nextAttemptAt: state !== 'uploading' && failure?.nextAttemptAt ? new Date(failure.nextAttemptAt).toISOString() : null,
+    ...failureFields(state, folder.failure),
     stagingFile: '',
     waitingFor,
   };
@@ -216,7 +213,6 @@ export function describeState(file: PendingFile): string {
 
 export function entryOf(file: PendingFile, mountPath: string, waitingFor: string | null = null): UploadStatusEntry {
   const state = stateOf(file);
-  const failure = file.failure;
   return {
     kind: 'file',
     path: mountPath,
@@ -225,11 +221,18 @@ export function entryOf(file: PendingFile, mountPath: string, waitingFor: string
     mtime: file.mtime.toISOString(),
     state,
     uploadedBytes: file.attempt?.uploadedBytes ?? 0,
+    ...failureFields(state, file.failure),
+    stagingFile: file.stagingPath,
+    waitingFor: state === 'pending' ? waitingFor : null,
+  };
+}
+
+/** What status says of the last failure: its message, the attempts so far, and when the next one starts (none while uploading). */
+function failureFields(state: UploadState, failure: UploadFailure | null): Pick<UploadStatusEntry, 'error' | 'attempts' | 'nextAttemptAt'> {
+  return {
     error: failure?.message ?? null,
     attempts: failure?.attempts ?? 0,
     nextAttemptAt: state !== 'uploading' && failure?.nextAttemptAt ? new Date(failure.nextAttemptAt).toISOString() : null,
-    stagingFile: file.stagingPath,
-    waitingFor: state === 'pending' ? waitingFor : null,
   };
 }
 

@@ -130,13 +130,7 @@ export class Uploads implements UploadPort<PendingFile> {
 
   /** The server answers again: files waiting to retry after a transient failure go now. */
   retryNow(files: Iterable<PendingFile>): number {
-    let n = 0;
-    for (const file of files) {
-      if (file.phase !== 'retrying') continue;
-      n++;
-      this.timers.fireNow(file);
-    }
-    return n;
+    return this.timers.fireWaiting(files, (file) => file.phase === 'retrying');
   }
 
   /** A writer opened the file again: nothing is due until its last close. */
