@@ -521,7 +521,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   async setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
-    if (entry.type === 'directory') return this.setFolderMtime(entry, mtime);
+    if (entry.type === 'directory') return this.changePendingFolder(entry.path, 'its time changed', (folder) => folder.retimed(mtime));
     const file = await this.readyFile(entry.path);
     if (!file) return false;
     file.changedMtime(mtime);
@@ -532,32 +532,19 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return true;
   }
 
-  /** chmod, chown, an xattr on a pending folder: the metadata its creation carries (false: it is on the server, set it there). */
-  private async setFolderMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean> {
-    const folder = this.files.getFolder(entry.path);
+  /**
+   * A change a pending folder's creation carries (its time, its metadata):
+   * an attempt in flight is aborted first, and the record rewritten. False
+   * when the folder is on the server already (the caller changes it there).
+   */
+  private async changePendingFolder(path: string, why: string, change: (folder: PendingFolder) => void): Promise<boolean> {
+    const folder = this.files.getFolder(path);
     if (!folder?.blocks) return false;
     folder.hold();
     try {
-      await this.folderUploads.abort(folder, 'its metadata changed');
+      await this.folderUploads.abort(folder, why);
       if (!folder.blocks) return false;
-      folder.changedMetadata(metadata);
-      await this.records.folder(folder);
-      return true;
-    } finally {
-      folder.unhold();
-      this.folderUploads.after(folder);
-    }
-  }
-
-  /** utimens on a pending folder: the time its creation carries (false: it is on the server, set it there). */
-  private async setFolderMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
-    const folder = this.files.getFolder(entry.path);
-    if (!folder?.blocks) return false;
-    folder.hold();
-    try {
-      await this.folderUploads.abort(folder, 'its time changed');
-      if (!folder.blocks) return false;
-      folder.retimed(mtime);
+      change(folder);
       await this.records.folder(folder);
       return true;
     } finally {
@@ -567,7 +554,8 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   }
 
   async setMetadata(entry: RemoteEntry, metadata: MetadataMap): Promise<boolean> {
-    if (entry.type === 'directory') return this.setFolderMetadata(entry, metadata);
+    // A pending folder's metadata travels with its creation.
+    if (entry.type === 'directory') return this.changePendingFolder(entry.path, 'its metadata changed', (folder) => folder.changedMetadata(metadata));
     const file = await this.readyFile(entry.path);
     if (!file) return false;
     file.changedMetadata(metadata);
