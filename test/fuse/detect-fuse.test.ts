@@ -2,12 +2,9 @@
 // with what to do.
 import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { detectFuse, formatFuseProblems } from '../../native/detect-fuse.mjs';
-
-const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 describe('detectFuse', () => {
   test('this machine is ready (npm run setup has run)', () => {

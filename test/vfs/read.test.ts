@@ -3,11 +3,9 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ContentChangedError, NetworkError } from '../../src/client/errors.js';
-import type { FilesFilesystem } from '../../src/vfs/filesystem.js';
 import { expectErrno, KiB, MiB, O_RDONLY, pattern, readAll, readAt, readHash, setup } from './helpers.js';
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
 
 describe('sequential reads', () => {
   it('cat of a 256 MiB file in 128 KiB reads: ≤ 64 range requests, ≥ 4 MiB once sequential, identical bytes', async () => {
