@@ -10,7 +10,10 @@
 // and the end of large uploads), and the whole call a budget (3 first
 // deadlines). Idempotent reads (metadata, listing pages, download URLs) are
 // hedged (hedging.ts): no answer after the recent 95th percentile, the same
-// GET goes out again on another connection and the first answer wins. Every
+// GET goes out again on another connection and the first answer wins (or in
+// place of the first, when no connection is free). Calls that may be sent
+// again but not twice at once (`resend`: opening an upload, the end of a
+// one-part upload) are resent in place at that threshold. Every
 // request's outcome feeds the server's health (health.ts): while the server is
 // unreachable a call is let through only as a probe, or fails fast.
 //
@@ -29,7 +32,7 @@ import { outcomeOf } from './client-stats.js';
 import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline, itemScale } from './deadlines.js';
 import { FilesError, ServerError, TlsVerificationError } from './errors.js';
 import { errorFromHttp, parseJsonLenient } from './http-error.js';
-import { HEDGED_KINDS, type ApiKind } from './request-kind.js';
+import { HEDGED_KINDS, type ApiKind, type ResendKind } from './request-kind.js';
 import type { Resilience } from './resilience.js';
 import { isRetryable, withRetries, type AttemptContext, type RetryPolicy } from './retry.js';
 import { provablyNotSent, type HttpMethod, type Transport } from './transport.js';
@@ -63,6 +66,12 @@ export interface ApiCall<T> {
   items?: number;
   /** The health probe itself: one attempt, no hedge, never held back while unreachable. */
   probe?: boolean;
+  /**
+   * The call may be sent again while an earlier copy has no answer (never two
+   * at once): a request of it is resent when it takes longer than recent
+   * calls of this kind (hedging.ts). Its latencies are kept under this kind.
+   */
+  resend?: ResendKind;
 }
 
 export interface ApiResult<T = unknown> {
@@ -73,6 +82,9 @@ export interface ApiResult<T = unknown> {
   /** Set when an earlier, uncertain attempt was judged to have succeeded (see ApiCall.replay). */
   replayed?: true;
 }
+
+/** How an attempt is raced (hedging.ts): a second copy alongside, one in its place, or none. */
+type Race = 'hedge' | 'resend' | 'none';
 
 /** Could a request that failed with `err` have been carried out by the server? */
 function mayHaveExecuted(err: unknown): boolean {
@@ -122,7 +134,8 @@ export class ApiClient {
           // A probe tries once with the first deadline; a retry gets a longer one, never past the budget.
           const deadlineMs = Math.max(1, Math.floor(Math.min(context.probe ? baseMs : attemptDeadlineMs(baseMs, n, requestTimeoutMs), context.remainingMs)));
           try {
-            return await this.attempt<T>(call, label, n, kind, deadlineMs, context);
+            // A copy resent in place of an unanswered one: that one may have been carried out.
+            return await this.attempt<T>(call, label, n, kind, deadlineMs, context, () => (uncertain = true));
           } finally {
             if (context.probe) health.probeDone();
           }
@@ -156,11 +169,12 @@ export class ApiClient {
     }
   }
 
-  private async attempt<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, context: AttemptContext): Promise<ApiResult<T>> {
+  private async attempt<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, context: AttemptContext, resent?: () => void): Promise<ApiResult<T>> {
     const authed = call.authenticated !== false;
     let stamp: AuthStamp | undefined = authed && this.auth ? await this.auth.stamp(call.signal) : undefined;
     for (let renewed = false; ; renewed = true) {
-      const result = await this.exchange<T>(call, label, n, kind, deadlineMs, !context.probe && HEDGED_KINDS.has(kind), stamp);
+      const race: Race = context.probe ? 'none' : HEDGED_KINDS.has(kind) ? 'hedge' : call.resend ? 'resend' : 'none';
+      const result = await this.exchange<T>(call, label, n, kind, deadlineMs, race, stamp, resent);
       if (result instanceof FilesError) {
         // A 401: a new session, or a new key from the credentials source, once; then this call again at once.
         if (result.status === 401 && stamp && this.auth && !renewed && call.renewSession !== false && (await this.auth.renew(stamp, call.signal))) {
@@ -174,43 +188,50 @@ export class ApiClient {
     }
   }
 
-  /** One request, hedged when `hedge`: resolves with the answer (an HTTP error included), rejects without one. */
-  private exchange<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, hedge: boolean, stamp: AuthStamp | undefined): Promise<ApiResult<T> | FilesError> {
+  /** One request, hedged or resent as `race` says: resolves with the answer (an HTTP error included), rejects without one. */
+  private exchange<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, race: Race, stamp: AuthStamp | undefined, resent?: () => void): Promise<ApiResult<T> | FilesError> {
     const started = performance.now();
     // A hedge gets what is left of the attempt's deadline: an attempt, hedge included, ends within it.
-    const leg = (lost: AbortSignal | undefined, late = false) =>
-      this.leg<T>(call, label, n, kind, late ? Math.max(1, Math.round(deadlineMs - (performance.now() - started))) : deadlineMs, stamp, lost, late);
-    if (!hedge) return leg(undefined);
+    const leg = (lost: AbortSignal | undefined, late = false, onSocket?: () => void) =>
+      this.leg<T>(call, label, n, kind, late ? Math.max(1, Math.round(deadlineMs - (performance.now() - started))) : deadlineMs, stamp, lost, late, onSocket);
+    if (race === 'none') return leg(undefined);
     return this.guard.hedger.race({
-      kind,
+      kind: call.resend ?? kind,
       deadlineMs,
       scale: itemScale(call.items),
-      hedge: true,
+      hedge: race === 'hedge',
+      resend: race === 'resend',
+      ...(resent ? { onResend: resent } : {}),
       spareConnection: () => this.guard.spareConnection(this.base.origin, 'api'),
       signal: call.signal,
       label,
-      start: (lost, isHedge) => leg(lost, isHedge),
+      start: (lost, isHedge, onSocket) => leg(lost, isHedge, onSocket),
       // An answer ends the race; only a failure without one waits for the other request.
       decisive: (err) => !(err instanceof FilesError) || err.status !== undefined,
     });
   }
 
   /** One HTTP exchange under its deadline, recorded in the stats, the hedge window and the server's health. */
-  private async leg<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, stamp: AuthStamp | undefined, lost: AbortSignal | undefined, isHedge = false): Promise<ApiResult<T> | FilesError> {
+  private async leg<T>(call: ApiCall<T>, label: string, n: number, kind: ApiKind, deadlineMs: number, stamp: AuthStamp | undefined, lost: AbortSignal | undefined, isHedge = false, onSocket?: () => void): Promise<ApiResult<T> | FilesError> {
     const { stats, hedger, health } = this.guard;
     const deadline = new Deadline(deadlineMs, [call.signal, lost], label);
-    const started = performance.now();
+    // The server's latency counts from the moment the request has a connection (not its wait in the pool's queue).
+    let sent = performance.now();
+    const socket = () => {
+      sent = performance.now();
+      onSocket?.();
+    };
     try {
-      const result = await this.once<T>(call, label, n, stamp, deadline.signal, isHedge);
+      const result = await this.once<T>(call, label, n, stamp, deadline.signal, isHedge, socket);
       stats.request(kind, result instanceof FilesError ? 'http-error' : 'ok');
-      hedger.record(kind, performance.now() - started, itemScale(call.items));
+      hedger.record(call.resend ?? kind, performance.now() - sent, itemScale(call.items));
       health.answered();
       return result;
     } catch (err) {
       stats.request(kind, outcomeOf(err));
       if (deadline.expired) {
         stats.stall();
-        hedger.record(kind, deadlineMs, itemScale(call.items));
+        hedger.record(call.resend ?? kind, deadlineMs, itemScale(call.items));
       }
       if (err instanceof FilesError && !(err instanceof TlsVerificationError)) {
         if (err.status !== undefined) health.answered();
@@ -223,7 +244,7 @@ export class ApiClient {
   }
 
   /** One request: resolves with the result, or with (not throws) the HTTP error so attempt() can re-login. */
-  private async once<T>(call: ApiCall<T>, label: string, n: number, stamp: AuthStamp | undefined, signal: AbortSignal, hedge = false): Promise<ApiResult<T> | FilesError> {
+  private async once<T>(call: ApiCall<T>, label: string, n: number, stamp: AuthStamp | undefined, signal: AbortSignal, hedge = false, onSocket?: () => void): Promise<ApiResult<T> | FilesError> {
     const hasBody = call.body !== undefined;
     const headers: Record<string, string> = {
       'user-agent': this.userAgent,
@@ -242,6 +263,7 @@ export class ApiClient {
       label,
       attempt: n,
       hedge,
+      ...(onSocket ? { onSocket } : {}),
     });
     const text = await this.transport.readText(res, label, signal);
     this.guard.stats.bytesDown(Buffer.byteLength(text));

@@ -22,6 +22,7 @@
 //   deadlines (15 s with the defaults): the last attempt's deadline is cut to
 //   what is left, and a retry whose wait would not fit is not made.
 import { TimeoutError } from './errors.js';
+import { followSignals } from './follow-signals.js';
 
 /** Entries per listing page (or parts of an upload's end) that one metadataTimeout covers. */
 export const ITEMS_PER_DEADLINE = 1_000;
@@ -61,19 +62,10 @@ export class DeadlineExceededError extends TimeoutError {}
 export class Deadline {
   private readonly controller = new AbortController();
   private readonly timer: NodeJS.Timeout | undefined;
-  private readonly unlink: Array<() => void> = [];
+  private readonly unlink: () => void;
 
   constructor(ms: number | undefined, parents: ReadonlyArray<AbortSignal | undefined>, label: string) {
-    for (const parent of parents) {
-      if (!parent) continue;
-      if (parent.aborted) {
-        this.controller.abort(parent.reason);
-        break;
-      }
-      const onAbort = () => this.controller.abort(parent.reason);
-      parent.addEventListener('abort', onAbort, { once: true });
-      this.unlink.push(() => parent.removeEventListener('abort', onAbort));
-    }
+    this.unlink = followSignals(this.controller, parents);
     if (ms !== undefined && !this.controller.signal.aborted) {
       this.timer = setTimeout(() => {
         this.controller.abort(new DeadlineExceededError({ message: `${label}: no answer within ${formatMs(ms)}`, operation: label }));
@@ -92,7 +84,7 @@ export class Deadline {
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
-    for (const u of this.unlink.splice(0)) u();
+    this.unlink();
   }
 }
 

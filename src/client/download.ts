@@ -194,7 +194,7 @@ export class Downloader {
    * REFUSED (body dumped) on 403/404, or an error for other failures.
    */
   private open(path: string, target: CachedDownload, start: number, endInclusive: number | null, wholeFile: boolean, attempt: number, signal: AbortSignal | undefined, kind: DataKind, hedge: boolean): Promise<OpenTransfer | Refused> {
-    const leg = (lost: AbortSignal | undefined) => this.openOnce(path, target, start, endInclusive, wholeFile, attempt, signal, lost, kind);
+    const leg = (lost: AbortSignal | undefined, onSocket?: () => void) => this.openOnce(path, target, start, endInclusive, wholeFile, attempt, signal, lost, kind, onSocket);
     if (!hedge) return leg(undefined);
     const origin = new URL(target.uri!).origin;
     return this.guard.hedger.race<OpenTransfer | Refused>({
@@ -204,7 +204,7 @@ export class Downloader {
       spareConnection: () => this.guard.spareConnection(origin, 'data'),
       signal,
       label: this.label(path),
-      start: (lost) => leg(lost),
+      start: (lost, _hedge, onSocket) => leg(lost, onSocket),
       decisive: (err) => !(err instanceof FilesError) || err.status !== undefined,
       discard: (late) => {
         if (isRefused(late)) return;
@@ -214,12 +214,20 @@ export class Downloader {
     });
   }
 
-  private async openOnce(path: string, target: CachedDownload, start: number, endInclusive: number | null, wholeFile: boolean, attempt: number, signal: AbortSignal | undefined, lost: AbortSignal | undefined, kind: DataKind): Promise<OpenTransfer | Refused> {
+  private async openOnce(path: string, target: CachedDownload, start: number, endInclusive: number | null, wholeFile: boolean, attempt: number, signal: AbortSignal | undefined, lost: AbortSignal | undefined, kind: DataKind, onSocket?: () => void): Promise<OpenTransfer | Refused> {
     const { stats, hedger, stallTimeoutMs } = this.guard;
     const headers: Record<string, string> = { 'user-agent': this.userAgent };
     if (!wholeFile) headers.range = `bytes=${start}-${endInclusive ?? ''}`;
     const label = this.label(path);
     const watch = new StallWatch(stallTimeoutMs, [signal, lost], label, () => stats.stall());
+    // Waiting for a connection is not the server's silence: the watch starts when the request has one.
+    watch.hold();
+    let started = performance.now();
+    const socket = () => {
+      started = performance.now();
+      watch.connected();
+      onSocket?.();
+    };
     let finished = false;
     const done = (err?: unknown) => {
       if (finished) return;
@@ -227,10 +235,9 @@ export class Downloader {
       watch.dispose();
       stats.request(kind, err === undefined ? 'ok' : outcomeOf(err));
     };
-    const started = performance.now();
     let res: SendResponse;
     try {
-      res = await this.transport.send({ method: 'GET', url: new URL(target.uri!), headers, signal: watch.signal, label, attempt, lane: 'data' });
+      res = await this.transport.send({ method: 'GET', url: new URL(target.uri!), headers, signal: watch.signal, label, attempt, lane: 'data', onSocket: socket });
     } catch (err) {
       if (watch.stalled) hedger.record(kind, stallTimeoutMs);
       done(err);

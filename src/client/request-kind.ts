@@ -22,5 +22,21 @@ export type ApiKind = (typeof API_KINDS)[number];
 export type DataKind = (typeof DATA_KINDS)[number];
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 
+/**
+ * Calls that may be sent again while an earlier copy has no answer, but not
+ * twice at once (hedging.ts resends them in place of the first):
+ *   upload-begin  POST begin_upload: an upload opened and never ended leaves
+ *                 no file, and a continued one only gets its URLs again
+ *   upload-end    the end of a one-part upload: the server completes it
+ *                 quickly, and an end repeated after it worked is answered
+ *                 with the file or confirmed by a stat (upload.ts)
+ * Each has its own latency window: their answers take other times than the
+ * rest of 'change'.
+ */
+export type ResendKind = 'upload-begin' | 'upload-end';
+
+/** Whose recent latencies a threshold is taken from: a request kind, or a resendable call's own. */
+export type LatencyKind = RequestKind | ResendKind;
+
 /** Kinds that may be sent twice at once (idempotent reads): a hedge is the same GET again. */
 export const HEDGED_KINDS: ReadonlySet<RequestKind> = new Set<RequestKind>(['metadata', 'listing', 'download-url', 'range']);

@@ -27,7 +27,16 @@
 //
 // While the consumer holds the body (a stream reader applying backpressure)
 // the watch is paused: we stopped the bytes, not the server.
+//
+// Patience (upload parts): the wait for the answer, once the body has gone,
+// may be cut short well before stallTimeoutMs. A request the server lost
+// (a dropped connection, a proxy that ate it) is then sent again after about
+// as long as recent answers took (hedging.ts patienceMs, at least 0.5 s), plus
+// the same allowance for buffered bytes, instead of after the full stall
+// timeout. Each early cut takes a token from the hedging budget (at most 5 %
+// extra requests); without one the watch waits the full time.
 import { TimeoutError } from './errors.js';
+import { followSignals } from './follow-signals.js';
 
 /** Bytes the kernels (ours and the receiver's) may hold of a request body: Linux's 4 MiB send buffer and more (measured up to 4.9 MiB). */
 export const SEND_BUFFER_BYTES = 5 * 1024 * 1024;
@@ -63,16 +72,28 @@ export class LinkRate {
   }
 }
 
+/** Cutting the wait for an answer short (see Patience above the imports). */
+export interface Patience {
+  /** Silence allowed before the answer, instead of stallMs (the buffered bytes' allowance is added). */
+  readonly ms: number;
+  /** Asked when that silence has passed: true (a token was taken) aborts now, false waits for stallMs. */
+  readonly take: () => boolean;
+}
+
 export class StallWatch {
   private readonly controller = new AbortController();
-  private readonly unlink: Array<() => void> = [];
+  private readonly unlink: () => void;
   private timer: NodeJS.Timeout | undefined;
   private last: number;
-  private readonly started: number;
+  private started: number;
   private pulled = 0;
   private sending = false;
   private holds = 0;
   private done = false;
+  /** The answer (its headers) has begun: patience no longer applies. */
+  private answered = false;
+  /** Patience asked for a token and got none: wait the full stall time. */
+  private patient = false;
 
   constructor(
     private readonly stallMs: number,
@@ -81,19 +102,16 @@ export class StallWatch {
     private readonly onStall: () => void = () => undefined,
     /** Bytes per second this connection should manage (LinkRate.expected()); 0 when unknown. */
     private readonly expectedRate = 0,
+    private readonly patience?: Patience,
   ) {
     this.started = this.last = performance.now();
-    for (const parent of parents) {
-      if (!parent) continue;
-      if (parent.aborted) {
-        this.controller.abort(parent.reason);
-        break;
-      }
-      const onAbort = () => this.controller.abort(parent.reason);
-      parent.addEventListener('abort', onAbort, { once: true });
-      this.unlink.push(() => parent.removeEventListener('abort', onAbort));
-    }
-    if (!this.controller.signal.aborted) this.arm(stallMs);
+    this.unlink = followSignals(this.controller, parents);
+    if (!this.controller.signal.aborted) this.arm(this.firstCheckMs());
+  }
+
+  /** When the first check is due: at the patience, when it is the shorter wait. */
+  private firstCheckMs(): number {
+    return this.patience && this.patience.ms < this.stallMs ? this.patience.ms : this.stallMs;
   }
 
   /** Aborted on a stall, or when a parent signal aborts. */
@@ -116,7 +134,13 @@ export class StallWatch {
   /** Response bytes (or its headers) arrived: the request body, if any, was all delivered. */
   received(): void {
     this.sending = false;
+    this.answered = true;
     this.last = performance.now();
+  }
+
+  /** Milliseconds from the last request byte taken to now (call at the answer: its latency). */
+  sinceSent(now = performance.now()): number {
+    return now - this.last;
   }
 
   /** The consumer stopped reading (backpressure); silence is not the server's. */
@@ -125,15 +149,30 @@ export class StallWatch {
   }
 
   release(): void {
-    if (this.holds > 0 && --this.holds === 0) this.last = performance.now();
+    if (this.holds > 0 && --this.holds === 0) {
+      this.last = performance.now();
+      if (this.done || this.controller.signal.aborted) return;
+      if (this.timer) clearTimeout(this.timer);
+      this.arm(this.firstCheckMs());
+    }
   }
 
-  /** The longest silence allowed now. */
-  allowedSilenceMs(now = performance.now()): number {
-    if (!this.sending || this.pulled === 0) return this.stallMs;
+  /**
+   * The request was waiting for a connection (the caller held the watch
+   * from the start) and has one now: the transfer, and its silence, count
+   * from here.
+   */
+  connected(): void {
+    this.started = performance.now();
+    this.release();
+  }
+
+  /** The longest silence allowed now (with `baseMs` instead of stallMs: the patience's). */
+  allowedSilenceMs(now = performance.now(), baseMs = this.stallMs): number {
+    if (!this.sending || this.pulled === 0) return baseMs;
     const elapsedS = Math.max(0.001, (now - this.started) / 1000);
     const rate = Math.max(SLOWEST_LINK_BYTES_PER_S, this.expectedRate, (this.pulled - 2 * SEND_BUFFER_BYTES) / elapsedS);
-    return this.stallMs + (Math.min(this.pulled, SEND_BUFFER_BYTES) / rate) * 1000;
+    return baseMs + (Math.min(this.pulled, SEND_BUFFER_BYTES) / rate) * 1000;
   }
 
   /** Stops watching (the transfer is over, whatever its outcome). */
@@ -141,7 +180,7 @@ export class StallWatch {
     this.done = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const u of this.unlink.splice(0)) u();
+    this.unlink();
   }
 
   private arm(ms: number): void {
@@ -155,6 +194,16 @@ export class StallWatch {
     if (this.holds > 0) return this.arm(this.stallMs);
     const silent = now - this.last;
     const allowed = this.allowedSilenceMs(now);
+    if (silent < allowed && this.patience && !this.answered && !this.patient && this.patience.ms < this.stallMs) {
+      const short = this.allowedSilenceMs(now, this.patience.ms);
+      if (silent < short) return this.arm(short - silent);
+      if (this.patience.take()) {
+        this.onStall();
+        this.controller.abort(new StallError({ message: `${this.label}: no answer ${(silent / 1000).toFixed(1)} s after the request was sent, longer than recent answers took; sending it again`, operation: this.label }));
+        return;
+      }
+      this.patient = true;
+    }
     if (silent < allowed) return this.arm(allowed - silent);
     this.onStall();
     this.controller.abort(new StallError({ message: `${this.label}: no data moved for ${(silent / 1000).toFixed(1)} s (stall timeout ${this.stallMs / 1000} s)`, operation: this.label }));

@@ -25,7 +25,8 @@ import type { ResolvedClientOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 import { FilesError, NetworkError, TimeoutError, TlsVerificationError } from './errors.js';
 import { notifyObserver, type RequestObserver } from './observer.js';
-import { abortError } from './retry.js';
+import { ON_SOCKET, reportSocket, type WithSocketHook } from './on-socket.js';
+import { abortError, markRetriesExhausted } from './retry.js';
 import { secureContextWithExtraCa } from './tls.js';
 
 /**
@@ -57,6 +58,11 @@ export interface SendRequest {
   lane?: Lane;
   /** Overrides the outer wait for response headers (an upload's, see upload.ts). */
   headersTimeoutMs?: number;
+  /**
+   * Called once the request is written to a connection (it no longer waits
+   * in the pool's queue): timers that judge the server start there (on-socket.ts).
+   */
+  onSocket?: () => void;
 }
 
 export interface SendResponse {
@@ -122,11 +128,15 @@ export class Transport {
   readonly agent: Agent;
   /** Transfers to presigned URLs. */
   readonly dataAgent: Agent;
+  /** The two agents as requests go through them: with the hook that reports a request's socket (on-socket.ts). */
+  private readonly dispatchers: Record<Lane, Dispatcher>;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly connectTimeoutMs: number;
   private readonly observer: RequestObserver | undefined;
   private readonly connections: number;
+  /** close() has begun: send() refuses new requests. */
+  private closing = false;
 
   constructor(options: ResolvedClientOptions) {
     this.logger = options.logger;
@@ -152,16 +162,19 @@ export class Transport {
     };
     this.agent = new Agent(agentOptions);
     this.dataAgent = new Agent(agentOptions);
+    this.dispatchers = { api: this.agent.compose(reportSocket), data: this.dataAgent.compose(reportSocket) };
   }
 
   /** Sends one request and returns once the response headers are in. The body must be consumed or dumped. */
   async send(req: SendRequest): Promise<SendResponse> {
+    // Closing: no new request (a hedge or a resend started meanwhile would outlive close()).
+    if (this.closing) throw markRetriesExhausted(new NetworkError({ message: `${req.label}: the client is closed`, operation: req.label }));
     const started = performance.now();
     const log = this.logger;
     if (log.enabled('trace')) log.trace(`→ ${req.label} attempt ${req.attempt} ${req.url.host} ${headersForLog(req.headers)}`);
     let res: Dispatcher.ResponseData;
     try {
-      res = await (req.lane === 'data' ? this.dataAgent : this.agent).request({
+      const options: WithSocketHook & Dispatcher.RequestOptions = {
         origin: req.url.origin,
         path: req.url.pathname + req.url.search,
         method: req.method,
@@ -169,7 +182,9 @@ export class Transport {
         body: req.body ?? null,
         signal: req.signal,
         ...(req.headersTimeoutMs !== undefined ? { headersTimeout: req.headersTimeoutMs } : {}),
-      });
+      };
+      if (req.onSocket) options[ON_SOCKET] = req.onSocket;
+      res = await this.dispatchers[req.lane ?? 'api'].request(options);
     } catch (err) {
       const mapped = transportError(err, req.label, req.signal, this.timeoutMs, this.connectTimeoutMs);
       log.debug(`${req.label} failed ${Math.round(performance.now() - started)}ms attempt ${req.attempt}: ${mapped.message}`);
@@ -228,13 +243,15 @@ export class Transport {
    * Closes both pools: requests in flight get CLOSE_GRACE_MS to finish, then
    * every socket is destroyed (a stalled request must not hold an unmount).
    * (undici's own close() waits for them without limit, and a destroy() after
-   * it no longer fails them: so wait here, then close or destroy.)
+   * it no longer fails them: so wait here, then destroy.) No request starts
+   * once closing has begun.
    */
   async close(): Promise<void> {
+    this.closing = true;
     const until = performance.now() + CLOSE_GRACE_MS;
     while (this.busy() && performance.now() < until) await new Promise((r) => setTimeout(r, CLOSE_POLL_MS));
-    if (this.busy()) await this.destroy();
-    else await Promise.all([this.agent.close(), this.dataAgent.close()]);
+    // Destroyed, not closed, even when idle: a request that slipped in since the last look is failed, not waited for.
+    await this.destroy();
   }
 
   /** Requests sent or queued and not yet answered in full, in either pool. */

@@ -6,7 +6,8 @@
 // Concurrent requests for parts of a batch already being fetched wait for it.
 //
 // Retrying begin_upload is harmless: an upload that is opened and then
-// abandoned never appears as a file, and a continued one only re-issues URLs.
+// abandoned never appears as a file, and a continued one only re-issues URLs;
+// so a begin_upload without an answer is also resent early (api.ts `resend`).
 import { routeFor } from './api-path.js';
 import type { ApiClient } from './api.js';
 import { hasType, ServerError } from './errors.js';
@@ -144,7 +145,7 @@ export class PartUrls {
     const body: Record<string, unknown> = { part: first, parts, mkdir_parents: this.open.mkdirParents };
     if (this.settings) body.ref = this.settings.ref;
     else if (this.open.size !== undefined) body.size = this.open.size;
-    const res = await this.api.call<unknown>({ method: 'POST', route: this.route, body, signal: this.signal });
+    const res = await this.api.call<unknown>({ method: 'POST', route: this.route, body, signal: this.signal, resend: 'upload-begin' });
     const list = Array.isArray(res.body) ? res.body : [res.body];
     if (list.length === 0) throw new ServerError({ message: `${label}: begin_upload returned no parts`, operation: label });
     for (const raw of list) {

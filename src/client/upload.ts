@@ -6,7 +6,9 @@
 // Each part is sent under a stall watch (stall-watch.ts): abandoned when no
 // bytes move (either way) for stallTimeoutMs plus what the kernel still holds,
 // never because the part as a whole is slow; its body reports progress as the
-// connection takes it (progress-body.ts).
+// connection takes it (progress-body.ts). Once its body has gone, the wait for
+// the answer is cut short (and the part sent again) when it is longer than
+// recent parts' answers took (the watch's patience; at most 5 % of parts).
 //
 // Each part is retried alone (retry.ts policy); a part whose URL is refused
 // (403, or 404: expired or unknown) gets a fresh URL and is sent again without
@@ -191,9 +193,13 @@ export async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n:
       for (;;) {
         const slot = refused ? await urls.refresh(n) : await urls.get(n);
         refused = false;
-        const { stats, stallTimeoutMs } = deps.guard;
-        const watch = new StallWatch(stallTimeoutMs, [signal], label, () => stats.stall(), deps.guard.uploadRate.expected());
-        const started = performance.now();
+        const { stats, stallTimeoutMs, hedger } = deps.guard;
+        hedger.grant();
+        const patience = { ms: hedger.patienceMs('part'), take: () => hedger.take() };
+        const watch = new StallWatch(stallTimeoutMs, [signal], label, () => stats.stall(), deps.guard.uploadRate.expected(), patience);
+        // Waiting for a connection is not the server's silence: the watch starts when the request has one.
+        watch.hold();
+        let started = performance.now();
         const data = body();
         let res;
         let text: string;
@@ -215,11 +221,17 @@ export async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n:
             label,
             attempt,
             lane: 'data',
+            onSocket: () => {
+              started = performance.now();
+              watch.connected();
+            },
             // undici's header timer starts at the last byte handed to the
             // kernel, which may still hold a full send buffer: the outer bound
             // waits for it to drain at the slowest rate (stall-watch.ts).
             headersTimeoutMs: deps.guard.requestTimeoutMs + MAX_SEND_ALLOWANCE_MS,
           });
+          // How long the answer took once the body had gone: the patience of later parts.
+          hedger.record('part', watch.sinceSent());
           watch.received();
           text = await deps.transport.readText(res, label, watch.signal);
           stats.request('part', res.status >= 200 && res.status < 300 ? 'ok' : 'http-error');
@@ -273,6 +285,8 @@ export async function finishUpload(deps: UploadDeps, path: string, ref: string, 
     body: body as unknown as Record<string, unknown>,
     // The server assembles the parts: its time grows with their number (deadlines.ts).
     items: Math.max(1, etags.size),
+    // One part is quick to complete: an end with no answer is sent again (api.ts; the replay below confirms).
+    ...(etags.size <= 1 ? { resend: 'upload-end' as const } : {}),
     signal: options.signal,
     replay: async (err: FilesError) => {
       if (!(err instanceof NotFoundError)) return false;

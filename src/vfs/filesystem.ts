@@ -177,6 +177,7 @@ export class FilesFilesystem implements Filesystem {
     this.folderReadAhead = new FolderReadAhead({
       window: resolved.prefetchFiles,
       cachedListing: (dirPath) => lookup.cachedListing(dirPath),
+      refreshListing: (dirPath) => lookup.refreshAhead(dirPath),
       isLocal: (remotePath) => this.writes.localEntry(remotePath) !== undefined,
       registry: contents,
       reader,

@@ -237,6 +237,23 @@ export class Lookup {
     return this.cache.listing(keyOf(dirPath));
   }
 
+  /**
+   * A program is reading this folder's files in order (folder read-ahead):
+   * once the listing is past half its TTL it is listed again in the
+   * background, so that the program's lookups and the read-ahead never wait
+   * for an expired listing to be fetched (with its retries, when the server
+   * fails). At most one listing per folder and half TTL while the walk lasts;
+   * a listing already in flight is joined.
+   */
+  refreshAhead(dirPath: string): void {
+    const ttl = this.options.dirTtlMs;
+    const listing = this.cachedListing(dirPath);
+    if (ttl <= 0 || !listing || this.options.clock() - listing.fetchedAt < ttl / 2 || this.overlay.unpublishedFolder(dirPath)) return;
+    this.fetchListing(dirPath).catch((err: unknown) => {
+      this.log.debug('listing %s ahead of its expiry failed: %s', dirPath || '/', err instanceof Error ? err.message : String(err));
+    });
+  }
+
   /** The folder's children as shown (server listing with local state on top). */
   async children(dirPath: string): Promise<RemoteEntry[]> {
     const listing = await this.listing(dirPath);

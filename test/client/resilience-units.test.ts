@@ -7,7 +7,7 @@ import { ClientStats, outcomeOf } from '../../src/client/client-stats.js';
 import { attemptDeadlineMs, baseDeadlineMs, callBudgetMs, Deadline, DeadlineExceededError } from '../../src/client/deadlines.js';
 import { NetworkError, NotFoundError, TimeoutError } from '../../src/client/errors.js';
 import { FAILURES_TO_UNREACHABLE, Health, ServerUnreachableError, SILENCE_TO_UNREACHABLE_MS } from '../../src/client/health.js';
-import { HEDGE_BURST, HEDGE_FLOOR_MS, HEDGE_RATIO, Hedger, HedgeLost, INITIAL_MS, MIN_SAMPLES } from '../../src/client/hedging.js';
+import { HEDGE_BURST, HEDGE_FLOOR_MS, HEDGE_RATIO, Hedger, HedgeLost, INITIAL_MS, MIN_SAMPLES, Resent } from '../../src/client/hedging.js';
 import { LatencyWindow } from '../../src/client/latency-window.js';
 import { LinkRate, SEND_BUFFER_BYTES, SLOWEST_LINK_BYTES_PER_S, StallError, StallWatch } from '../../src/client/stall-watch.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -77,10 +77,11 @@ describe('LatencyWindow', () => {
 });
 
 describe('Hedger', () => {
-  const race = (h: Hedger, start: (lost: AbortSignal, hedge: boolean) => Promise<string>, extra: { spareConnection?: () => boolean; hedge?: boolean } = {}) =>
-    h.race<string>({ kind: 'metadata', deadlineMs: 5_000, hedge: true, spareConnection: () => true, label: 'GET /x', start, decisive: (e) => !(e instanceof TimeoutError), ...extra });
+  const race = (h: Hedger, start: (lost: AbortSignal, hedge: boolean) => Promise<string>, extra: { spareConnection?: () => boolean; hedge?: boolean; resend?: boolean; onResend?: () => void } = {}) =>
+    // Each request has its connection at once (the threshold counts from there).
+    h.race<string>({ kind: 'metadata', deadlineMs: 5_000, hedge: true, spareConnection: () => true, label: 'GET /x', start: (lost, hedge, onSocket) => (onSocket(), start(lost, hedge)), decisive: (e) => !(e instanceof TimeoutError), ...extra });
 
-  it('threshold: 1 s until enough samples, then the p95 of recent latencies, at least 1 s, at most half the deadline, scaled by the entries asked for', () => {
+  it('threshold: 1 s until enough samples, then the p95 of recent latencies, at least the floor (0.5 s), at most half the deadline, scaled by the entries asked for', () => {
     const h = new Hedger(new ClientStats());
     expect(h.thresholdMs('metadata', 5_000)).toBe(INITIAL_MS);
     expect(h.thresholdMs('metadata', 400)).toBe(200);
@@ -116,17 +117,145 @@ describe('Hedger', () => {
     expect(lostReasons[0]).toBeInstanceOf(HedgeLost);
   });
 
-  it('no hedge when the answer comes first, when there is no spare connection, or when not asked to', async () => {
+  it('no second request when the answer comes first, or when not asked to', async () => {
     const stats = new ClientStats();
     const h = new Hedger(stats);
     expect(await race(h, () => Promise.resolve('fast'))).toBe('fast');
     const slow = () => new Promise<string>((r) => setTimeout(() => r('slow'), 3_000));
-    const a = race(h, slow, { spareConnection: () => false });
     const b = race(h, slow, { hedge: false });
     await vi.advanceTimersByTimeAsync(3_000);
-    expect(await a).toBe('slow');
     expect(await b).toBe('slow');
     expect(stats.snapshot().hedges.sent).toBe(0);
+  });
+
+  it('no spare connection for a hedge: the first request is abandoned (told Resent) and sent again in its place', async () => {
+    const stats = new ClientStats();
+    const h = new Hedger(stats);
+    const started: boolean[] = [];
+    const reasons: unknown[] = [];
+    let resent = 0;
+    const p = race(
+      h,
+      (lost, hedge) => {
+        started.push(hedge);
+        // The first never answers unless aborted; the copy answers after 100 ms.
+        if (hedge) return new Promise<string>((r) => setTimeout(() => r('copy'), 100));
+        return new Promise<string>((_, rej) => lost.addEventListener('abort', () => (reasons.push(lost.reason), rej(new Error('aborted')))));
+      },
+      { spareConnection: () => false, onResend: () => resent++ },
+    );
+    await vi.advanceTimersByTimeAsync(INITIAL_MS);
+    // At the threshold: the first is aborted and the copy is running, never both.
+    expect(started).toEqual([false, true]);
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]).toBeInstanceOf(Resent);
+    expect(resent).toBe(1);
+    await vi.advanceTimersByTimeAsync(100);
+    // The abandoned request's failure does not end the race: the copy's answer does.
+    expect(await p).toBe('copy');
+    expect(stats.snapshot().hedges).toEqual({ sent: 1, won: 1 });
+  });
+
+  it('a resendable call (never two at once) is resent at its threshold, from its own latencies, within the same budget', async () => {
+    const stats = new ClientStats();
+    const h = new Hedger(stats);
+    for (let i = 0; i < MIN_SAMPLES; i++) h.record('upload-begin', 2_000);
+    // Its own window: 2 s, not the floor that 'change' or another kind would give.
+    expect(h.thresholdMs('upload-begin', 10_000)).toBe(2_000);
+    expect(h.thresholdMs('change', 10_000)).toBe(INITIAL_MS);
+    let copies = 0;
+    const spare = vi.fn(() => true);
+    const p = h.race<string>({
+      kind: 'upload-begin', deadlineMs: 10_000, hedge: false, resend: true, spareConnection: spare, label: 'POST begin_upload', decisive: () => false,
+      start: (lost, copy, onSocket) => {
+        onSocket();
+        if (copy) copies++;
+        return copy ? Promise.resolve('copy') : new Promise<string>((_, rej) => lost.addEventListener('abort', () => rej(new Error('aborted'))));
+      },
+    });
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(copies).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await p).toBe('copy');
+    expect(copies).toBe(1);
+    // Never asked for a spare connection: it is never sent twice at once.
+    expect(spare).not.toHaveBeenCalled();
+
+    // Without a token, the first request is kept and waited for.
+    while (h.take());
+    let second = 0;
+    const q = h.race<string>({
+      kind: 'upload-begin', deadlineMs: 10_000, hedge: false, resend: true, spareConnection: () => true, label: 'POST begin_upload', decisive: () => false,
+      start: (_lost, copy, onSocket) => (onSocket(), copy ? (second++, Promise.resolve('copy')) : new Promise<string>((r) => setTimeout(() => r('first'), 5_000))),
+    });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await q).toBe('first');
+    expect(second).toBe(0);
+  });
+
+  it('the threshold counts from the moment the request has a connection: one waiting in the queue is never resent', async () => {
+    const stats = new ClientStats();
+    const h = new Hedger(stats);
+    let socket!: () => void;
+    let copies = 0;
+    const p = h.race<string>({
+      kind: 'metadata', deadlineMs: 60_000, hedge: true, spareConnection: () => false, label: 'GET /x', decisive: () => true,
+      start: (_lost, copy, onSocket) => {
+        if (copy) return (copies++, Promise.resolve('copy'));
+        socket = onSocket;
+        return new Promise<string>(() => {});
+      },
+    });
+    // Queued behind others for 10 s: no hedge, no resend.
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(copies).toBe(0);
+    // Written to a connection: the threshold starts now.
+    socket();
+    await vi.advanceTimersByTimeAsync(INITIAL_MS - 1);
+    expect(copies).toBe(0);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await p).toBe('copy');
+    expect(copies).toBe(1);
+  });
+
+  it('a copy that fails before the abandoned request has settled still ends the race, with the copy\'s failure', async () => {
+    const h = new Hedger(new ClientStats());
+    const copyFailure = new NetworkError({ message: 'the client is closed' });
+    const p = race(
+      h,
+      (lost, copy) => {
+        if (copy) return Promise.reject(copyFailure);
+        // The abandoned request learns of its abort only later.
+        return new Promise<string>((_, rej) => lost.addEventListener('abort', () => setTimeout(() => rej(new Error('aborted')), 50)));
+      },
+      { spareConnection: () => false },
+    );
+    const settled = p.catch((e: unknown) => e);
+    await vi.advanceTimersByTimeAsync(INITIAL_MS + 100);
+    expect(await settled).toBe(copyFailure);
+  });
+
+  it('a copy that gets no answer either is replaced one threshold later; never more than two at once', async () => {
+    const stats = new ClientStats();
+    const h = new Hedger(stats);
+    let started = 0;
+    let running = 0;
+    let most = 0;
+    const p = race(h, (lost) => {
+      const n = ++started;
+      running++;
+      most = Math.max(most, running);
+      lost.addEventListener('abort', () => running--);
+      // The first two never answer; the third does.
+      return n === 3 ? Promise.resolve('third') : new Promise<string>(() => {});
+    });
+    await vi.advanceTimersByTimeAsync(INITIAL_MS);
+    expect(started).toBe(2);
+    await vi.advanceTimersByTimeAsync(INITIAL_MS);
+    expect(await p).toBe('third');
+    expect(started).toBe(3);
+    expect(most).toBe(2);
+    expect(stats.snapshot().hedges).toEqual({ sent: 2, won: 1 });
   });
 
   it('an HTTP answer ends the race; a failure without one waits for the other request', async () => {
@@ -196,6 +325,55 @@ describe('StallWatch', () => {
     fast.sent(4 * 1024 * 1024);
     expect(fast.allowedSilenceMs()).toBeCloseTo(10_000 + 80, 0);
     fast.dispose();
+  });
+
+  it('patience: the wait for an answer is cut short at the patience (plus the buffered bytes) when a token is granted, else waits the full stall time', async () => {
+    let tokens = 1;
+    const take = () => (tokens > 0 ? (tokens--, true) : false);
+    const stalls: number[] = [];
+    const w = new StallWatch(10_000, [], 'PUT upload part 1 a', () => stalls.push(1), 64 * 1024 * 1024, { ms: 1_000, take });
+    w.sent(4096);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(w.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(10);
+    expect(w.stalled).toBe(true);
+    expect((w.signal.reason as Error).message).toMatch(/^PUT upload part 1 a: no answer 1\.0 s after the request was sent, longer than recent answers took; sending it again$/);
+    expect(stalls).toEqual([1]);
+    w.dispose();
+
+    // No token left: the full stall time.
+    const v = new StallWatch(10_000, [], 'PUT upload part 2 a', undefined, 64 * 1024 * 1024, { ms: 1_000, take });
+    v.sent(4096);
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(v.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(1_100);
+    expect(v.stalled).toBe(true);
+    v.dispose();
+
+    // Once the answer has begun, patience no longer applies: a slow body is judged by stallMs alone.
+    tokens = 1;
+    const u = new StallWatch(10_000, [], 'PUT upload part 3 a', undefined, 0, { ms: 1_000, take });
+    u.sent(4096);
+    await vi.advanceTimersByTimeAsync(500);
+    u.received();
+    await vi.advanceTimersByTimeAsync(9_000);
+    expect(u.signal.aborted).toBe(false);
+    expect(tokens).toBe(1);
+    u.dispose();
+  });
+
+  it('held while the request waits for a connection: its silence and its patience count from connected()', async () => {
+    const w = new StallWatch(10_000, [], 'PUT upload part 1 a', undefined, 0, { ms: 1_000, take: () => true });
+    w.hold();
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(w.signal.aborted).toBe(false);
+    w.connected();
+    w.sent(4096);
+    await vi.advanceTimersByTimeAsync(900);
+    expect(w.signal.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(200);
+    expect(w.stalled).toBe(true);
+    w.dispose();
   });
 
   it('is paused while the consumer holds the body', async () => {

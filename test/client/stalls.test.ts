@@ -188,6 +188,68 @@ describe('a transfer whose bytes stop is abandoned after the stall timeout and r
   });
 });
 
+describe('a request with no answer is sent again after about as long as recent answers took', () => {
+  it('with no connection to spare for a hedge, a stalled metadata call is abandoned and sent again in its place', async () => {
+    const s = await serve((_req, res, n) => {
+      if (n > 1) json(res, 200, FILE);
+    });
+    const c = client(s.url, { metadataTimeoutMs: 60_000, connections: 1 });
+    expect((await c.stat('a.txt')).size).toBe(3);
+    expect(s.requests).toHaveLength(2);
+    expect(c.stats.hedges).toEqual({ sent: 1, won: 1 });
+    expect(c.stats.retries).toBe(0);
+    expect(c.stats.requests.metadata).toMatchObject({ ok: 1, cancelled: 1, timeout: 0 });
+  });
+
+  /** An upload server whose begin_upload, part PUT and end each swallow their first request when `swallow` says so. */
+  const uploadServer = (swallow: (what: 'begin' | 'part' | 'end') => boolean) => {
+    const seen = { begin: 0, part: 0, end: 0 };
+    const srv = serve((req, res) => {
+      const url = new URL(req.url!, 'http://x');
+      const body: Buffer[] = [];
+      req.on('data', (b: Buffer) => body.push(b));
+      req.on('end', () => {
+        const what = url.pathname.startsWith('/api/rest/v1/file_actions/begin_upload/') ? 'begin' : url.pathname.startsWith('/upload/') ? 'part' : 'end';
+        if (++seen[what] === 1 && swallow(what)) return; // taken, never answered
+        if (what === 'begin') {
+          const { part, parts } = JSON.parse(Buffer.concat(body).toString()) as { part: number; parts: number };
+          return json(res, 200, Array.from({ length: parts }, (_, i) => ({ part_number: part + i, upload_uri: `${base}/upload/${part + i}`, http_method: 'PUT', ref: 'r-1', parallel_parts: true, retry_parts: true })));
+        }
+        if (what === 'part') {
+          res.writeHead(200, { etag: `"e${url.pathname.split('/').pop()}"` });
+          return void res.end();
+        }
+        json(res, 201, { ...FILE, path: 'a.bin', size: (JSON.parse(Buffer.concat(body).toString()) as { size: number }).size });
+      });
+    });
+    let base = '';
+    return srv.then((t) => ((base = t.url), { ...t, seen }));
+  };
+
+  it('a one-part upload whose begin_upload, part and end each go unanswered once: each is sent again, none waits for its deadline', async () => {
+    const s = await uploadServer(() => true);
+    // Deadlines far beyond the test's own timeout: only the early resends can finish it.
+    const c = client(s.url, { metadataTimeoutMs: NEVER, stallTimeoutMs: NEVER, retryBaseDelayMs: 1, retryMaxDelayMs: 2 });
+    const data = Buffer.alloc(4096, 1);
+    expect((await c.upload('a.bin', { buffer: data })).size).toBe(4096);
+    expect(s.seen).toEqual({ begin: 2, part: 2, end: 2 });
+    // begin_upload and end: resent in place of the first (counted as hedges); the part: its stall watch's patience, then a retry.
+    expect(c.stats.hedges).toEqual({ sent: 2, won: 2 });
+    expect(c.stats).toMatchObject({ stalls: 1, retries: 1 });
+    expect(c.stats.requests.part).toMatchObject({ ok: 1, timeout: 1 });
+  });
+
+  it('the end of a multipart upload is not sent twice at once: it waits for its deadline, then is retried', async () => {
+    const s = await uploadServer((what) => what === 'end');
+    const c = client(s.url, { metadataTimeoutMs: 1_500, stallTimeoutMs: NEVER, retryBaseDelayMs: 1, retryMaxDelayMs: 2 });
+    const data = Buffer.alloc(12 * 1024 * 1024, 1);
+    expect((await c.upload('a.bin', { buffer: data })).size).toBe(data.length);
+    expect(s.seen.end).toBe(2);
+    expect(c.stats.hedges.sent).toBe(0);
+    expect(c.stats).toMatchObject({ stalls: 1, retries: 1 });
+  });
+});
+
 describe('no stalled request holds others hostage', () => {
   it('requests for other paths answer while one path stalls', async () => {
     const s = await serve((req, res) => {

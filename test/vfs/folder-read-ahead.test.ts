@@ -120,3 +120,41 @@ describe('folder read-ahead', () => {
     for (let i = 2; i < 5; i++) expect(await readAll(s.fs, `/d/${name(i)}`)).toEqual(pattern(4 * KiB, i + 1));
   });
 });
+
+describe('the listing of a folder read in order', () => {
+  it('is fetched again in the background once past half its TTL: the reader never waits for an expired listing', async () => {
+    const s = folderOf(40, 4 * KiB, { dirTtlMs: 4_000, attrTtlMs: 4_000 });
+    const lists = (): number => s.client.calls.filter((c) => c.method === 'list').length;
+    await s.fs.readdir('/d');
+    await readAll(s.fs, `/d/${name(0)}`);
+    await readAll(s.fs, `/d/${name(1)}`);
+    await s.fs.folderReadAhead.idle();
+    expect(lists()).toBe(1);
+    // Under half the TTL: nothing.
+    s.clock.advance(1_500);
+    await readAll(s.fs, `/d/${name(2)}`);
+    expect(lists()).toBe(1);
+    // Past half: the next file opened starts a listing, which the server holds; the reader goes on without it.
+    const release = s.client.gate('list');
+    s.clock.advance(1_000);
+    expect(await readAll(s.fs, `/d/${name(3)}`)).toEqual(pattern(4 * KiB, 4));
+    expect(await readAll(s.fs, `/d/${name(4)}`)).toEqual(pattern(4 * KiB, 5));
+    expect(lists()).toBe(2);
+    release();
+    await s.fs.folderReadAhead.idle();
+    await new Promise((r) => setImmediate(r));
+    // The new listing is stored: past the old one's expiry, a name is answered without a request.
+    s.clock.advance(2_000);
+    s.client.resetCounts();
+    expect((await s.fs.getattr(`/d/${name(30)}`)).size).toBe(4 * KiB);
+    expect(s.client.requests).toBe(0);
+  });
+
+  it('a single file read, or a folder not read in order, is not listed ahead of its expiry', async () => {
+    const s = folderOf(10, 4 * KiB, { dirTtlMs: 4_000, attrTtlMs: 4_000 });
+    await s.fs.readdir('/d');
+    s.clock.advance(3_000);
+    await readAll(s.fs, `/d/${name(5)}`);
+    expect(s.client.calls.filter((c) => c.method === 'list')).toHaveLength(1);
+  });
+});

@@ -90,7 +90,8 @@ Writing (files are written to the cache dir, then uploaded in the background):
   --upload-concurrency N
                         files uploaded at once (default ${MOUNT_DEFAULTS.uploadConcurrency}); each also sends
                         parallel parts. Small files (up to 256 KiB) upload
-                        in a lane of their own, --connections at once
+                        in a lane of their own, 4 × --connections at once
+                        (at most 256).
                         Pending uploads survive a crash (journal in the cache
                         dir) and are drained before unmount; see filesfs status.
   --on-conflict P       a file changed on the server while changed here:

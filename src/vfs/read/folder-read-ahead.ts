@@ -12,6 +12,10 @@
 // another order moves the window to each file it opens: nothing is fetched
 // twice, and a file it opens before its turn is simply read on demand.
 //
+// While such a program walks the folder, its listing is fetched again in the
+// background once past half its TTL (Lookup.refreshAhead): neither the
+// program's lookups nor this window ever wait for an expired listing.
+//
 // Bounds: `window` files ahead of the last file opened (and at most
 // WINDOW_MAX_BYTES of them), files of at most MAX_FILE_BYTES, FETCHES_AT_ONCE
 // requests at a time, and the fetches are optional in the block cache (no
@@ -39,7 +43,8 @@ const WINDOW_MAX_BYTES = 16 * 1024 * 1024;
  * to wait a second) holds its place here but no connection, and at 10 %
  * faults about one fetch in five waits so (the bench's fault row: 1,000
  * small files out in 25-32 s with 16, 12-16 s with 32, 13 s with 64, whose
- * uploads in went 18.8 → 13.9 s with the upload lane widened alike).
+ * uploads in went 18.8 → 13.9 s with the upload lane widened alike; 128
+ * made no difference once stalls were resent early).
  */
 const FETCHES_AT_ONCE = 64;
 /** Folders whose reading position is remembered: enough for a few programs walking trees at once. */
@@ -50,6 +55,8 @@ export interface FolderReadAheadDeps {
   window: number;
   /** The folder's fresh listing, if cached (no request). */
   cachedListing: (dirPath: string) => Listing | undefined;
+  /** The folder is being read in order: list it again in the background when its listing is getting old. */
+  refreshListing: (dirPath: string) => void;
   /** True when the path has local state (a pending upload, a local removal): never fetched. */
   isLocal: (path: string) => boolean;
   registry: ContentRegistry;
@@ -95,6 +102,7 @@ export class FolderReadAhead {
     const at = state.position.get(key);
     // One file read is not a pattern (cat of one file, an editor opening one).
     if (at === undefined || state.opens < 2) return;
+    this.deps.refreshListing(dir);
     // The file just opened comes first: its whole content is asked for now,
     // before the files after it and before the program's first read arrives.
     this.deps.reader.prefetch(content).catch((err: unknown) => {

@@ -10,8 +10,10 @@
 //
 // Two p-queues: small items (at most SMALL_FILE_BYTES: the client reads them
 // whole and sends them in three short requests, begin_upload, PUT and end) in
-// a lane of `smallUploadConcurrency`, as wide as the client's connection pool,
-// since a folder of small files is bound by round trips, not bandwidth; the
+// a lane of `smallUploadConcurrency` (the mount makes it four times the
+// client's connection pool: a small upload waiting to retry holds no
+// connection), since a folder of small files is bound by round trips, not
+// bandwidth; the
 // others `uploadConcurrency` at a time, each with the client's parallel parts
 // inside, and at most LARGE_UPLOADS_AT_ONCE larger than one part. A slot is
 // free as soon as the attempt's requests are over: the port's bookkeeping
