@@ -25,7 +25,7 @@ import type { ResolvedClientOptions } from './options.js';
 import type { Logger } from '../log/logger.js';
 import { FilesError, NetworkError, TimeoutError, TlsVerificationError } from './errors.js';
 import { notifyObserver, type RequestObserver } from './observer.js';
-import { ON_SOCKET, reportSocket, type WithSocketHook } from './on-socket.js';
+import { ON_SOCKET, withSocketHook, type WithSocketHook } from './on-socket.js';
 import { abortError, markRetriesExhausted } from './retry.js';
 import { secureContextWithExtraCa } from './tls.js';
 
@@ -162,7 +162,7 @@ export class Transport {
     };
     this.agent = new Agent(agentOptions);
     this.dataAgent = new Agent(agentOptions);
-    this.dispatchers = { api: this.agent.compose(reportSocket), data: this.dataAgent.compose(reportSocket) };
+    this.dispatchers = { api: withSocketHook(this.agent), data: withSocketHook(this.dataAgent) };
   }
 
   /** Sends one request and returns once the response headers are in. The body must be consumed or dumped. */

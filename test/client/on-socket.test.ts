@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ON_SOCKET, reportSocket } from '../../src/client/on-socket.js';
+import { ON_SOCKET, withSocketHook } from '../../src/client/on-socket.js';
 
 let server: Server | undefined;
 let agent: Agent | undefined;
@@ -16,7 +16,7 @@ afterEach(async () => {
   server = agent = undefined;
 });
 
-describe('reportSocket', () => {
+describe('withSocketHook', () => {
   it('reports a queued request when it is written to the connection, once', async () => {
     const events: string[] = [];
     let release!: () => void;
@@ -30,7 +30,7 @@ describe('reportSocket', () => {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // One connection: the second request waits for the first.
     agent = new Agent({ connections: 1, pipelining: 1 });
-    const dispatcher = agent.compose(reportSocket);
+    const dispatcher = withSocketHook(agent);
     const hooks: Record<string, number> = { first: 0, second: 0 };
     const send = (name: string) =>
       dispatcher.request({ origin, path: `/${name}`, method: 'GET', [ON_SOCKET]: () => (hooks[name]!++, events.push(`socket ${name}`)) } as Parameters<typeof dispatcher.request>[0]);

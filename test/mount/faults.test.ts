@@ -97,8 +97,9 @@ describe('10 % of requests faulted (429, 500, 503, reset, 300 ms stalls), seeded
     emu.resetStats();
     await ok(`cp -r ${q(dir)} ${q(m.mountpoint)}/`);
     const created = emu.stats().requests;
-    // One lookup of the tree's name at most (the mount root was never listed), none per file or folder inside it.
-    expect(created['GET /file_actions/metadata'] ?? 0).toBeLessThanOrEqual(3);
+    // One lookup of the tree's name at most (the mount root was never listed), none per file or folder inside it:
+    // its attempts (1 + 3 retries) and one copy resent in place of a stalled one at most.
+    expect(created['GET /file_actions/metadata'] ?? 0).toBeLessThanOrEqual(5);
     const s = await drained(m);
     expect(s.failedUploads).toBe(0);
     expect(s.createdFolders).toBe(5);

@@ -82,14 +82,25 @@ export class Records {
     });
   }
 
-  /** The server has `generation`: the record goes if it describes that generation or an older one. */
+  /**
+   * The server has `generation`: the record goes if it describes that
+   * generation or an older one. A record of a newer version (closed while
+   * this one uploaded) is written again: the version it replaces on the
+   * server is now the one that landed, and a recovery that read the old base
+   * would take the mount's own upload for someone else's change (a conflict
+   * copy). Written before the newer version's upload can start.
+   */
   landed(file: PendingFile, generation: number): Promise<void> {
     return file.records.run(async () => {
-      if (file.journaled !== -1 && file.journaled <= generation) {
+      if (file.journaled === -1) return;
+      if (file.journaled <= generation) {
         await this.journal.remove(file.id);
         crashPoint('record-removed');
         file.unjournaled();
+        return;
       }
+      const closed = file.closedVersion;
+      if (closed && !file.removed) await this.journal.write(this.record(file, closed));
     });
   }
 
