@@ -222,9 +222,7 @@ export class Downloader {
     const watch = new StallWatch(stallTimeoutMs, [signal, lost], label, () => stats.stall());
     // Waiting for a connection is not the server's silence: the watch starts when the request has one.
     watch.hold();
-    let started = performance.now();
     const socket = () => {
-      started = performance.now();
       watch.connected();
       onSocket?.();
     };
@@ -244,7 +242,7 @@ export class Downloader {
       throw err;
     }
     watch.received();
-    hedger.record(kind, performance.now() - started);
+    hedger.record(kind, watch.elapsedMs());
     if (res.status === 200 || res.status === 206 || res.status === 416) return { res, watch, done };
     const text = await this.transport.readText(res, label, watch.signal).catch(() => '');
     const err = errorFromHttp(res, text, label);

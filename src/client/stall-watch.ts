@@ -138,6 +138,11 @@ export class StallWatch {
     this.last = performance.now();
   }
 
+  /** Milliseconds since the transfer began: since connected() for one that waited for its connection. */
+  elapsedMs(now = performance.now()): number {
+    return now - this.started;
+  }
+
   /** Milliseconds from the last request byte taken to now (call at the answer: its latency). */
   sinceSent(now = performance.now()): number {
     return now - this.last;

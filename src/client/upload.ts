@@ -199,7 +199,6 @@ export async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n:
         const watch = new StallWatch(stallTimeoutMs, [signal], label, () => stats.stall(), deps.guard.uploadRate.expected(), patience);
         // Waiting for a connection is not the server's silence: the watch starts when the request has one.
         watch.hold();
-        let started = performance.now();
         const data = body();
         let res;
         let text: string;
@@ -221,10 +220,7 @@ export async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n:
             label,
             attempt,
             lane: 'data',
-            onSocket: () => {
-              started = performance.now();
-              watch.connected();
-            },
+            onSocket: () => watch.connected(),
             // undici's header timer starts at the last byte handed to the
             // kernel, which may still hold a full send buffer: the outer bound
             // waits for it to drain at the slowest rate (stall-watch.ts).
@@ -235,7 +231,7 @@ export async function putPart(deps: UploadDeps, urls: PartUrls, path: string, n:
           watch.received();
           text = await deps.transport.readText(res, label, watch.signal);
           stats.request('part', res.status >= 200 && res.status < 300 ? 'ok' : 'http-error');
-          if (res.status >= 200 && res.status < 300) deps.guard.uploadRate.record(length, performance.now() - started);
+          if (res.status >= 200 && res.status < 300) deps.guard.uploadRate.record(length, watch.elapsedMs());
         } catch (err) {
           stats.request('part', outcomeOf(err));
           throw err;

@@ -368,6 +368,8 @@ describe('StallWatch', () => {
     await vi.advanceTimersByTimeAsync(30_000);
     expect(w.signal.aborted).toBe(false);
     w.connected();
+    // The transfer's time counts from its connection, not from the wait before.
+    expect(w.elapsedMs()).toBe(0);
     w.sent(4096);
     await vi.advanceTimersByTimeAsync(900);
     expect(w.signal.aborted).toBe(false);
