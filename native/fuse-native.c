@@ -85,12 +85,15 @@
 //     thread). The filesystem needs them for the owner and group of what a
 //     process creates (create, mkdir, mknod, symlink), as a local disk
 //     gives them.
-// 17. user_xattr_only (a binding option): getxattr and removexattr of a name
-//     outside the user. namespace answer ENODATA, and setxattr EOPNOTSUPP,
+// 17. user_xattr_only (a binding option): getxattr, setxattr and
+//     removexattr of a name outside the user. namespace answer EOPNOTSUPP
 //     in the libfuse thread, without going to JS. The kernel asks for
 //     security.capability before every write to a file, and `ls -l` for an
 //     ACL and a security label of every entry; a filesystem that keeps only
-//     user.* attributes answers those at a cost of microseconds.
+//     user.* attributes answers those at a cost of microseconds, and
+//     "not supported" (not ENODATA) is what makes `ls` stop asking for the
+//     rest of the device (coreutils remembers a device that answered
+//     ENOTSUP), as on a local disk mounted without ACLs or labels.
 #define FUSE_USE_VERSION 312
 
 #include <uv.h>
@@ -823,7 +826,7 @@ FUSE_METHOD(setxattr, 5, 1, (const char *path, const char *name, const char *val
 // size 0) and answers the full length; a length above a non-zero size is
 // ERANGE, as getxattr(2) and listxattr(2) say.
 FUSE_METHOD(getxattr, 4, 1, (const char *path, const char *name, char *value, size_t size), {
-  USER_XATTR_ONLY(-ENODATA)
+  USER_XATTR_ONLY(-EOPNOTSUPP)
   l->path = path;
   l->name = name;
   l->value = value;
@@ -851,7 +854,7 @@ FUSE_METHOD(listxattr, 2, 1, (const char *path, char *list, size_t size), {
 })
 
 FUSE_METHOD_VOID(removexattr, 2, 0, (const char *path, const char *name), {
-  USER_XATTR_ONLY(-ENODATA)
+  USER_XATTR_ONLY(-EOPNOTSUPP)
   l->path = path;
   l->name = name;
 }, {

@@ -30,7 +30,7 @@
 //                                       new inode number (stat-and-compare tools, pjdfstest);
 //                                       a node costs ~100 bytes
 //   user_xattr_only                   → the binding answers extended attributes outside user.*
-//                                       itself (ENODATA; EOPNOTSUPP to set one), without
+//                                       itself (EOPNOTSUPP: not kept here), without
 //                                       going to JS: the kernel asks for security.capability
 //                                       before every write, and ls -l for an ACL and a label
 //                                       of every entry (native/fuse-native.c, item 17)

@@ -41,7 +41,7 @@ import { posixFacts } from './attributes.js';
 import { LocalTimes } from './posix/local-times.js';
 import { MetadataOps } from './posix/metadata-ops.js';
 import { deviceFits, type PosixChange } from './posix/posix-metadata.js';
-import { noAttribute, USER_NAMESPACE } from './posix/xattrs.js';
+import { notKept, USER_NAMESPACE } from './posix/xattrs.js';
 import { isHiddenName, UnlinkedOpenFiles } from './handles/unlinked-open.js';
 
 /** Everything a write layer (or a test) may use; built once per mount. */
@@ -464,9 +464,9 @@ export class FilesFilesystem implements Filesystem {
   // ---- extended attributes -------------------------------------------------------
 
   getxattr(path: string, name: string): Promise<Buffer> {
-    // Only user.* attributes exist; the kernel asks for security.capability
+    // Only user.* attributes are kept; the kernel asks for security.capability
     // before every write, so the rest is answered at once, without a lookup.
-    if (!name.startsWith(USER_NAMESPACE)) return Promise.reject(noAttribute(name));
+    if (!name.startsWith(USER_NAMESPACE)) return Promise.reject(notKept(name));
     return this.run('getxattr', path, async () => this.metadataOps.getxattr(await this.resolve(path), name));
   }
 

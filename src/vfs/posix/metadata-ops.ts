@@ -21,7 +21,7 @@ import type { WriteLayer } from '../writes.js';
 import type { LocalTimes } from './local-times.js';
 import { encodePosix, metadataOf, METADATA_LIMITS, sameMetadata, type MetadataMap, type PosixChange } from './posix-metadata.js';
 import {
-  checksumAttributeName, CHECKSUMS, noAttribute, parseXattrName, LOCK_NAME, UPLOAD_STATE_NAME, userAttributeNames, userValue, withoutUserValue, withUserValue,
+  checksumAttributeName, CHECKSUMS, noAttribute, notKept, parseXattrName, LOCK_NAME, UPLOAD_STATE_NAME, userAttributeNames, userValue, withoutUserValue, withUserValue,
 } from './xattrs.js';
 
 export interface MetadataOpsDeps {
@@ -120,6 +120,8 @@ export class MetadataOps {
         if (holders === null) throw noAttribute(name);
         return Buffer.from(holders, 'utf8');
       }
+      case 'other':
+        throw notKept(name);
       default:
         throw noAttribute(name);
     }
@@ -158,14 +160,14 @@ export class MetadataOps {
 
   async setxattr(entry: RemoteEntry, name: string, value: Buffer, flags: number): Promise<void> {
     const parsed = parseXattrName(name);
-    if (parsed.kind === 'other') throw new FsError('EOPNOTSUPP', `${name}: only user.* attributes are kept`);
+    if (parsed.kind === 'other') throw notKept(name);
     if (parsed.kind !== 'user') throw new FsError('EPERM', `${name}: a read-only attribute (user.filesfs.* is filesfs's own)`);
     await this.apply(entry, withUserValue(metadataOf(entry), parsed.key, name, value, flags));
   }
 
   async removexattr(entry: RemoteEntry, name: string): Promise<void> {
     const parsed = parseXattrName(name);
-    if (parsed.kind === 'other') throw noAttribute(name);
+    if (parsed.kind === 'other') throw notKept(name);
     if (parsed.kind !== 'user') throw new FsError('EPERM', `${name}: a read-only attribute (user.filesfs.* is filesfs's own)`);
     await this.apply(entry, withoutUserValue(metadataOf(entry), parsed.key, name));
   }

@@ -8,9 +8,12 @@
 //     server has computed them), while the file has local changes, its
 //     upload state, and who holds a Files.com lock on it (`lock`). Setting
 //     or removing them is EPERM;
-//   - other namespaces (security., system., trusted.) hold nothing: reading
-//     is ENODATA, writing EOPNOTSUPP. The kernel reads security.capability
-//     before every write to a file, so that answer must cost nothing.
+//   - other namespaces (security., system., trusted.) are not kept: reading,
+//     writing and removing are EOPNOTSUPP, as on a local disk mounted
+//     without ACLs or security labels. The kernel reads security.capability
+//     before every write to a file, so that answer must cost nothing; and
+//     "not supported" (rather than "no such attribute") is what makes `ls -l`
+//     stop asking every entry for its ACL and security label.
 // Values are text (the server stores text): a value that is not UTF-8 is
 // EINVAL. Files.com's limits give the POSIX errors: a value over 1,024
 // characters E2BIG, a 33rd key ENOSPC (the reserved keys count too).
@@ -104,6 +107,11 @@ export function withoutUserValue(meta: MetadataMap, key: string, name: string): 
   const out: Record<string, string> = { ...meta };
   delete out[key];
   return out;
+}
+
+/** A name outside user.*: that namespace is not kept here. */
+export function notKept(name: string): FsError {
+  return new FsError('EOPNOTSUPP', `${name}: only user.* attributes are kept`);
 }
 
 export function noAttribute(name: string): FsError {

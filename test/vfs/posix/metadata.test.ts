@@ -259,13 +259,15 @@ describe('extended attributes', () => {
     await expectErrno(fs.removexattr('/f', 'user.department'), 'ENODATA');
   });
 
-  it('security.*, system.* and trusted.*: nothing there, answered without a request; user.filesfs.* is read-only', async () => {
+  it('security.*, system.* and trusted.*: not supported, answered without a request; user.filesfs.* is read-only', async () => {
     const { fs, client } = setup();
     client.serverPut('f', 'x');
     client.resetCounts();
-    await expectErrno(fs.getxattr('/f', 'security.capability'), 'ENODATA');
-    await expectErrno(fs.getxattr('/missing', 'security.capability'), 'ENODATA');
+    await expectErrno(fs.getxattr('/f', 'security.capability'), 'EOPNOTSUPP');
+    await expectErrno(fs.getxattr('/missing', 'security.capability'), 'EOPNOTSUPP');
+    await expectErrno(fs.getxattr('/f', 'system.posix_acl_access'), 'EOPNOTSUPP');
     expect(client.requests).toBe(0);
+    await expectErrno(fs.removexattr('/f', 'trusted.x'), 'EOPNOTSUPP');
     await expectErrno(fs.setxattr('/f', 'security.selinux', Buffer.from('x'), 0), 'EOPNOTSUPP');
     await expectErrno(fs.setxattr('/f', 'system.posix_acl_access', Buffer.from('x'), 0), 'EOPNOTSUPP');
     await expectErrno(fs.setxattr('/f', 'user.filesfs.md5', Buffer.from('x'), 0), 'EPERM');
