@@ -18,9 +18,15 @@ const CACHE_LIMIT = 50_000;
  * segments, join with single slashes. No leading or trailing slash.
  */
 export function normalize(path: string): string {
+  // Most paths are normal already (every name of every listing passes here):
+  // one scan answers those without splitting and joining.
+  if (path !== '' && !NOT_NORMAL.test(path)) return path;
   const parts = path.replace(/\0/g, '').replace(/\\/g, '/').split('/');
   return parts.filter((p) => p !== '' && p !== '.' && p !== '..').join('/');
 }
+
+/** What normalize changes: NUL, `\`, a leading, trailing or doubled `/`, a `.` or `..` segment. */
+const NOT_NORMAL = /[\0\\]|^\/|\/$|\/\/|(?:^|\/)\.\.?(?:\/|$)/;
 
 /** Normalize → NFKC → transliterate → lowercase → strip trailing [\r\n\t ]. */
 export function normalizeForComparison(path: string): string {
