@@ -119,7 +119,16 @@ export class FilesfsMount {
 
 /** A process's peak resident set (VmHWM), MiB; undefined once it is gone. */
 export async function peakRssMiB(pid: number): Promise<number | undefined> {
+  return statusMiB(pid, 'VmHWM');
+}
+
+/** A process's resident set now (VmRSS), MiB; undefined once it is gone. */
+export async function rssMiB(pid: number): Promise<number | undefined> {
+  return statusMiB(pid, 'VmRSS');
+}
+
+async function statusMiB(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number | undefined> {
   const text = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
-  const m = text && /^VmHWM:\s+(\d+)\s+kB/m.exec(text);
+  const m = text && new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(text);
   return m ? Number(m[1]) / 1024 : undefined;
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { readMounts } from '../fuse/index.js';
 import { layout, type Bench, type RcloneSide, type Scale } from './context.js';
 import { BenchEmulator } from './emulator.js';
-import { FilesfsMount, mountUnavailable, peakRssMiB, writesUnavailable } from './filesfs.js';
+import { FilesfsMount, mountUnavailable, peakRssMiB, rssMiB, writesUnavailable } from './filesfs.js';
 import { addedLatency, emulatorProbe, webdavProbe, type AddedLatency } from './latency.js';
 import { describeMachine } from './machine.js';
 import type { Janitor } from './procs.js';
@@ -174,6 +174,8 @@ export async function runBench(options: RunOptions, janitor: Janitor): Promise<R
       rows.push({ workload: what, title: what, latency_ms: 0, filesfs: failed(err), raw: failed(err), rclone: failed(err) });
     }
     await pollRss();
+    // Which workload raised the mount's peak (the report has only the run's).
+    if (typeof bench.filesfs !== 'string') log(`bench: after ${what}: filesfs resident ${(await rssMiB(bench.filesfs.pid))?.toFixed(1) ?? '?'} MiB, peak so far ${peakRss?.toFixed(1) ?? '?'} MiB`);
   };
 
   const direct = typeof bench.rclone === 'string' ? bench.rclone : bench.rclone.direct;

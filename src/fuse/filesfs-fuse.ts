@@ -55,6 +55,8 @@ interface NativeBinding {
   fuse_native_unmount(mnt: string, thread: Buffer): void;
   /** [uid, gid, pid, umask] of the request whose JS handler runs now; undefined outside one. */
   fuse_native_caller?(): number[] | undefined;
+  /** malloc_trim(0); false where the C library has none. */
+  fuse_native_trim_memory?(): boolean;
 }
 
 // The same compiled module fuse-native loaded (node-gyp-build resolves the
@@ -70,6 +72,11 @@ const binding = createRequire(join(fuseNativeDir, 'index.js'))('node-gyp-build')
 export function requestCaller(): Caller | undefined {
   const ids = binding.fuse_native_caller?.();
   return ids && ids.length >= 2 ? { uid: ids[0]!, gid: ids[1]! } : undefined;
+}
+
+/** Returns malloc's free pages to the system (glibc's malloc_trim); false when it cannot. */
+export function trimMallocHeap(): boolean {
+  return binding.fuse_native_trim_memory?.() ?? false;
 }
 
 export class FilesfsFuse extends Fuse {

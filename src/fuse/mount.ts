@@ -22,7 +22,7 @@ import { silentLogger } from '../log/logger.js';
 import type { Filesystem } from '../vfs/index.js';
 import { createOperations, type OperationObserver } from './adapter.js';
 import { FilesfsFuse, LAST_RESORT_TIMEOUT_MS, requestCaller } from './filesfs-fuse.js';
-import { tuneHeapForTransfers } from './heap.js';
+import { releaseMemoryWhenIdle } from './idle-release.js';
 import { MountError } from './mount-error.js';
 import type { MountOptionsInput } from './mount-options.js';
 import { allowsNonEmptyMountpoint, buildMountOptions, maxReadaheadOf, optionsArgument } from './mount-options.js';
@@ -75,8 +75,9 @@ export async function mountFilesystem(fs: Filesystem, mountpoint: string, option
   await checkMountpoint(target, { allowNonEmpty: allowsNonEmptyMountpoint(options), cleanStaleMount: !!options.cleanStaleMount }, logger);
   if (list.includes('allow_other')) await checkAllowOther();
 
-  // This process now moves file content for as long as it is mounted (heap.ts).
-  tuneHeapForTransfers();
+  // This process now moves file content for as long as it is mounted: what it
+  // grew to goes back to the system whenever it is quiet (idle-release.ts).
+  releaseMemoryWhenIdle();
   const fuse = new FilesfsFuse(target, createOperations(fs, { logger, caller: requestCaller, ...(options.operationObserver ? { observer: options.operationObserver } : {}) }), argument, options.operationTimeoutMs ?? LAST_RESORT_TIMEOUT_MS);
   try {
     await mountAndWaitForInit(fuse, options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS);

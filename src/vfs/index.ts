@@ -9,6 +9,7 @@ export { XATTR_CREATE, XATTR_REPLACE } from './filesystem-api.js';
 export type { HeldLock, LockManager } from './locks/lock-manager.js';
 export { FsError, isFsError } from './fs-error.js';
 export { CacheCounters } from './cache-counters.js';
+export { collectGarbage } from './read/idle-memory.js';
 // Seeing changes made elsewhere: refresh and --poll-interval (src/vfs/remote-changes).
 export { describeRefresh } from './remote-changes/remote-changes.js';
 export type { RemoteChanges, RemoteChangesStatus } from './remote-changes/remote-changes.js';
