@@ -35,8 +35,14 @@ export interface SequentialSource {
 
 export type PartSource = RandomAccessSource | SequentialSource;
 
-/** Read size for file parts: large enough that a 5 MiB part is a handful of reads. */
-const FILE_READ_CHUNK = 1024 * 1024;
+/**
+ * Read size for file parts. Each read is a new buffer that lives while the
+ * socket sends it, and up to partConcurrency parts are sent at once: 256 KiB
+ * holds a quarter of what 1 MiB did in flight. Measured writing 1 GiB
+ * through the mount (peak resident of the mount process, two runs each):
+ * 1 MiB 145/165 MiB, 256 KiB 134/144, 128 KiB 138/134, at the same CPU.
+ */
+const FILE_READ_CHUNK = 256 * 1024;
 /**
  * Files up to this size are read into memory when the upload opens them (one
  * read, then the handle is closed). Small enough that many uploads in flight
