@@ -41,7 +41,7 @@ import { posixFacts } from './attributes.js';
 import { LocalTimes } from './posix/local-times.js';
 import { MetadataOps } from './posix/metadata-ops.js';
 import { deviceFits, type PosixChange } from './posix/posix-metadata.js';
-import { notKept, USER_NAMESPACE } from './posix/xattrs.js';
+import { notKept, parseXattrName } from './posix/xattrs.js';
 import { isHiddenName, UnlinkedOpenFiles } from './handles/unlinked-open.js';
 
 /** Everything a write layer (or a test) may use; built once per mount. */
@@ -464,9 +464,10 @@ export class FilesFilesystem implements Filesystem {
   // ---- extended attributes -------------------------------------------------------
 
   getxattr(path: string, name: string): Promise<Buffer> {
-    // Only user.* attributes are kept; the kernel asks for security.capability
-    // before every write, so the rest is answered at once, without a lookup.
-    if (!name.startsWith(USER_NAMESPACE)) return Promise.reject(notKept(name));
+    // Only user.* attributes are kept (the same rule as metadata-ops.ts); the
+    // kernel asks for security.capability before every write, so the rest is
+    // answered at once, without a lookup.
+    if (parseXattrName(name).kind === 'other') return Promise.reject(notKept(name));
     return this.run('getxattr', path, async () => this.metadataOps.getxattr(await this.resolve(path), name));
   }
 
