@@ -3,7 +3,9 @@
 // mount's JavaScript thread), on a data dir inside the benchmark's work dir,
 // with an API key it receives through the environment (never on a command
 // line, where `ps` would show it). Its control endpoints give request counts
-// per route and change the injected latency at run time.
+// per route, change the injected latency at run time, and say when its
+// background work is done (`settle`: a 1 GiB upload is hashed in ~2 s of its
+// CPU afterwards, which would otherwise run during the next measurement).
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import type { Janitor } from './procs.js';
@@ -12,6 +14,8 @@ import { firstLine, startChild, stopChild, type Child } from './procs.js';
 /** Repository root (this file is dist/bench/emulator.js once built). */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const FILESFS_BIN = fileURLToPath(new URL('../../bin/filesfs.js', import.meta.url));
+/** Longest wait for the emulator's background work (hashing a few GiB takes seconds). */
+const SETTLE_TIMEOUT_MS = 120_000;
 
 export interface EmulatorStats {
   total: number;
@@ -46,6 +50,13 @@ export class BenchEmulator {
     const res = await request(`${this.url}/__emulator/reset-stats`, { method: 'POST' });
     await res.body.dump();
     if (res.statusCode >= 300) throw new Error(`emulator reset-stats: HTTP ${res.statusCode}`);
+  }
+
+  /** Resolves once the emulator's background work (hashing uploaded files) is done. */
+  async settle(): Promise<void> {
+    const res = await request(`${this.url}/__emulator/idle`, { headersTimeout: SETTLE_TIMEOUT_MS });
+    await res.body.dump();
+    if (res.statusCode !== 204) throw new Error(`emulator idle: HTTP ${res.statusCode}`);
   }
 
   /** Delay added to every API and transfer request from now on. */

@@ -2,6 +2,10 @@
 // need no API key and are never delayed or faulted:
 //   GET  /__emulator/stats        {"total", "requests": {...}, "connections"}
 //   POST /__emulator/reset-stats  204
+//   GET  /__emulator/idle         204 once the background work queued so far
+//                                 (hashing uploaded files) is done: benchmarks
+//                                 wait for it between measurements, so that one
+//                                 upload's hashing does not run during the next
 //   GET  /__emulator/config       the current latency, bandwidth and faults
 //   PUT  /__emulator/config       JSON {latencyMs, bandwidth, faultRate, faults,
 //                                 stallMs, faultSeed} (any subset) → 200 with
@@ -76,6 +80,10 @@ export async function handleControl(ctx: EmulatorContext, req: IncomingMessage, 
     if (what === 'stats' && req.method === 'GET') return sendJson(res, 200, ctx.stats.snapshot(), requestId);
     if (what === 'reset-stats' && req.method === 'POST') {
       ctx.stats.reset();
+      return sendNoContent(res, requestId);
+    }
+    if (what === 'idle' && req.method === 'GET') {
+      await ctx.hasher.idle();
       return sendNoContent(res, requestId);
     }
     if (what === 'config' && req.method === 'GET') return sendJson(res, 200, currentConfig(ctx), requestId);

@@ -59,7 +59,7 @@ export class Hasher {
     }
   }
 
-  /** Resolves when the queue is empty (tests, demo seeding). */
+  /** Resolves when the queue is empty (tests, demo seeding, GET /__emulator/idle). */
   idle(): Promise<void> {
     if (!this.running) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -91,6 +91,11 @@ export class Hasher {
             if (this.stopped) {
               stream.destroy();
               return;
+            }
+            // Deleted or replaced meanwhile: its hashes would never be shown; stop reading it.
+            if (this.store.byId(job.id)?.blob !== job.blob) {
+              stream.destroy();
+              throw new Error('the file was deleted or replaced');
             }
             md5.update(chunk);
             crc = crc32(chunk, crc);

@@ -37,6 +37,8 @@ export async function measure(bench: Bench, name: string, passes: number, ways: 
       if (typeof way === 'string' || errors[column] !== undefined) continue;
       bench.log(`bench: ${name}: ${column}${passes > 1 ? ` (pass ${pass + 1}/${passes})` : ''}`);
       try {
+        // Every pass starts on a quiet server: not while it hashes what the pass before uploaded.
+        await bench.emulator.settle();
         const result = await way(pass);
         results[column].push(result);
         bench.log(`bench:   ${describe(result)}`);
