@@ -70,11 +70,17 @@ export class Hasher {
     this.queue = [];
   }
 
+  /** The job's file, while it still has the content the job hashes. */
+  private current(job: { id: number; blob: string }): ReturnType<Store['byId']> {
+    const node = this.store.byId(job.id);
+    return node?.blob === job.blob ? node : undefined;
+  }
+
   private async run(): Promise<void> {
     while (this.queue.length && !this.stopped) {
       const job = this.queue.shift()!;
-      const node = this.store.byId(job.id);
-      if (!node || node.blob !== job.blob || (node.md5 && node.crc32)) continue;
+      const node = this.current(job);
+      if (!node || (node.md5 && node.crc32)) continue;
       if (job.known) {
         this.store.setHashes(job.id, job.blob, job.known.md5, (job.known.crc32 >>> 0).toString(16));
         continue;
@@ -92,11 +98,9 @@ export class Hasher {
               stream.destroy();
               return;
             }
-            // Deleted or replaced meanwhile: its hashes would never be shown; stop reading it.
-            if (this.store.byId(job.id)?.blob !== job.blob) {
-              stream.destroy();
-              throw new Error('the file was deleted or replaced');
-            }
+            // Deleted or replaced meanwhile: its hashes would never be shown; stop reading it
+            // (leaving the loop by a throw destroys the stream).
+            if (!this.current(job)) throw new Error('the file was deleted or replaced');
             md5.update(chunk);
             crc = crc32(chunk, crc);
           }
