@@ -4,8 +4,9 @@
 // control request, and turn each way that can fail into one line, and a path
 // given on the command line into a path inside the mount.
 import { isAbsolute, relative, resolve } from 'node:path';
-import { controlRequest, ControlRequestError, ControlUnavailableError, findMount } from '../control/index.js';
-import { findMount as findKernelMount } from '../fuse/index.js';
+import { controlRequest, ControlRequestError, ControlUnavailableError } from '../control/client.js';
+import { findMount } from '../control/registry.js';
+import { findMount as findKernelMount } from '../fuse/mountinfo.js';
 
 /** A request that could not be answered, with the line to print (exit status 1). */
 export class MountRequestError extends Error {}

@@ -19,7 +19,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalMountpoint } from '../fuse/index.js';
+import { canonicalMountpoint } from '../fuse/mountinfo.js';
 import { ensurePrivateDir } from '../options/private-dir.js';
 import type { MountInfo } from './protocol.js';
 

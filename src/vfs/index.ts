@@ -11,7 +11,7 @@ export { FsError, isFsError } from './fs-error.js';
 export { CacheCounters } from './cache-counters.js';
 export { collectGarbage } from './read/idle-memory.js';
 // Seeing changes made elsewhere: refresh and --poll-interval (src/vfs/remote-changes).
-export { describeRefresh } from './remote-changes/remote-changes.js';
+export { describeRefresh } from './remote-changes/describe-refresh.js';
 export type { RemoteChanges, RemoteChangesStatus } from './remote-changes/remote-changes.js';
 export type { RefreshOptions, RefreshReport } from './remote-changes/refresh.js';
 export type { PollRound, PollStatus } from './remote-changes/poller.js';
@@ -26,7 +26,8 @@ export type { FileHandle } from './handles/file-handle.js';
 export { ContentDiskCache, formatSize } from './content-cache/index.js';
 export type { ContentCacheStats, ContentCacheStatus } from './content-cache/index.js';
 // Write-back (src/vfs/write-back): staging, journal, upload queue, drain, status.
-export { WriteBack, formatBytes } from './write-back/write-back.js';
+export { WriteBack } from './write-back/write-back.js';
+export { formatBytes } from './format-bytes.js';
 export { resolveWriteBackOptions, WRITE_BACK_DEFAULTS } from './write-back/options.js';
 export type { WriteBackOptions, ResolvedWriteBackOptions } from './write-back/options.js';
 export type { DrainOptions, DrainProgress, DrainResult } from './write-back/drain.js';

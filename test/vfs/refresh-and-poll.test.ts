@@ -10,7 +10,7 @@ import { createLogger } from '../../src/log/logger.js';
 import { FilesFilesystem } from '../../src/vfs/filesystem.js';
 import type { FilesystemOptions } from '../../src/vfs/options.js';
 import { CLOCK_SLACK_MS, FULL_LIST_EVERY, RECENT_USE_MS } from '../../src/vfs/remote-changes/poller.js';
-import { describeRefresh } from '../../src/vfs/remote-changes/remote-changes.js';
+import { describeRefresh } from '../../src/vfs/remote-changes/describe-refresh.js';
 import { useEmulator, useEmulatorClients } from '../support/emulator.js';
 import { MockFilesClient } from '../support/mock-files-client.js';
 import { FakeClock, O_RDONLY, expectErrno, pattern, readAt } from './helpers.js';

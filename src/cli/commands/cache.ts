@@ -6,8 +6,8 @@
 // control socket. Exit status: 0 once emptied, 1 when no running filesfs mount
 // is there (or it cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { canonicalMountpoint } from '../../fuse/index.js';
-import { formatBytes } from '../../vfs/index.js';
+import { canonicalMountpoint } from '../../fuse/mountinfo.js';
+import { formatBytes } from '../../vfs/format-bytes.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { askMount, MountRequestError } from '../mount-request.js';

@@ -7,8 +7,9 @@
 // nothing is pending there (or it is open for writing), or no running
 // filesfs mount serves the mountpoint; 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { canonicalMountpoint } from '../../fuse/index.js';
-import { formatBytes, type DiscardResult } from '../../vfs/index.js';
+import { canonicalMountpoint } from '../../fuse/mountinfo.js';
+import { formatBytes } from '../../vfs/format-bytes.js';
+import type { DiscardResult } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { askMount, MountRequestError, pathInMount } from '../mount-request.js';

@@ -12,8 +12,9 @@
 import { realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../../options/config-error.js';
-import { readMounts, type MountEntry } from '../../fuse/index.js';
-import { describeRefresh, type RefreshReport } from '../../vfs/index.js';
+import { readMounts, type MountEntry } from '../../fuse/mountinfo.js';
+import { describeRefresh } from '../../vfs/remote-changes/describe-refresh.js';
+import type { RefreshReport } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { askMount, MountRequestError } from '../mount-request.js';

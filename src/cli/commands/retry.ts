@@ -8,7 +8,7 @@
 // when one failed again, is still retrying or gave no answer in time, or no
 // running filesfs mount serves the mountpoint; 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { canonicalMountpoint } from '../../fuse/index.js';
+import { canonicalMountpoint } from '../../fuse/mountinfo.js';
 import type { RetryOutcome } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';

@@ -16,8 +16,9 @@
 // status: 0 with an answer, 1 when no running filesfs mount is there (or it
 // cannot answer), 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { canonicalMountpoint } from '../../fuse/index.js';
-import { formatBytes, type ContentCacheStatus, type HeldLock, type RemoteChangesStatus, type ServerStatus, type UploadStatusEntry, type WriteBackStatus } from '../../vfs/index.js';
+import { canonicalMountpoint } from '../../fuse/mountinfo.js';
+import { formatBytes } from '../../vfs/format-bytes.js';
+import type { ContentCacheStatus, HeldLock, RemoteChangesStatus, ServerStatus, UploadStatusEntry, WriteBackStatus } from '../../vfs/index.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 import { askMount, MountRequestError } from '../mount-request.js';

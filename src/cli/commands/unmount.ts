@@ -11,8 +11,9 @@
 // refusal, the drain stopped): they resume at the next mount with the same
 // cache dir; 1 when the unmount failed; 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
-import { controlRequest, ControlTimeoutError, ControlUnavailableError, findMount, processAlive } from '../../control/index.js';
-import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/index.js';
+import { controlRequest, ControlTimeoutError, ControlUnavailableError } from '../../control/client.js';
+import { findMount, processAlive } from '../../control/registry.js';
+import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/mountinfo.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
 

@@ -20,6 +20,7 @@ import type { Logger } from '../../log/logger.js';
 import { silentLogger } from '../../log/logger.js';
 import { preparePrivateDir } from '../../options/private-dir.js';
 import type { VfsContext } from '../filesystem.js';
+import { formatBytes } from '../format-bytes.js';
 import { FsError } from '../fs-error.js';
 import type { WriteLayer } from '../writes.js';
 import { drain, type DrainOptions, type DrainResult } from './drain.js';
@@ -197,17 +198,6 @@ export class WriteBack {
     const rest = root === '' ? remotePath : remotePath.split('/').slice(root.split('/').length).join('/');
     return '/' + rest;
   }
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 /** Free and total bytes of the filesystem holding the cache dir. */
