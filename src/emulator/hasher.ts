@@ -77,6 +77,16 @@ export class Hasher {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.drain();
+    } finally {
+      // Stopped or done: whoever waits for the queue to empty is answered either way.
+      this.running = false;
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async drain(): Promise<void> {
     while (this.queue.length && !this.stopped) {
       const job = this.queue.shift()!;
       const node = this.current(job);
@@ -111,7 +121,5 @@ export class Hasher {
         this.logger.debug('hashing %s skipped: %s', job.blob, (err as Error).message);
       }
     }
-    this.running = false;
-    for (const w of this.idleWaiters.splice(0)) w();
   }
 }

@@ -49,4 +49,31 @@ describe('background hashing', () => {
     // Six 1 MiB chunks in all; it looked once per chunk only until it saw the file gone.
     expect(lookups).toBe(3);
   });
+
+  it('answers those waiting for it to be idle when it is stopped in the middle of a file', async () => {
+    const dir = testDir('hasher-');
+    writeFileSync(join(dir, '1'), randomBytes(8 * MiB));
+    const recorded: string[] = [];
+    const store = {
+      byId: (id: number) => ({ id, blob: 'blob-1', md5: null, crc32: null }),
+      setHashes: (_id: number, blob: string) => void recorded.push(blob),
+    } as unknown as Store;
+    let stop = (): void => undefined;
+    const blobs = {
+      // The manifest is read when the job starts: stop the hasher right then.
+      manifest: async () => {
+        stop();
+        return { size: 8 * MiB, etag: 'x-1', parts: [{ file: '1', size: 8 * MiB }] };
+      },
+      dirOf: () => dir,
+    } as unknown as Blobs;
+    const hasher = new Hasher(store, blobs, silentLogger);
+    stop = () => hasher.stop();
+    hasher.enqueue(7, 'blob-1');
+    const waiting = hasher.idle();
+    const answered = await Promise.race([waiting.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5_000))]);
+    expect(answered).toBe(true);
+    expect(recorded).toEqual([]);
+    await expect(hasher.idle()).resolves.toBeUndefined();
+  });
 });
