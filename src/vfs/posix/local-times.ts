@@ -9,6 +9,12 @@
 //   - a folder's mtime: it moves on the server when an entry is created or
 //     removed in it, but the mount shows it at once; and a folder whose time
 //     was set (provided_mtime) still shows a later local change.
+//   - a folder made here keeps the time of its mkdir once the server has it:
+//     the server stamps the folder with the moment its creation arrived (the
+//     upload delay later), and showing that would move the folder's mtime
+//     and ctime a second or so after mkdir, with nothing done to it. The
+//     mkdir's time is shown for as long as the server's time is the one of
+//     the creation; a later change there shows.
 // Keyed by path identity, bounded (least recently used go first, and show
 // the server's times again). Times are whole seconds, as the server keeps
 // them, so nothing jumps when the server's answer arrives.
@@ -21,6 +27,8 @@ interface Times {
   ctime?: number;
   /** A folder's contents changed at this time (ms). */
   mtime?: number;
+  /** A folder made here: the time it was made (ms), shown while the server's mtime is `server`, the time it stamped the creation with. */
+  made?: { local: number; server: number };
 }
 
 export class LocalTimes {
@@ -51,6 +59,11 @@ export class LocalTimes {
     this.times.set(key, times);
   }
 
+  /** The folder made here at `local` (its mkdir) is on the server now, with the time `server`. */
+  folderMade(path: string, local: Date, server: Date): void {
+    if (whole(local.getTime()) !== server.getTime()) this.update(path, { made: { local: whole(local.getTime()), server: server.getTime() } });
+  }
+
   /**
    * The entry moved: its own times go with it. For a folder (`subtree`),
    * what was kept below it is forgotten (a pass over everything kept).
@@ -73,9 +86,10 @@ export class LocalTimes {
   /** The attributes with the times this mount knows better. */
   apply(path: string, attributes: FileAttributes): FileAttributes {
     const times = this.times.get(keyOf(path));
-    const mtimeMs = attributes.mtime.getTime();
     if (!times) return attributes;
-    const mtime = times.mtime !== undefined && times.mtime > mtimeMs ? new Date(times.mtime) : attributes.mtime;
+    const serverMs = attributes.mtime.getTime();
+    const mtimeMs = times.made?.server === serverMs ? times.made.local : serverMs;
+    const mtime = new Date(times.mtime !== undefined && times.mtime > mtimeMs ? times.mtime : mtimeMs);
     const ctimeMs = Math.max(mtime.getTime(), times.ctime ?? 0, attributes.ctime?.getTime() ?? 0);
     return {
       ...attributes,

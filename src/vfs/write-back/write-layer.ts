@@ -918,6 +918,8 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     else {
       this.ctx.lookup.appliedEntry(entry);
       this.ctx.lookup.appliedNewFolder(entry.path);
+      // Made with the server's clock: it keeps showing the time of its mkdir (a time set by utimens went with it).
+      if (!folder.timeSet) this.ctx.times.folderMade(entry.path, folder.mtime, entry.mtime);
     }
     void this.records.folderGone(folder)
       .catch((err: unknown) => this.log.warn('folder %s: its journal record could not be removed (%s); the next mount finds the folder there', folder.path, describeFailure(err)))

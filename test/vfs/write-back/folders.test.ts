@@ -129,6 +129,27 @@ describe('mkdir is written back', () => {
     expect(records(cacheDir)).toEqual([]);
   });
 
+  it('a folder keeps the time of its mkdir once the server has it (the server stamps it later); a later change shows', async () => {
+    let now = Date.UTC(2024, 0, 1, 12, 0, 0);
+    const clock = (): number => now;
+    const client = new MockFilesClient({ now: clock });
+    const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000 }, fs: { attrTtlMs: 0, dirTtlMs: 0, clock } });
+    await fs.mkdir('/made', 0o755);
+    const before = await fs.getattr('/made');
+    expect(before.mtime.getTime()).toBe(Date.UTC(2024, 0, 1, 12, 0, 0));
+    // Created on the server two seconds later: the server's folder carries that time.
+    now += 2_000;
+    await writeBack.drain();
+    expect(client.serverStat('made')?.mtime.getTime()).toBe(Date.UTC(2024, 0, 1, 12, 0, 2));
+    const after = await fs.getattr('/made');
+    expect(after.mtime).toEqual(before.mtime);
+    expect(after.ctime ?? after.mtime).toEqual(before.ctime ?? before.mtime);
+    // Another client gives it another time later: that shows.
+    const elsewhere = new Date(Date.UTC(2024, 0, 1, 12, 5, 0));
+    await client.update('made', { mtime: elsewhere });
+    expect((await fs.getattr('/made')).mtime).toEqual(elsewhere);
+  });
+
   it('touch -d / cp -p on a pending folder: its creation carries the time', async () => {
     const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
     await fs.mkdir('/dated', 0o755);
