@@ -159,9 +159,9 @@ export class FilesFilesystem implements Filesystem {
     const attributes = (entry: RemoteEntry): FileAttributes => {
       const shown = toAttributes(entry, resolved);
       if (shown.kind === 'directory') {
-        // "." and the entry in its parent, plus each subfolder's "..": known from a fresh listing.
-        const listing = lookup.cachedListing(entry.path);
-        if (listing) shown.nlink = 2 + listing.subfolders;
+        // "." and the entry in its parent, plus each subfolder's "..": known from a cached listing and the folders made here.
+        const subfolders = lookup.shownSubfolders(entry.path);
+        if (subfolders !== undefined) shown.nlink = 2 + subfolders;
       }
       return times.apply(entry.path, shown);
     };

@@ -41,11 +41,12 @@ import { isTransientFailure, ServerState } from './server-state.js';
 import { SingleFlight } from './single-flight.js';
 import type { WriteLayer } from './writes.js';
 
-export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren' | 'dependsOnListing' | 'unpublishedFolder' | 'impliedFolder' | 'impliedChildren'>;
+export type LocalOverlay = Pick<WriteLayer, 'localEntry' | 'localChildren' | 'localFoldersIn' | 'dependsOnListing' | 'unpublishedFolder' | 'impliedFolder' | 'impliedChildren'>;
 
 const NO_OVERLAY: LocalOverlay = {
   localEntry: () => undefined,
   localChildren: () => [],
+  localFoldersIn: () => [],
   unpublishedFolder: () => false,
   impliedFolder: () => undefined,
   impliedChildren: () => [],
@@ -252,6 +253,25 @@ export class Lookup {
     this.fetchListing(dirPath).catch((err: unknown) => {
       this.log.debug('listing %s ahead of its expiry failed: %s', dirPath || '/', err instanceof Error ? err.message : String(err));
     });
+  }
+
+  /**
+   * How many folders a folder shows inside it (its link count is 2 more),
+   * without a request: its cached listing's, plus the folders made here that
+   * the server does not list yet (a folder made here lists nothing else);
+   * undefined when its listing is not cached.
+   */
+  shownSubfolders(dirPath: string): number | undefined {
+    const listing = this.cachedListing(dirPath);
+    if (!listing && !this.overlay.unpublishedFolder(dirPath)) return undefined;
+    let count = listing?.subfolders ?? 0;
+    const listed = (path: string): boolean => listing?.children.get(keyOf(path))?.type === 'directory';
+    const local = this.overlay.localFoldersIn(dirPath).filter((e) => !listed(e.path));
+    count += local.length;
+    for (const folder of this.overlay.impliedChildren(dirPath)) {
+      if (!listed(folder.path) && !local.some((e) => keyOf(e.path) === keyOf(folder.path))) count++;
+    }
+    return count;
   }
 
   /** The folder's children as shown (server listing with local state on top). */

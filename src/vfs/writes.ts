@@ -40,6 +40,8 @@ export interface WriteLayer {
   localEntry(remotePath: string): RemoteEntry | null | undefined;
   /** Pending entries (files and folders) directly inside a folder, shown over the server's listing. */
   localChildren(dirPath: string): readonly RemoteEntry[];
+  /** The folders among localChildren (pending mkdirs directly inside a folder): what its link count adds to the server's listing. */
+  localFoldersIn(dirPath: string): readonly RemoteEntry[];
   /** True for a folder that exists only here (a pending mkdir): the server has nothing in it to list. */
   unpublishedFolder(dirPath: string): boolean;
   /**
@@ -109,6 +111,9 @@ export class ReadOnlyWrites implements WriteLayer {
     return undefined;
   }
   localChildren(): readonly RemoteEntry[] {
+    return [];
+  }
+  localFoldersIn(): readonly RemoteEntry[] {
     return [];
   }
   unpublishedFolder(): boolean {

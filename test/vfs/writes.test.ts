@@ -73,6 +73,9 @@ class MemoryWrites implements WriteLayer {
   localChildren(dir: string): RemoteEntry[] {
     return [...this.pending.values()].map((p) => p.entry).filter((e) => keyOf(e.path.split('/').slice(0, -1).join('/')) === keyOf(dir));
   }
+  localFoldersIn(): RemoteEntry[] {
+    return [];
+  }
   unpublishedFolder(): boolean {
     return false;
   }

@@ -55,6 +55,10 @@ export class LocalOnlyLayer implements WriteLayer {
     return mine.length === 0 && owners.length === 0 ? theirs : [...theirs, ...mine, ...owners];
   }
 
+  localFoldersIn(dirPath: string): readonly RemoteEntry[] {
+    return this.inner.localFoldersIn(dirPath);
+  }
+
   unpublishedFolder(dirPath: string): boolean {
     return this.inner.unpublishedFolder(dirPath);
   }

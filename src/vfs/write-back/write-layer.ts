@@ -278,6 +278,10 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     return [...folders.map((f) => f.entry()), ...files.map((f) => f.entry())];
   }
 
+  localFoldersIn(dirPath: string): readonly RemoteEntry[] {
+    return this.files.foldersIn(dirPath).filter((f) => !f.landed).map((f) => f.entry());
+  }
+
   unpublishedFolder(dirPath: string): boolean {
     return this.files.getFolder(dirPath)?.blocks === true;
   }

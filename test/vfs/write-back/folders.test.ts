@@ -150,6 +150,25 @@ describe('mkdir is written back', () => {
     expect((await fs.getattr('/made')).mtime).toEqual(elsewhere);
   });
 
+  it('a folder\'s link count counts the folders made in it, before and after the server has them', async () => {
+    const { fs, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
+    await fs.mkdir('/p', 0o755);
+    expect((await fs.getattr('/p')).nlink).toBe(2);
+    await fs.mkdir('/p/a', 0o755);
+    expect((await fs.getattr('/p')).nlink).toBe(3);
+    await fs.mkdir('/p/b', 0o755);
+    await writeFile(fs, '/p/file.txt', 'x');
+    expect((await fs.getattr('/p')).nlink).toBe(4);
+    await writeBack.drain();
+    expect((await fs.getattr('/p')).nlink).toBe(4);
+    await fs.mkdir('/p/c', 0o755);
+    expect((await fs.getattr('/p')).nlink).toBe(5);
+    await fs.rmdir('/p/a');
+    expect((await fs.getattr('/p')).nlink).toBe(4);
+    await writeBack.drain();
+    expect((await fs.getattr('/p')).nlink).toBe(4);
+  });
+
   it('touch -d / cp -p on a pending folder: its creation carries the time', async () => {
     const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 60_000 } });
     await fs.mkdir('/dated', 0o755);
