@@ -4,9 +4,9 @@
 // process's peak RSS from /proc and asks it for pending uploads over its
 // control socket, with the request `filesfs status --json` sends: polled ten
 // times a second while a write becomes durable, a process per poll would take
-// the CPU the measured upload needs (~0.15 s each on 2 cores). Unmounting is `filesfs unmount`, which drains
-// uploads first; cleanup after a failure falls back to SIGTERM, then
-// `fusermount3 -uz`.
+// the CPU the measured upload needs (~0.15 s each on 2 cores). Unmounting is
+// `filesfs unmount`, which drains uploads first; cleanup after a failure
+// falls back to SIGTERM, then `fusermount3 -uz`.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

@@ -257,21 +257,20 @@ export class Lookup {
 
   /**
    * How many folders a folder shows inside it (its link count is 2 more),
-   * without a request: its cached listing's, plus the folders made here that
-   * the server does not list yet (a folder made here lists nothing else);
-   * undefined when its listing is not cached.
+   * without a request: those of its cached listing (none for a folder that
+   * exists only here), plus the folders that the listing lacks and this
+   * mount shows there (made here, or holding pending entries); undefined
+   * when the listing is not cached.
    */
   shownSubfolders(dirPath: string): number | undefined {
     const listing = this.cachedListing(dirPath);
     if (!listing && !this.overlay.unpublishedFolder(dirPath)) return undefined;
-    let count = listing?.subfolders ?? 0;
-    const listed = (path: string): boolean => listing?.children.get(keyOf(path))?.type === 'directory';
-    const local = this.overlay.localFoldersIn(dirPath).filter((e) => !listed(e.path));
-    count += local.length;
-    for (const folder of this.overlay.impliedChildren(dirPath)) {
-      if (!listed(folder.path) && !local.some((e) => keyOf(e.path) === keyOf(folder.path))) count++;
+    const unlisted = new Set<string>();
+    for (const folder of [...this.overlay.localFoldersIn(dirPath), ...this.overlay.impliedChildren(dirPath)]) {
+      const key = keyOf(folder.path);
+      if (listing?.children.get(key)?.type !== 'directory') unlisted.add(key);
     }
-    return count;
+    return (listing?.subfolders ?? 0) + unlisted.size;
   }
 
   /** The folder's children as shown (server listing with local state on top). */
