@@ -23,7 +23,7 @@ export type { WriteLayer } from './writes.js';
 export { ReadOnlyWrites } from './writes.js';
 export type { FileHandle } from './handles/file-handle.js';
 // The content cache on disk, and the status of cached content.
-export { ContentDiskCache, formatSize } from './content-cache/index.js';
+export { ContentDiskCache } from './content-cache/index.js';
 export type { ContentCacheStats, ContentCacheStatus } from './content-cache/index.js';
 // Write-back (src/vfs/write-back): staging, journal, upload queue, drain, status.
 export { WriteBack } from './write-back/write-back.js';

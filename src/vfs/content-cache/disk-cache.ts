@@ -44,6 +44,7 @@ import { blockChecksum, blockFileName, currentBootTag, isThisBoot, isTempFileNam
 import { completedVersion, contentVersionOf, sameContentVersion, type ContentVersion } from './content-version.js';
 import { CHECK_MS, FreeSpace, systemStatFs, type DiskSpace, type StatFs } from './free-space.js';
 import { readMeta, writeMeta } from './meta.js';
+import { formatBytes } from '../format-bytes.js';
 
 /** What `du` counts for a file: whole 4 KiB blocks. */
 const DISK_UNIT = 4096;
@@ -449,7 +450,7 @@ export class ContentDiskCache {
       const free = await this.space.free();
       if (this.stopped !== null) {
         if (free < this.minFreeBytes + RESUME_MARGIN_BYTES + bytes) return false;
-        this.log.info('content cache: growing again (%s free on the cache dir\'s disk)', formatSize(free));
+        this.log.info('content cache: growing again (%s free on the cache dir\'s disk)', formatBytes(free));
         this.stopped = null;
       }
       let room = free;
@@ -458,7 +459,7 @@ export class ContentDiskCache {
         deletions.push(this.evictOldest());
       }
       if (room - bytes < this.minFreeBytes) {
-        this.stop(`the cache dir's disk has ${formatSize(Math.max(0, free))} free, below --cache-min-free ${formatSize(this.minFreeBytes)}`);
+        this.stop(`the cache dir's disk has ${formatBytes(Math.max(0, free))} free, below --cache-min-free ${formatBytes(this.minFreeBytes)}`);
         return false;
       }
       this.noteDiskBound(free, bytes);
@@ -482,7 +483,7 @@ export class ContentDiskCache {
       free += this.lru.keys().next().value!.diskBytes;
       deletions.push(this.evictOldest());
     }
-    this.stop(`the cache dir's disk has less than --cache-min-free ${formatSize(this.minFreeBytes)} free; space given back`);
+    this.stop(`the cache dir's disk has less than --cache-min-free ${formatBytes(this.minFreeBytes)} free; space given back`);
     await Promise.all(deletions);
   }
 
@@ -499,14 +500,14 @@ export class ContentDiskCache {
     this.diskBound = true;
     this.log.warn(
       'content cache: stopped growing at %s: the cache dir\'s disk has %s free, below --cache-min-free %s; new blocks replace the oldest; reads go on from the network',
-      formatSize(this.used), formatSize(Math.max(0, free)), formatSize(this.minFreeBytes),
+      formatBytes(this.used), formatBytes(Math.max(0, free)), formatBytes(this.minFreeBytes),
     );
   }
 
   private stop(reason: string): void {
     if (this.stopped !== null) return;
     this.stopped = reason;
-    this.log.warn('content cache: stopped growing at %s: %s; reads go on from the network', formatSize(this.used), reason);
+    this.log.warn('content cache: stopped growing at %s: %s; reads go on from the network', formatBytes(this.used), reason);
   }
 
   private evictOldest(): Promise<void> {
@@ -588,7 +589,7 @@ export class ContentDiskCache {
     this.byKey.clear();
     // Anything else in the folder (a version from an earlier start not indexed, temporary files).
     for (const name of await readdir(this.dir).catch(() => [] as string[])) await rm(join(this.dir, name), { recursive: true, force: true }).catch(() => undefined);
-    this.log.info('content cache: cleared %s (%d blocks)', formatSize(bytes), blocks);
+    this.log.info('content cache: cleared %s (%d blocks)', formatBytes(bytes), blocks);
     return { blocks, bytes };
   }
 
@@ -647,7 +648,7 @@ export class ContentDiskCache {
     while (this.used > this.maxBytes && this.lru.size > 0) deletions.push(this.evictOldest());
     await Promise.all(deletions);
     await this.space.refresh();
-    if (this.lru.size > 0) this.log.info('content cache: %s in %d files at %s', formatSize(this.used), this.byKey.size, this.dir);
+    if (this.lru.size > 0) this.log.info('content cache: %s in %d files at %s', formatBytes(this.used), this.byKey.size, this.dir);
     this.watch = setInterval(() => void this.yieldSpace().catch(() => undefined), CHECK_MS);
     this.watch.unref();
   }
@@ -769,15 +770,4 @@ function joinedFrom(parts: readonly Buffer[], from: number): Buffer[] {
   const total = parts.reduce((n, b) => n + b.length, 0);
   if (from >= total) return [];
   return [Buffer.concat(parts as Buffer[]).subarray(from)];
-}
-
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let n = bytes;
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${u === 0 ? n : n.toFixed(1)} ${units[u]}`;
 }
