@@ -32,16 +32,22 @@ describe('download URLs', () => {
     expect((await c.readRange('Dl/slow.txt', 0, 3)).toString()).toBe('abc');
     await sleep(2_100);
     emu().resetStats();
+    // The 403, then the retry with a fresh URL. On a busy machine a slow answer is hedged (the
+    // same GET again), and a fresh URL may expire too (1 s) before it is used: each counts.
+    let hedges = c.stats.hedges.sent;
     expect((await c.readRange('Dl/slow.txt', 3, 3)).toString()).toBe('def');
     const s = emu().stats().requests;
-    expect(s['GET download']).toBe(2); // the 403, then the retry with a fresh URL
-    expect(s['GET /files']).toBe(1);
+    expect(s['GET /files']).toBeGreaterThanOrEqual(1);
+    expect(s['GET download']).toBe(1 + s['GET /files']! + c.stats.hedges.sent - hedges);
     // The same for a stream.
     await sleep(2_100);
     emu().resetStats();
+    hedges = c.stats.hedges.sent;
     let text = '';
     for await (const chunk of await c.createReadStream('Dl/slow.txt', { offset: 5 })) text += chunk;
     expect(text).toBe('fghij');
-    expect(emu().stats().requests['GET download']).toBe(2);
+    const t = emu().stats().requests;
+    expect(t['GET /files']).toBeGreaterThanOrEqual(1);
+    expect(t['GET download']).toBe(1 + t['GET /files']! + c.stats.hedges.sent - hedges);
   });
 });
