@@ -34,14 +34,21 @@ describe('upload queue', () => {
     const { fs, client } = await mockSetup({ writeBack: { uploadDelayMs: 0, uploadConcurrency: 3 } });
     let running = 0;
     let peak = 0;
+    // Uploads are held until every file is written, so that however slow the writing (a busy
+    // machine), all 12 are waiting for a slot when the first ones end.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
     client.on('upload', async () => {
       running++;
       peak = Math.max(peak, running);
+      await gate;
       await sleep(20);
       running--;
     });
     const content = pattern(256 * 1024 + 1, 7);
     for (let i = 0; i < 12; i++) await writeFile(fs, `/f${i}`, content);
+    await until(() => running === 3, 5_000, 'three uploads under way');
+    open();
     await until(() => client.serverPaths().length === 12, 5_000, '12 uploads');
     expect(peak).toBe(3);
   });
