@@ -2,7 +2,7 @@
 // --cache-dir DIR` in the foreground, in its own process, with the API key in
 // FILES_API_KEY (never on the command line). The benchmark reads the mount
 // process's peak RSS from /proc and asks it for pending uploads over its
-// control socket, with the request `filesfs status --json` sends: polled ten
+// control socket, as `filesfs status --json` does (askMount): polled ten
 // times a second while a write becomes durable, a process per poll would take
 // the CPU the measured upload needs (~0.15 s each on 2 cores). Unmounting is
 // `filesfs unmount`, which drains uploads first; cleanup after a failure
@@ -10,8 +10,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { controlRequest } from '../control/client.js';
-import { findMount as findControl } from '../control/registry.js';
+import { askMount } from '../cli/mount-request.js';
 import { findMount, fusermount, waitForMount } from '../fuse/index.js';
 import { FILESFS_BIN } from './emulator.js';
 import type { Janitor } from './procs.js';
@@ -85,9 +84,7 @@ export class FilesfsMount {
 
   /** What `filesfs status <mountpoint> --json` reports, asked over the mount's control socket. */
   async status(): Promise<UploadStatus> {
-    const record = await findControl(this.mountpoint, this.env);
-    if (!record) throw new Error(`filesfs status: no running filesfs mount at ${this.mountpoint}`);
-    const status = await controlRequest<Partial<UploadStatus>>(record.socket, 'status', { timeoutMs: 30_000 });
+    const status = await askMount<Partial<UploadStatus>>(this.mountpoint, 'status', {}, 30_000);
     return {
       pendingUploads: Number(status.pendingUploads ?? NaN),
       pendingBytes: Number(status.pendingBytes ?? NaN),

@@ -104,12 +104,9 @@ export class Hasher {
           if (part.size === 0) continue;
           const stream = createReadStream(join(this.blobs.dirOf(job.blob), part.file), { highWaterMark: 1 << 20 });
           for await (const chunk of stream as AsyncIterable<Buffer>) {
-            if (this.stopped) {
-              stream.destroy();
-              return;
-            }
-            // Deleted or replaced meanwhile: its hashes would never be shown; stop reading it
-            // (leaving the loop by a throw destroys the stream).
+            // Leaving the loop (return, throw) destroys the stream.
+            if (this.stopped) return;
+            // Deleted or replaced meanwhile: its hashes would never be shown; stop reading it.
             if (!this.current(job)) throw new Error('the file was deleted or replaced');
             md5.update(chunk);
             crc = crc32(chunk, crc);

@@ -273,13 +273,18 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
 
   localChildren(dirPath: string): readonly RemoteEntry[] {
     const files = this.files.childrenOf(dirPath);
-    const folders = this.files.foldersIn(dirPath).filter((f) => !f.landed);
+    const folders = this.pendingFoldersIn(dirPath);
     if (folders.length === 0) return files.map((f) => f.entry());
     return [...folders.map((f) => f.entry()), ...files.map((f) => f.entry())];
   }
 
   localFoldersIn(dirPath: string): readonly RemoteEntry[] {
-    return this.files.foldersIn(dirPath).filter((f) => !f.landed).map((f) => f.entry());
+    return this.pendingFoldersIn(dirPath).map((f) => f.entry());
+  }
+
+  /** The folders made here directly inside a folder that the server does not have yet. */
+  private pendingFoldersIn(dirPath: string): PendingFolder[] {
+    return this.files.foldersIn(dirPath).filter((f) => !f.landed);
   }
 
   unpublishedFolder(dirPath: string): boolean {
