@@ -33,6 +33,8 @@ export class PendingFiles {
   private readonly folderByKey = new Map<string, PendingFolder>();
   private readonly foldersByParent = new Map<string, Set<PendingFolder>>();
   private readonly ancestorsByKey = new Map<string, Ancestor>();
+  /** The keys of ancestorsByKey by their parent's key: a folder's implied children without a scan of every ancestor. */
+  private readonly ancestorKeysByParent = new Map<string, Set<string>>();
   private readonly renameHolds = new Map<string, Array<Array<PendingFile | PendingFolder>>>();
 
   get(path: string): PendingFile | undefined {
@@ -162,13 +164,10 @@ export class PendingFiles {
 
   /** Folders directly inside `dirPath` with pending entries below them (their spelling). */
   foldersWithPendingIn(dirPath: string): string[] {
-    const key = keyOf(dirPath);
-    const prefix = key === '' ? '' : key + '/';
+    const keys = this.ancestorKeysByParent.get(keyOf(dirPath));
+    if (!keys) return [];
     const out: string[] = [];
-    for (const [k, ancestor] of this.ancestorsByKey) {
-      if (k === '' || !k.startsWith(prefix) || k.indexOf('/', prefix.length) !== -1) continue;
-      out.push(ancestor.path);
-    }
+    for (const k of keys) out.push(this.ancestorsByKey.get(k)!.path);
     return out;
   }
 
@@ -181,10 +180,27 @@ export class PendingFiles {
       const ancestor = this.ancestorsByKey.get(key);
       if (by > 0) {
         if (ancestor) ancestor.count++;
-        else this.ancestorsByKey.set(key, { count: 1, path: spelled });
+        else {
+          this.ancestorsByKey.set(key, { count: 1, path: spelled });
+          if (key !== '') this.indexAncestor(key, keyOf(parentPath(spelled)), true);
+        }
       } else if (ancestor) {
-        if (--ancestor.count === 0) this.ancestorsByKey.delete(key);
+        if (--ancestor.count === 0) {
+          this.ancestorsByKey.delete(key);
+          if (key !== '') this.indexAncestor(key, keyOf(parentPath(spelled)), false);
+        }
       }
+    }
+  }
+
+  private indexAncestor(key: string, parent: string, add: boolean): void {
+    const set = this.ancestorKeysByParent.get(parent);
+    if (add) {
+      if (set) set.add(key);
+      else this.ancestorKeysByParent.set(parent, new Set([key]));
+    } else if (set) {
+      set.delete(key);
+      if (set.size === 0) this.ancestorKeysByParent.delete(parent);
     }
   }
 
