@@ -136,6 +136,14 @@ export type UploadSource =
   | { stream: Readable; size?: number }
   | { buffer: Uint8Array };
 
+/** What the server said about an upload's target when the upload began (begin_upload). */
+export interface PublishTarget {
+  /** Something exists at the target. */
+  exists: boolean;
+  /** When the server said so (Date.now()). */
+  checkedAt: number;
+}
+
 export interface UploadOptions {
   /** Sent as `provided_mtime`, so the file shows this time. */
   mtime?: Date;
@@ -146,11 +154,11 @@ export interface UploadOptions {
   /**
    * Called once every part is sent, right before the call that publishes the
    * upload (`end`), with whether the server said something exists at the
-   * target when the upload began. Rejecting abandons the upload: nothing is
+   * target when the upload began, and when it said so. Rejecting abandons the upload: nothing is
    * published, and the rejection is the upload's. The last moment to check
    * that the target is still what the caller expects.
    */
-  beforePublish?: (target: { exists: boolean }) => Promise<void>;
+  beforePublish?: (target: PublishTarget) => Promise<void>;
   signal?: AbortSignal;
 }
 

@@ -6,7 +6,7 @@
 export { DownloadPin } from './files-client.js';
 export { isLockConflict, isLockedByOther } from './locks.js';
 export type { RemoteLock } from './files-client.js';
-export type { EntryUpdate, FilesClient, RemoteEntry, ListOptions, ListFilter, RangeOptions, StreamOptions, UploadSource, UploadOptions, PartialUpload } from './files-client.js';
+export type { EntryUpdate, FilesClient, RemoteEntry, ListOptions, ListFilter, RangeOptions, StreamOptions, UploadSource, UploadOptions, PartialUpload, PublishTarget } from './files-client.js';
 export { partialUploadRange, lastPartOf, PartialUploadUnusable } from './upload-session.js';
 export { HttpFilesClient, createFilesClient } from './http-files-client.js';
 export { CLIENT_DEFAULTS, MAX_PER_PAGE, resolveClientOptions } from './options.js';

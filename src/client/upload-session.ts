@@ -134,7 +134,7 @@ export class UploadSession implements PartialUpload {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('aborted');
       if (this.failure) throw this.failure;
       options.onProgress?.(this.acknowledged, size);
-      await options.beforePublish?.({ exists: this.settings.targetExists });
+      await options.beforePublish?.({ exists: this.settings.targetExists, checkedAt: this.settings.checkedAt });
       this.finished = true;
       try {
         return await finishUpload(this.deps, this.path, this.urls.ref, this.etags, size, options, options.mkdirParents ?? true);

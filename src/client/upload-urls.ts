@@ -28,6 +28,8 @@ export interface UploadSettings {
   retryParts: boolean;
   /** The server said something exists at the target (`ask_about_overwrites`, docs/files-api.md §5). */
   targetExists: boolean;
+  /** When that answer came (Date.now()): how old the "exists" is by the time the upload publishes. */
+  checkedAt: number;
 }
 
 /** The upload the server no longer knows (`ref` gone): it must start over. */
@@ -152,7 +154,7 @@ export class PartUrls {
       const slot = parseSlot(raw as WireUploadPart, label);
       if (!this.settings) {
         if (!slot.ref) throw new ServerError({ message: `${label}: begin_upload answer has no ref`, operation: label });
-        this.settings = { ref: slot.ref, parallelParts: slot.parallel !== false, retryParts: slot.retry !== false, targetExists: slot.exists === true };
+        this.settings = { ref: slot.ref, parallelParts: slot.parallel !== false, retryParts: slot.retry !== false, targetExists: slot.exists === true, checkedAt: Date.now() };
       }
       this.slots.set(slot.partNumber, { partNumber: slot.partNumber, url: slot.url, method: slot.method, headers: slot.headers });
     }

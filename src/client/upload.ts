@@ -167,7 +167,7 @@ async function uploadOnce(deps: UploadDeps, path: string, source: PartSource, op
     if (knownSize !== undefined && total !== knownSize) {
       throw new RangeError(`upload ${path}: the source gave ${total} bytes, ${knownSize} were declared`);
     }
-    await options.beforePublish?.({ exists: settings.targetExists });
+    await options.beforePublish?.({ exists: settings.targetExists, checkedAt: settings.checkedAt });
     if (options.signal?.aborted) throw abortError(options.signal);
     return await finishUpload(deps, path, settings.ref, etags, total, options, mkdirParents);
   } catch (err) {

@@ -102,15 +102,27 @@ async function readRecord(file: string): Promise<MountRecord | undefined> {
 
 /** The live filesfs mount serving `mountpoint`, if any. */
 export async function findMount(mountpoint: string, env: NodeJS.ProcessEnv = process.env): Promise<MountRecord | undefined> {
+  const { live } = await findMountRecords(mountpoint, env);
+  return live;
+}
+
+/**
+ * The live mount serving `mountpoint`, and the record of one that died
+ * there without removing it (kill -9, a crash: its cache dir may hold
+ * uploads it left in the journal). Stale records are removed on the way.
+ */
+export async function findMountRecords(mountpoint: string, env: NodeJS.ProcessEnv = process.env): Promise<{ live?: MountRecord; dead?: MountRecord }> {
   const canonical = await canonicalMountpoint(mountpoint);
+  let dead: MountRecord | undefined;
   for (const dir of lookupDirs(env)) {
     const file = recordFile(dir, canonical);
     const record = await readRecord(file);
     if (!record) continue;
-    if (processAlive(record.pid)) return record;
+    if (processAlive(record.pid)) return { live: record };
+    dead ??= record;
     await unlink(file).catch(() => undefined);
   }
-  return undefined;
+  return dead ? { dead } : {};
 }
 
 /** Every live filesfs mount of this user (stale records are removed on the way). */

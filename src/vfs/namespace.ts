@@ -163,6 +163,36 @@ export class Namespace {
       if (src.type === 'directory') lookup.appliedNewFolder(target);
       return { from: src.path, to: target, folder: src.type === 'directory' };
     }
+    if (src.type === 'file' && dst?.type === 'file' && writes.replacedElsewhere) {
+      let instead: string | null | undefined;
+      try {
+        instead = await writes.replacedElsewhere(target, dst);
+      } catch (err) {
+        writes.renameFailed?.(src.path, target);
+        throw err;
+      }
+      if (instead !== undefined) {
+        // Someone else's version is at the target now: it stays, and the moved file goes elsewhere.
+        writes.renameFailed?.(src.path, target);
+        lookup.invalidate(target);
+        if (instead === null) {
+          await this.unlink(kernelFrom);
+          return null;
+        }
+        return this.moveOnServer(src, instead, null);
+      }
+    }
+    return this.moveOnServer(src, target, dst, true);
+  }
+
+  /** The server move of rename(); `announced`: writes.rename() was asked already for these paths. */
+  private async moveOnServer(src: RemoteEntry, target: string, dst: RemoteEntry | null, announced = false): Promise<{ from: string; to: string; folder: boolean }> {
+    const { lookup, client } = this.deps;
+    const writes = this.deps.writes();
+    if (!announced && (await writes.rename(src, target, dst))) {
+      this.afterMove(src, target, dst);
+      return { from: src.path, to: target, folder: src.type === 'directory' };
+    }
     try {
       if (dst?.type === 'directory') {
         // POSIX replaces an empty folder; the server would not, so remove it first.

@@ -87,6 +87,16 @@ export interface WriteLayer {
    * move replaces at `to` (null: nothing), as the filesystem knows it.
    */
   rename(from: RemoteEntry, to: string, replacing: RemoteEntry | null): Promise<boolean>;
+  /**
+   * Right before a server move replaces the file at `to`, which the
+   * filesystem shows as `replacing` (a save by "write a temporary file,
+   * fsync, rename it over"): undefined when the server's file there is
+   * still that version (go ahead), else where the moved file goes instead,
+   * so the other version is not overwritten: a conflict copy's path beside
+   * `to`, or null to drop it (the mount's --on-conflict decides; logged and
+   * counted like an upload's conflict).
+   */
+  replacedElsewhere?(to: string, replacing: RemoteEntry): Promise<string | null | undefined>;
   /** After a server move (file or folder): retarget pending state at or below `from`; what was at `to` was replaced. */
   renamed(from: string, to: string): Promise<void> | void;
   /** The server move announced by rename() failed. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { HttpFilesClient } from '../../src/client/http-files-client.js';
 import { useEmulator } from '../support/emulator.js';
-import { cliEnv, inMountTable, isMounted, runCli, scratch, startMount, stopMounts } from '../support/mount.js';
+import { cliEnv, inMountTable, isMounted, runCli, scratch, sh, startMount, stopMounts } from '../support/mount.js';
 
 const API_KEY = 'refusalsKey42';
 const emu = useEmulator({ apiKey: API_KEY });
@@ -126,5 +126,26 @@ describe('refused before mounting', () => {
     // And the cache dir's stale socket does not stop the next mount there.
     const again = await startMount({ url: emu().url, apiKey: API_KEY, mountpoint: dead.mountpoint, cacheDir: dead.cacheDir, env: dead.env });
     expect(await isMounted(again.mountpoint)).toBe(true);
+  });
+
+  test('a mount killed with uploads pending: filesfs unmount cleans it, exits 3 and says where the uploads wait; the next mount sends them', async () => {
+    const dead = await startMount({ url: emu().url, apiKey: API_KEY, args: ['--upload-delay', '600000'] });
+    const write = await sh(`printf 'not uploaded yet' > '${join(dead.mountpoint, 'waiting.txt')}'`);
+    expect(write.code, `${write.stderr}\n${dead.stderr()}`).toBe(0);
+    dead.child.kill('SIGKILL');
+    await dead.exited;
+    const r = await runCli(['unmount', dead.mountpoint], { env: dead.env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain(`left in the journal of ${dead.cacheDir}: they resume at the next mount`);
+    expect(await inMountTable(dead.mountpoint)).toBe(false);
+    const again = await startMount({ url: emu().url, apiKey: API_KEY, mountpoint: dead.mountpoint, cacheDir: dead.cacheDir, env: dead.env });
+    const done = await runCli(['unmount', again.mountpoint], { env: again.env });
+    expect(done.code, done.stderr).toBe(0);
+    const check = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey: API_KEY }, logLevel: 'silent' });
+    try {
+      expect((await check.stat('waiting.txt')).size).toBe('not uploaded yet'.length);
+    } finally {
+      await check.close();
+    }
   });
 });

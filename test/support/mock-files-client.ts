@@ -9,6 +9,7 @@
 //
 // Changes made "directly on the server" (by another client) use the server*
 // methods, which are not counted.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import {
@@ -71,6 +72,8 @@ export interface MockOptions {
    * so the filesystem must cope with both.
    */
   uploadKeepsMetadata?: boolean;
+  /** Whether entries carry their content's md5 (the server's once it has hashed a file); null by default, as right after an upload. */
+  checksums?: boolean;
 }
 
 const key = (path: string): string => normalizeForComparison(path);
@@ -93,12 +96,14 @@ export class MockFilesClient implements FilesClient {
   private readonly defaultPerPage: number;
   caseOnlyMove: 'rename' | 'refuse';
   uploadKeepsMetadata: boolean;
+  checksums: boolean;
 
   constructor(options: MockOptions = {}) {
     this.now = options.now ?? Date.now;
     this.defaultPerPage = options.defaultPerPage ?? 1000;
     this.caseOnlyMove = options.caseOnlyMove ?? 'rename';
     this.uploadKeepsMetadata = options.uploadKeepsMetadata ?? true;
+    this.checksums = options.checksums ?? false;
     this.nodes.set('', { path: '', type: 'directory', data: Buffer.alloc(0), mtime: seconds(this.now()), providedMtime: null, createdAt: seconds(this.now()), meta: {} });
   }
 
@@ -304,7 +309,7 @@ export class MockFilesClient implements FilesClient {
     const existed = this.nodes.has(key(path));
     const data = 'buffer' in source ? Buffer.from(source.buffer) : 'file' in source ? await readFileSource(source) : await collect(source.stream);
     options.signal?.throwIfAborted();
-    await options.beforePublish?.({ exists: existed });
+    await options.beforePublish?.({ exists: existed, checkedAt: Date.now() });
     options.signal?.throwIfAborted();
     if (options.mkdirParents === false && !this.nodes.get(key(parentPath(path)))) throw this.parentMissing(path);
     if (!this.uploadKeepsMetadata) {
@@ -458,7 +463,7 @@ export class MockFilesClient implements FilesClient {
       serverMtime: node.mtime,
       providedMtime: node.providedMtime,
       createdAt: node.createdAt,
-      md5: null,
+      md5: this.checksums && node.type === 'file' ? createHash('md5').update(node.data).digest('hex') : null,
       crc32: null,
       permissions: 'lrwd',
       customMetadata: { ...node.meta },

@@ -4,7 +4,10 @@
 // progress lines are printed here on stderr), unmounts and exits; this
 // command waits for both. Anything else mounted there (a stale mount left by
 // a killed process, a FUSE mount of another program) is unmounted with
-// `fusermount3 -u`, lazily (`-uz`) when busy, with a note saying so.
+// `fusermount3 -u`, lazily (`-uz`) when busy, with a note saying so. A
+// filesfs mount whose process died (kill -9, a crash) may have left uploads
+// in its cache dir's journal: the registry still names that cache dir, so
+// the command counts them and says where they wait.
 //
 // Exit status: 0 unmounted with nothing left undone; 3 unmounted, but
 // uploads (or folders to create) were left in the journal (--force, a
@@ -12,7 +15,9 @@
 // cache dir; 1 when the unmount failed; 2 for usage.
 import { ConfigError } from '../../options/config-error.js';
 import { controlRequest, ControlTimeoutError, ControlUnavailableError } from '../../control/client.js';
-import { findMount, processAlive } from '../../control/registry.js';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findMountRecords, processAlive, type MountRecord } from '../../control/registry.js';
 import { canonicalMountpoint, findMount as findKernelMount, fusermount, isMountpoint, waitForMount } from '../../fuse/mountinfo.js';
 import { parseCommandLine } from '../args.js';
 import type { Command } from '../command.js';
@@ -57,21 +62,42 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return true;
 }
 
-/** Unmounts what no filesfs process serves. */
-async function unmountForeign(target: string): Promise<number> {
+/** Journal records (uploads, folders to create) in a cache dir: work a mount left undone there. */
+async function journalRecords(cacheDir: string): Promise<number> {
+  const names = await readdir(join(cacheDir, 'journal')).catch(() => [] as string[]);
+  return names.filter((n) => n.endsWith('.json')).length;
+}
+
+/**
+ * After a filesfs process that served `target` died: 3 (and where) when its
+ * cache dir's journal holds work it left undone, else 0.
+ */
+async function leftByDeadMount(target: string, dead: MountRecord | undefined): Promise<number> {
+  if (!dead?.cacheDir) return 0;
+  const left = await journalRecords(dead.cacheDir);
+  if (left === 0) return 0;
+  say(`its filesfs process (pid ${dead.pid}) had stopped with ${left} upload${left === 1 ? '' : 's'} or folder${left === 1 ? '' : 's'} left in the journal of ${dead.cacheDir}: they resume at the next mount of the same site with that cache dir`);
+  return EXIT_LEFT_UNDONE;
+}
+
+/** Unmounts what no filesfs process serves (`dead`: the record of a filesfs mount whose process died there). */
+async function unmountForeign(target: string, dead?: MountRecord): Promise<number> {
   const entry = await findKernelMount(target);
-  if (!entry) throw new ConfigError(`${target} is not mounted`);
+  if (!entry) {
+    await leftByDeadMount(target, dead);
+    throw new ConfigError(`${target} is not mounted`);
+  }
   const first = await fusermount(target, false);
   if (first.ok || !(await isMountpoint(target))) {
     await waitForMount(target, false, KERNEL_WAIT_MS);
     say(`unmounted ${target} (${entry.fstype}; no running filesfs process served it, so fusermount3 -u did)`);
-    return 0;
+    return leftByDeadMount(target, dead);
   }
   if (!/busy/i.test(first.stderr)) throw new Error(`cannot unmount ${target}: ${first.stderr}`);
   const lazy = await fusermount(target, true);
   if (!lazy.ok && (await isMountpoint(target))) throw new Error(`cannot unmount ${target}: ${lazy.stderr}`);
   say(`${target} was busy (a process has a file or its working folder there): detached it lazily (fusermount3 -uz); it goes away when the last user lets go`);
-  return 0;
+  return leftByDeadMount(target, dead);
 }
 
 export const command: Command = {
@@ -87,8 +113,8 @@ export const command: Command = {
     if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new ConfigError(`--timeout: expected a number of seconds > 0, got ${JSON.stringify(values.timeout)}`);
     const target = await canonicalMountpoint(positionals[0]!);
 
-    const record = await findMount(target);
-    if (!record) return unmountForeign(target);
+    const { live: record, dead } = await findMountRecords(target);
+    if (!record) return unmountForeign(target, dead);
 
     const onInterrupt = (): void => {
       say(`stopped waiting; the mount process (pid ${record.pid}) goes on and unmounts ${target} when done (filesfs unmount --force ${target} to unmount at once)`);
@@ -111,9 +137,9 @@ export const command: Command = {
       // Its socket is gone: the process is exiting or cannot answer; if the
       // mount is still there once it has exited, treat it as a stale mount.
       if (!(await waitForExit(record.pid, EXIT_WAIT_MS))) throw new Error(`the filesfs process serving ${target} (pid ${record.pid}) does not answer on ${record.socket}; stop it with: kill ${record.pid}`);
-      if (await isMountpoint(target)) return unmountForeign(target);
+      if (await isMountpoint(target)) return unmountForeign(target, record);
       say(`unmounted ${target}`);
-      return 0;
+      return leftByDeadMount(target, record);
     } finally {
       process.off('SIGINT', onInterrupt);
     }

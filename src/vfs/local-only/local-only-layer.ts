@@ -145,6 +145,12 @@ export class LocalOnlyLayer implements WriteLayer {
     this.inner.renameFailed?.(from, to);
   }
 
+  async replacedElsewhere(to: string, replacing: RemoteEntry): Promise<string | null | undefined> {
+    // A local-only name never reaches the server: nothing there to protect.
+    if (this.local(to)) return undefined;
+    return this.inner.replacedElsewhere?.(to, replacing);
+  }
+
   async setMtime(entry: RemoteEntry, mtime: Date): Promise<boolean> {
     if (entry.type === 'directory' || !this.local(entry.path)) return this.inner.setMtime(entry, mtime);
     await this.store.setMtime(this.existing(entry.path), mtime);

@@ -31,7 +31,9 @@
 // the server yet) waits for it: it takes a slot only once the folder has
 // landed (the host's `blocked`; folder-uploads.ts kicks the files below a
 // folder when it lands).
-import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type RemoteEntry, RetryPolicy, type UploadOptions } from '../../client/index.js';
+import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type PublishTarget, type RemoteEntry, RetryPolicy, type UploadOptions } from '../../client/index.js';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Logger } from '../../log/logger.js';
 import { isSame, parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
@@ -74,6 +76,8 @@ export interface UploadsHost {
   partialUpload?(file: PendingFile, attempt: UploadAttempt): Promise<PartialUpload | undefined>;
   /** Whether the file's upload starts at its last close, without the delay (most of it is on its way already). */
   uploadsAtOnce?(file: PendingFile): boolean;
+  /** Whether the file is a conflict copy on its way (another mount may pick the same name in the same second). */
+  isConflictCopy?(file: PendingFile): boolean;
 }
 
 interface Transfer extends UploadTransfer {
@@ -82,15 +86,30 @@ interface Transfer extends UploadTransfer {
   readonly finish: () => void;
 }
 
+/**
+ * How long begin_upload's "nothing is there" stands as the check before a new
+ * file publishes. A small file's `end` follows it within milliseconds (tens
+ * on a slow link), so asking again would only add a request per file; a
+ * large file's transfer, or an upload that began while the program was still
+ * writing, leaves seconds to minutes in which someone else may create the
+ * name, so the server is asked again right before `end`.
+ */
+const NEW_FILE_ANSWER_FRESH_MS = 1_000;
+
 /** Pages of a folder searched for a file renamed elsewhere (10,000 entries at the default page size). */
 const RENAME_SEARCH_PAGES = 10;
 
-/** The same version under any name: same size, and an equal checksum or server mtime. */
+/**
+ * The same version under any name: same size and an equal checksum. A size
+ * and a server mtime alone prove nothing: files copied in together share the
+ * second, and many share a size (a base taken from our own upload's answer
+ * has no checksum yet, the server computes them afterwards).
+ */
 function sameVersion(entry: RemoteEntry, base: Extract<BaseVersion, { exists: true }>): boolean {
   if (entry.size !== base.size) return false;
   if (entry.md5 && base.md5) return entry.md5 === base.md5;
   if (entry.crc32 && base.crc32) return entry.crc32 === base.crc32;
-  return base.serverMtime !== null && entry.serverMtime?.getTime() === base.serverMtime.getTime();
+  return false;
 }
 
 export class Uploads implements UploadPort<PendingFile> {
@@ -270,7 +289,7 @@ export class Uploads implements UploadPort<PendingFile> {
     const signal = attempt.controller.signal;
     const check = this.options.onConflict === 'local-wins' ? undefined : attempt.base;
     if (attempt.kind === 'mtime') {
-      if (check) await this.stillBase(attempt, check, true);
+      if (check) await this.stillBase(file, attempt, check, { exists: true, checkedAt: Date.now() });
       return this.host.client.update(attempt.path, { mtime: attempt.mtime, ...(attempt.metadata ? { customMetadata: attempt.metadata } : {}) }, { signal });
     }
     // An abort reaches the transfer until the call that publishes it (`end`)
@@ -292,8 +311,8 @@ export class Uploads implements UploadPort<PendingFile> {
       onProgress: (uploaded: number) => {
         attempt.uploadedBytes = uploaded;
       },
-      beforePublish: async ({ exists }: { exists: boolean }) => {
-        if (check) await this.stillBase(attempt, check, exists);
+      beforePublish: async (target: PublishTarget) => {
+        if (check) await this.stillBase(file, attempt, check, target);
         signal.throwIfAborted();
         publishing = true;
       },
@@ -330,12 +349,23 @@ export class Uploads implements UploadPort<PendingFile> {
    * gone from the server is not a conflict (the local version is uploaded
    * under its name, and the log says so), unless the same version now shows
    * under another name in its folder: renamed elsewhere, a conflict (the
-   * local version lands as a conflict copy beside the old name).
+   * local version lands as a conflict copy beside the old name). A new file
+   * must still have nothing at its name: begin_upload's answer says so when
+   * it is recent, else the server is asked again (and always for a conflict
+   * copy, whose name another mount may have picked in the same second).
    */
-  private async stillBase(attempt: UploadAttempt, base: BaseVersion, exists: boolean): Promise<void> {
+  private async stillBase(file: PendingFile, attempt: UploadAttempt, base: BaseVersion, target: PublishTarget): Promise<void> {
     if (!base.exists) {
-      if (exists) throw new RemoteChangedError(attempt.path, 'exists');
-      return;
+      if (!target.exists && Date.now() - target.checkedAt <= NEW_FILE_ANSWER_FRESH_MS && !this.host.isConflictCopy?.(file)) return;
+      let now: RemoteEntry;
+      try {
+        now = await this.host.client.stat(attempt.path, { signal: attempt.controller.signal });
+      } catch (err) {
+        if ((err as { kind?: string }).kind === 'not-found') return;
+        throw err;
+      }
+      if (await this.alreadyThere(attempt, now)) return;
+      throw new RemoteChangedError(attempt.path, 'exists');
     }
     let now: RemoteEntry;
     try {
@@ -347,7 +377,25 @@ export class Uploads implements UploadPort<PendingFile> {
       this.host.log.warn('%s was deleted or moved out of its folder on the server since its local change began; the local version is uploaded under its name', attempt.path);
       return;
     }
-    if (!isBase(now, base)) throw new RemoteChangedError(attempt.path, now);
+    if (!isBase(now, base) && !(await this.alreadyThere(attempt, now))) throw new RemoteChangedError(attempt.path, now);
+  }
+
+  /**
+   * The server's file holds exactly the bytes this attempt would publish:
+   * nothing of anyone's would be lost by publishing, so it is no conflict.
+   * That is our own upload that landed before a crash let the journal
+   * record it (the next mount uploads the version again), or two programs
+   * that made the same empty file (a lock file, a `touch`). Decided by the
+   * server's MD5 (read from the staging file here, only on this rare path);
+   * without one, it is not known, and the conflict stands.
+   */
+  private async alreadyThere(attempt: UploadAttempt, now: RemoteEntry): Promise<boolean> {
+    if (attempt.kind !== 'content' || now.type !== 'file' || now.size !== attempt.size) return false;
+    if (attempt.size === 0) return true;
+    if (!now.md5) return false;
+    const hash = createHash('md5');
+    for await (const chunk of createReadStream(attempt.stagingPath, { start: 0, end: attempt.size - 1, signal: attempt.controller.signal })) hash.update(chunk as Buffer);
+    return hash.digest('hex') === now.md5.toLowerCase();
   }
 
   /**

@@ -46,7 +46,7 @@ import { constants } from 'node:fs';
 import { copyFile, link, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePrivateDir } from '../../options/private-dir.js';
-import type { PartialUpload, RemoteEntry } from '../../client/index.js';
+import { NotFoundError, type PartialUpload, type RemoteEntry } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { baseName, isSame, joinPath, parentPath } from '../../path/index.js';
 import type { FileAttributes } from '../filesystem-api.js';
@@ -56,14 +56,14 @@ import type { FileHandle } from '../handles/file-handle.js';
 import { keyOf } from '../path-mapper.js';
 import type { WriteLayer } from '../writes.js';
 import { fetchInto } from './content-fetch.js';
-import { conflictPath, type RemoteChangedError } from './conflict.js';
+import { conflictPath, RemoteChangedError } from './conflict.js';
 import { crashPoint } from './crash-points.js';
 import { EarlyUpload } from './early-upload.js';
 import { describeFailure } from './failure-policy.js';
 import type { Journal } from './journal.js';
 import type { ResolvedWriteBackOptions } from './options.js';
 import { FolderUploads } from './folder-uploads.js';
-import { baseOf, PendingFile, type BaseVersion, type StagingFile, type UploadAttempt } from './pending-file.js';
+import { baseOf, isBase, PendingFile, type BaseVersion, type StagingFile, type UploadAttempt } from './pending-file.js';
 import { PendingFolder } from './pending-folder.js';
 import type { PendingFiles } from './registry.js';
 import { Records } from './records.js';
@@ -176,6 +176,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       log: logger,
       landed: (file, attempt, entry) => this.landed(file, attempt, entry),
       conflicted: (file, attempt, conflict) => this.conflicted(file, attempt, conflict),
+      isConflictCopy: (file) => this.conflictCopies.has(file),
       idle: (file) => this.idle(file),
       blocked: (file) => this.blocked(file),
       ...(ctx.locks && ctx.options.lockOnWrite ? { holdForPublish: (path: string) => this.holdForPublish(path) } : {}),
@@ -504,6 +505,50 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     } catch (err) {
       throw new FsError('EIO', `${dirPath}: the folder must be on the server first, and it is not: ${(err as Error).message}`);
     }
+  }
+
+  async replacedElsewhere(to: string, replacing: RemoteEntry): Promise<string | null | undefined> {
+    // A version pending here is this mount's to replace; local-wins never checks.
+    if (this.options.onConflict === 'local-wins' || this.files.get(to)) return undefined;
+    let now: RemoteEntry;
+    try {
+      now = await this.ctx.client.stat(to);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    if (isBase(now, baseOf(replacing))) return undefined;
+    const conflict = new RemoteChangedError(to, now);
+    if (this.options.onConflict !== 'keep-both') {
+      this.recordConflict(to, null, conflict.message);
+      this.log.warn('%s changed on the server since this mount showed it (%s); the file renamed over it here is dropped (--on-conflict remote-wins)', to, conflict.message);
+      return null;
+    }
+    const copy = await this.freeConflictPath(to);
+    this.recordConflict(to, copy, conflict.message);
+    this.log.warn('%s changed on the server since this mount showed it (%s); both are kept: the server\'s at %s, the file renamed over it here moved to %s', to, conflict.message, to, copy);
+    return copy;
+  }
+
+  /** A conflict copy name beside `path` that nothing here or on the server has (another mount may have made one in the same second). */
+  private async freeConflictPath(path: string): Promise<string> {
+    const when = this.now();
+    for (let n = 1; ; n++) {
+      const copy = conflictPath(path, when, this.options.hostName, n);
+      if (this.files.get(copy)) continue;
+      try {
+        await this.ctx.client.stat(copy);
+      } catch (err) {
+        if (err instanceof NotFoundError) return copy;
+        throw err;
+      }
+    }
+  }
+
+  private recordConflict(path: string, copy: string | null, reason: string): void {
+    this.conflictCount++;
+    this.conflicts.push({ path, copy, reason, at: new Date() });
+    if (this.conflicts.length > MAX_PROBLEMS) this.conflicts.shift();
   }
 
   async renamed(from: string, to: string): Promise<void> {
@@ -874,9 +919,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       await this.discard(file, 'the server has a newer version');
       this.log.warn('%s changed on the server since this mount\'s version began (%s); %s', path, conflict.message, attempt.kind === 'mtime' ? 'the new time set here is dropped' : 'this mount\'s version is dropped (--on-conflict remote-wins)');
     }
-    this.conflictCount++;
-    this.conflicts.push({ path: original, copy, reason: conflict.message, at: new Date() });
-    if (this.conflicts.length > MAX_PROBLEMS) this.conflicts.shift();
+    this.recordConflict(original, copy, conflict.message);
     // The server's version shows at the path again.
     this.ctx.lookup.invalidate(path);
     if (keep) this.uploads.now(file);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { conflictPath } from '../../../src/vfs/write-back/conflict.js';
 import { MockFilesClient } from '../../support/mock-files-client.js';
 import { readAll } from '../helpers.js';
-import { mockSetup, O_APPEND, O_WRONLY, until, writeFile } from './helpers.js';
+import { mockSetup, O_APPEND, O_CREAT, O_WRONLY, until, writeFile } from './helpers.js';
 
 const when = new Date(2026, 11, 7, 13, 4, 5);
 
@@ -84,7 +84,7 @@ describe('a local change racing a remote one', () => {
   });
 
   it('a file renamed elsewhere while it has local changes: the renamed file stays, the local version lands as a conflict copy beside the old name', async () => {
-    const client = new MockFilesClient();
+    const client = new MockFilesClient({ checksums: true });
     client.serverMkdirs('team');
     client.serverPut('team/plan.txt', 'the plan');
     const { fs, writeBack, logs } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000, hostName: 'h' } });
@@ -98,6 +98,150 @@ describe('a local change racing a remote one', () => {
     expect(copies).toHaveLength(1);
     expect(files[copies[0]!]).toBe('my edit');
     expect(logs.some((l) => l.includes('WARN') && l.includes('renamed on the server to team/plan (final).txt') && l.includes("the server's at team/plan (final).txt"))).toBe(true);
+  });
+
+  it('a file deleted elsewhere beside a file of the same size written in the same second is not taken for renamed: it is uploaded under its name', async () => {
+    for (const checksums of [false, true]) {
+      // Without checksums: the bases come from our own uploads' answers (the server hashes later).
+      const client = new MockFilesClient({ checksums });
+      const { fs, writeBack, logs } = await mockSetup({ client, writeBack: { uploadDelayMs: 0, hostName: 'h' } });
+      await fs.mkdir('/r', 0o755);
+      await writeFile(fs, '/r/x.txt', 'aaaaa\n');
+      await writeFile(fs, '/r/y.txt', 'bbbbb\n');
+      await writeBack.drain();
+      const fh = await fs.open('/r/x.txt', O_WRONLY | O_APPEND);
+      await fs.write('/r/x.txt', fh, Buffer.from('local change\n'), 0);
+      client.serverDelete('r/x.txt');
+      await fs.flush('/r/x.txt', fh);
+      await fs.release('/r/x.txt', fh);
+      await writeBack.drain();
+      expect(serverFiles(client, 'r/')).toEqual({ 'r/x.txt': 'aaaaa\nlocal change\n', 'r/y.txt': 'bbbbb\n' });
+      expect(writeBack.status().conflictCount).toBe(0);
+      expect(logs.some((l) => l.includes('renamed on the server'))).toBe(false);
+    }
+  });
+
+  it('a new file whose name someone created during a long transfer: the server is asked again before it publishes, and theirs stays', async () => {
+    class SlowTransfer extends MockFilesClient {
+      override async upload(path: string, source: Parameters<MockFilesClient['upload']>[1], options: Parameters<MockFilesClient['upload']>[2] = {}): ReturnType<MockFilesClient['upload']> {
+        // begin_upload found nothing; the transfer then took a while, and a colleague created the name meanwhile.
+        const began = { exists: this.serverStat(path) !== null, checkedAt: Date.now() - 30_000 };
+        if (path === 'big.bin') this.serverPut('big.bin', 'theirs');
+        const { beforePublish } = options;
+        return super.upload(path, source, { ...options, beforePublish: beforePublish && (() => beforePublish(began)) });
+      }
+    }
+    const client = new SlowTransfer();
+    const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 0, hostName: 'h' } });
+    await writeFile(fs, '/big.bin', 'ours');
+    await writeBack.drain();
+    const files = serverFiles(client, 'big');
+    expect(files['big.bin']).toBe('theirs');
+    expect(Object.values(files).sort()).toEqual(['ours', 'theirs']);
+    expect(writeBack.status().conflictCount).toBe(1);
+  });
+
+  it('a new small file whose begin_upload answered just now publishes without another request', async () => {
+    const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 0 } });
+    await writeFile(fs, '/small.txt', 'hello');
+    await writeBack.drain();
+    expect(client.serverRead('small.txt').toString()).toBe('hello');
+    const upload = client.calls.findIndex((c) => c.method === 'upload' && c.path === 'small.txt');
+    expect(upload).toBeGreaterThanOrEqual(0);
+    expect(client.calls.slice(upload).filter((c) => c.method === 'stat')).toEqual([]);
+  });
+
+  it('a conflict copy whose name another mount took in the same second lands under the next number', async () => {
+    class TwinMount extends MockFilesClient {
+      override async upload(path: string, source: Parameters<MockFilesClient['upload']>[1], options: Parameters<MockFilesClient['upload']>[2] = {}): ReturnType<MockFilesClient['upload']> {
+        // The other mount's copy of the same second lands right after our begin_upload found the name free.
+        const began = { exists: this.serverStat(path) !== null, checkedAt: Date.now() };
+        if (path.includes('(conflict') && !path.includes(' h 2)')) this.serverPut(path, 'the other mount\'s');
+        const { beforePublish } = options;
+        return super.upload(path, source, { ...options, beforePublish: beforePublish && (() => beforePublish(began)) });
+      }
+    }
+    const client = new TwinMount();
+    client.serverPut('doc.txt', 'base');
+    const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000, hostName: 'h' } });
+    await writeFile(fs, '/doc.txt', 'mine');
+    client.serverPut('doc.txt', 'theirs');
+    await writeBack.drain();
+    const files = serverFiles(client, 'doc');
+    expect(files['doc.txt']).toBe('theirs');
+    expect(Object.values(files).sort()).toEqual(['mine', 'the other mount\'s', 'theirs']);
+    expect(Object.keys(files).some((p) => / h 2\)\.txt$/.test(p))).toBe(true);
+  });
+
+  it('a save that uploads its temporary file (fsync) and renames it over a file changed elsewhere keeps the other version', async () => {
+    for (const policy of ['keep-both', 'remote-wins', 'local-wins'] as const) {
+      const client = new MockFilesClient();
+      client.serverPut('doc.txt', 'v1');
+      const { fs, writeBack, logs } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000, hostName: 'h', onConflict: policy } });
+      expect((await readAll(fs, '/doc.txt')).toString()).toBe('v1'); // the mount shows v1
+      client.serverPut('doc.txt', 'v2, saved elsewhere');
+      const fh = await fs.create('/.doc.txt.tmp', 0o644, O_CREAT | O_WRONLY);
+      await fs.write('/.doc.txt.tmp', fh, Buffer.from('mine'), 0);
+      await fs.fsync('/.doc.txt.tmp', fh, false); // on the server now: the rename is a server move
+      await fs.release('/.doc.txt.tmp', fh);
+      expect(client.serverStat('.doc.txt.tmp')).not.toBeNull();
+      await fs.rename('/.doc.txt.tmp', '/doc.txt');
+      await writeBack.drain();
+      const files = serverFiles(client, '');
+      if (policy === 'local-wins') {
+        expect(files).toEqual({ 'doc.txt': 'mine' });
+        continue;
+      }
+      const copies = Object.keys(files).filter((p) => /^doc \(conflict \d{4}-\d\d-\d\d \d{6} h\)\.txt$/.test(p));
+      expect(files['doc.txt']).toBe('v2, saved elsewhere');
+      expect(files['.doc.txt.tmp']).toBeUndefined();
+      expect(copies).toHaveLength(policy === 'keep-both' ? 1 : 0);
+      if (policy === 'keep-both') expect(files[copies[0]!]).toBe('mine');
+      expect(writeBack.status().conflictCount).toBe(1);
+      expect(logs.some((l) => l.includes('WARN') && l.includes('doc.txt changed on the server since this mount showed it'))).toBe(true);
+      // The mount shows the server's version at the name.
+      expect((await readAll(fs, '/doc.txt')).toString()).toBe('v2, saved elsewhere');
+    }
+  });
+
+  it('a rename over a file nobody else changed replaces it, with one look at the server', async () => {
+    const client = new MockFilesClient();
+    client.serverPut('doc.txt', 'v1');
+    const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000 } });
+    expect((await readAll(fs, '/doc.txt')).toString()).toBe('v1');
+    client.serverPut('new.txt', 'v2');
+    await fs.rename('/new.txt', '/doc.txt');
+    await writeBack.drain();
+    expect(serverFiles(client, '')).toEqual({ 'doc.txt': 'v2' });
+    expect(writeBack.status().conflictCount).toBe(0);
+  });
+
+  it('the same bytes already at the name (our upload that landed before a crash, an empty file made twice) are no conflict: no duplicate copy', async () => {
+    const client = new MockFilesClient({ checksums: true });
+    client.serverPut('old.txt', 'v1');
+    const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000, hostName: 'h' } });
+    await writeFile(fs, '/new.txt', 'hello crash');
+    await writeFile(fs, '/old.txt', 'v2 here');
+    await writeFile(fs, '/lock', '');
+    // What the server holds when the mount comes back: its own uploads, landed before the journal knew.
+    client.serverPut('new.txt', 'hello crash');
+    client.serverPut('old.txt', 'v2 here');
+    client.serverPut('lock', ''); // another program made the same empty file
+    await writeBack.drain();
+    expect(serverFiles(client, '')).toEqual({ 'new.txt': 'hello crash', 'old.txt': 'v2 here', lock: '' });
+    expect(writeBack.status().conflictCount).toBe(0);
+  });
+
+  it('other bytes of the same size at the name are a conflict, and so are bytes whose checksum the server has not computed yet', async () => {
+    for (const checksums of [true, false]) {
+      const client = new MockFilesClient({ checksums });
+      const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000, hostName: 'h' } });
+      await writeFile(fs, '/n.txt', checksums ? 'ours' : 'same');
+      client.serverPut('n.txt', checksums ? 'them' : 'same');
+      await writeBack.drain();
+      expect(Object.keys(serverFiles(client, 'n'))).toHaveLength(2);
+      expect(writeBack.status().conflictCount).toBe(1);
+    }
   });
 
   it('our own uploads one after another never conflict with each other', async () => {

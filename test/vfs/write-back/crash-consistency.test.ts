@@ -179,7 +179,7 @@ function cases(): Case[] {
 
 let serial = 0;
 
-async function runCase(c: Case): Promise<{ outcome: Map<string, string>; allowed: Map<string, Set<string>>; crashed: boolean; log: string }> {
+async function runCase(c: Case): Promise<{ outcome: Map<string, string>; allowed: Map<string, Set<string>>; crashed: boolean; copies: string[]; log: string }> {
   const folder = `crash-${++serial}`;
   await client.mkdir(folder);
   let cacheDir = join(scratch('crash-cache'), 'c');
@@ -217,7 +217,10 @@ async function runCase(c: Case): Promise<{ outcome: Map<string, string>; allowed
     }
     const outcome = new Map<string, string>();
     for (const file of FILES[c.workload]) outcome.set(file, await serverVersion(`${folder}/${file}`));
-    return { outcome, allowed, crashed, log: `workload stdout:\n${run.stdout}\nworkload stderr:\n${run.stderr}\nfirst mount:\n${first.stderr()}\n${after}` };
+    // A version of ours that landed before the crash is not someone else's: no conflict copy of it.
+    const copies: string[] = [];
+    for await (const page of client.list(folder)) for (const e of page) if (e.name.includes('(conflict ')) copies.push(e.name);
+    return { outcome, allowed, crashed, copies, log: `workload stdout:\n${run.stdout}\nworkload stderr:\n${run.stderr}\nfirst mount:\n${first.stderr()}\n${after}` };
   } finally {
     await Promise.all(mounts.map((m) => m.stop()));
   }
@@ -244,10 +247,11 @@ describe.concurrent('crash consistency: kill -9 at every crash point, then a new
   });
 
   test.each(all.map((c) => [`${c.workload} @ ${c.point}:${c.nth}, delay ${c.uploadDelayMs} ms`, c] as const))('%s', async (_name, c) => {
-    const { outcome, allowed, log } = await runCase(c);
+    const { outcome, allowed, copies, log } = await runCase(c);
     for (const [file, got] of outcome) {
       const ok = allowed.get(file)!;
       expect(ok.has(got), `${file}: the server holds ${got}; allowed: ${[...ok].join(' or ')}\n${log}`).toBe(true);
     }
+    expect(copies, log).toEqual([]);
   }, 120_000);
 });

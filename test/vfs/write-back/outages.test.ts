@@ -148,7 +148,7 @@ describe('status tells the truth', () => {
       override async upload(path: string, source: Parameters<MockFilesClient['upload']>[1], options: Parameters<MockFilesClient['upload']>[2] = {}): ReturnType<MockFilesClient['upload']> {
         const { signal: _ignored, beforePublish, ...rest } = options;
         // `end` is sent (the last check passed), then the answer takes a while.
-        await beforePublish?.({ exists: false });
+        await beforePublish?.({ exists: false, checkedAt: Date.now() });
         await held;
         return super.upload(path, source, rest);
       }
