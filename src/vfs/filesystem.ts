@@ -60,8 +60,12 @@ export interface VfsContext {
   readonly times: LocalTimes;
   /** FileAttributes of an entry: its POSIX metadata (or the mount's modes and owner), local times, link count. */
   attributes(entry: RemoteEntry): FileAttributes;
-  /** The server now shows `entry` because of us (an upload landed): see FilesFilesystem.remoteChanged. */
-  remoteChanged(entry: RemoteEntry): void;
+  /**
+   * The server now shows `entry` because of us (an upload landed): see
+   * FilesFilesystem.remoteChanged. `rewritten`: its bytes are new (what is
+   * cached for the path is older, whatever its size and times say).
+   */
+  remoteChanged(entry: RemoteEntry, rewritten?: boolean): void;
 }
 
 export interface FilesFilesystemExtensions {
@@ -165,7 +169,10 @@ export class FilesFilesystem implements Filesystem {
       }
       return times.apply(entry.path, shown);
     };
-    const remoteChanged = (entry: RemoteEntry): void => lookup.appliedEntry(entry);
+    const remoteChanged = (entry: RemoteEntry, rewritten = false): void => {
+      if (rewritten) contents.rewritten(entry.path);
+      lookup.appliedEntry(entry);
+    };
     const lockManager = new LockManager(client, logger, { timeoutSeconds: resolved.lockTimeoutSeconds });
     const locks = resolved.serverLocks && lockManager.supported ? lockManager : undefined;
     this.locks = locks;

@@ -99,7 +99,7 @@ describe('extended attributes', () => {
     expect(r.stdout).toBe('640\ndata\n');
   });
 
-  test('setfattr -n user.project shows in custom_metadata through the API; getfattr -d shows it and the checksums', async () => {
+  test('setfattr -n user.project shows in custom_metadata through the API; getfattr -d shows it, the checksums are read by name', async () => {
     const m = await startMount({ url: emu().url, apiKey: API_KEY });
     const file = join(m.mountpoint, 'plan.txt');
     const set = await sh(`echo plan > ${q(file)} && setfattr -n user.project -v apollo ${q(file)} && getfattr -n user.project --only-values ${q(file)}`);
@@ -111,17 +111,41 @@ describe('extended attributes', () => {
     const again = await startMount({ url: emu().url, apiKey: API_KEY });
     const shown = join(again.mountpoint, 'plan.txt');
     // The emulator computes checksums shortly after the upload: wait for them.
-    let dump = '';
-    for (let i = 0; i < 50 && !dump.includes('md5'); i++) {
-      dump = (await sh(`getfattr -d ${q(shown)}`)).stdout;
-      if (!dump.includes('md5')) await new Promise((r) => setTimeout(r, 200));
+    let md5 = '';
+    for (let i = 0; i < 50 && !/^[0-9a-f]{32}$/.test(md5); i++) {
+      md5 = (await sh(`getfattr -n user.filesfs.md5 --only-values ${q(shown)}`)).stdout;
+      if (!/^[0-9a-f]{32}$/.test(md5)) await new Promise((r) => setTimeout(r, 200));
     }
+    expect(md5).toMatch(/^[0-9a-f]{32}$/);
+    // Listed: the file's own attributes only (copying tools would carry the read-only ones elsewhere).
+    const dump = (await sh(`getfattr -d ${q(shown)}`)).stdout;
     expect(dump).toContain('user.project="apollo"');
-    expect(dump).toMatch(/user\.filesfs\.md5="[0-9a-f]{32}"/);
-    expect(dump).not.toContain('filesfs.mode');
+    expect(dump).not.toContain('filesfs.');
     const refused = await sh(`setfattr -n user.filesfs.md5 -v x ${q(shown)}; setfattr -n security.test -v x ${q(shown)}`);
     expect(refused.stderr).toContain('Operation not permitted');
     expect(refused.stderr).toContain('Operation not supported');
+  });
+});
+
+describe('copying attributes with the tools', () => {
+  test('cp -a out and back in carries a file\'s own attributes only, and a symlink lists nothing it cannot read', async () => {
+    const m = await startMount({ url: emu().url, apiKey: API_KEY, args: ['--upload-delay', '0'] });
+    const local = scratch('xattr-copy');
+    const r = await sh([
+      `cd ${q(local)} && echo data > src && setfattr -n user.color -v blue src`,
+      `cp -a src ${q(join(m.mountpoint, 'xattr-copied'))}`,
+      `ln -s xattr-copied ${q(join(m.mountpoint, 'xattr-link'))}`,
+      // Wait until the server has the file's checksums (its md5 readable by name), then copy it out and in again.
+      `for i in $(seq 50); do getfattr --absolute-names -n user.filesfs.md5 ${q(join(m.mountpoint, 'xattr-copied'))} >/dev/null 2>&1 && break; sleep 0.2; done`,
+      `cp -a ${q(join(m.mountpoint, 'xattr-copied'))} back && getfattr --absolute-names -d back`,
+      `cp -a back ${q(join(m.mountpoint, 'xattr-again'))} && getfattr --absolute-names -d ${q(join(m.mountpoint, 'xattr-again'))}`,
+      `getfattr --absolute-names -h -d ${q(join(m.mountpoint, 'xattr-link'))}; echo "link rc=$?"`,
+    ].join(' && '));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.match(/user\.color="blue"/g)).toHaveLength(2);
+    expect(r.stdout).not.toContain('filesfs.');
+    expect(r.stdout).toContain('link rc=0');
   });
 });
 

@@ -21,7 +21,7 @@ import type { WriteLayer } from '../writes.js';
 import type { LocalTimes } from './local-times.js';
 import { encodePosix, metadataOf, METADATA_LIMITS, sameMetadata, type MetadataMap, type PosixChange } from './posix-metadata.js';
 import {
-  checksumAttributeName, CHECKSUMS, noAttribute, notKept, parseXattrName, LOCK_NAME, UPLOAD_STATE_NAME, userAttributeNames, userValue, withoutUserValue, withUserValue,
+  noAttribute, notKept, parseXattrName, userAttributeNames, userValue, withoutUserValue, withUserValue,
 } from './xattrs.js';
 
 export interface MetadataOpsDeps {
@@ -101,7 +101,8 @@ export class MetadataOps {
       case 'user':
         return userValue(metadataOf(entry), parsed.key, name);
       case 'checksum': {
-        if (entry.type !== 'file') throw noAttribute(name);
+        // A symlink, FIFO or device node is a file on the server, but its "content" is not what a program reads here.
+        if (entry.type !== 'file' || posixFacts(entry, this.deps.options).kind !== 'file') throw noAttribute(name);
         let value = entry[parsed.checksum] ?? null;
         // Checksums arrive late: a file the server has but whose entry has none yet is asked again.
         if (value === null && this.deps.writes().localEntry(entry.path) === undefined) {
@@ -127,15 +128,16 @@ export class MetadataOps {
     }
   }
 
+  /**
+   * The user.* attributes a program can copy: the entry's own. The
+   * read-only user.filesfs.* ones (checksums, upload state, lock holder) are
+   * read by name and never listed: tools that copy attributes (rsync -X,
+   * cp -a, tar --xattrs) would carry the server's checksums onto other disks
+   * and back, fail to set them here (EPERM), and try to remove them from
+   * files that have them here and not at the source.
+   */
   listxattr(entry: RemoteEntry): string[] {
-    const names = userAttributeNames(metadataOf(entry));
-    if (entry.type === 'file') {
-      for (const checksum of CHECKSUMS) if (entry[checksum]) names.push(checksumAttributeName(checksum));
-      if (this.deps.writes().uploadState?.(entry.path) !== undefined) names.push(UPLOAD_STATE_NAME);
-    }
-    // As the listing or stat said (is_locked), or held here: no request to list it.
-    if (entry.locked === true || this.deps.heldLock?.(entry.path) !== undefined) names.push(LOCK_NAME);
-    return names;
+    return userAttributeNames(metadataOf(entry));
   }
 
   /**

@@ -6,8 +6,9 @@
 //   - user.filesfs.<name> are read-only attributes showing what the server
 //     knows about a file: its checksums (md5, sha1, sha256, crc32, once the
 //     server has computed them), while the file has local changes, its
-//     upload state, and who holds a Files.com lock on it (`lock`). Setting
-//     or removing them is EPERM;
+//     upload state, and who holds a Files.com lock on it (`lock`). They are
+//     read by name and never listed (tools that copy attributes would copy
+//     them); setting or removing them is EPERM;
 //   - other namespaces (security., system., trusted.) are not kept: reading,
 //     writing and removing are EOPNOTSUPP, as on a local disk mounted
 //     without ACLs or security labels. The kernel reads security.capability
@@ -73,12 +74,6 @@ export function userAttributeNames(meta: MetadataMap): string[] {
   return names;
 }
 
-export function checksumAttributeName(checksum: Checksum): string {
-  return SERVER_NAMESPACE + checksum;
-}
-
-export const UPLOAD_STATE_NAME = SERVER_NAMESPACE + UPLOAD_STATE;
-export const LOCK_NAME = SERVER_NAMESPACE + LOCK;
 
 /** The value of user.<key>, or ENODATA. */
 export function userValue(meta: MetadataMap, key: string, name: string): Buffer {

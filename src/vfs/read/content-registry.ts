@@ -136,6 +136,19 @@ export class ContentRegistry {
     this.seen.delete(key);
   }
 
+  /**
+   * Our own upload replaced the file's bytes: what is cached for the path,
+   * in memory and on disk, is of an older version, even when its size and
+   * times are the new one's (a rewrite of the same size within the second
+   * the server's times count in, before the server has its checksums).
+   */
+  rewritten(path: string): void {
+    const content = this.byKey.get(keyOf(path));
+    if (content) this.replaced(content);
+    this.disk?.removed(path);
+    this.seen.delete(keyOf(path));
+  }
+
   /** Our own utimens: same bytes, new mtime; readers keep their blocks. */
   retime(entry: RemoteEntry): void {
     const key = keyOf(entry.path);

@@ -394,6 +394,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
   async unlink(entry: RemoteEntry): Promise<boolean> {
     const file = await this.readyFile(entry.path);
     if (!file) return false;
+    if (!file.onServer) await this.removeReplaced(file.path, file.base);
     await this.hold([file], 'the file was deleted');
     try {
       await this.discard(file, 'deleted');
@@ -417,6 +418,8 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       return false;
     }
     try {
+      // A server version this file replaces at its old name (it was renamed over it here) goes with the name.
+      if (keyOf(to) !== file.key) await this.removeReplaced(file.path, file.base);
       // Crash-safe order: the moved file's record names the target before the
       // replaced file's record goes (after a crash in between, two records
       // name the target and the newer one, the moved file's, wins).
@@ -504,6 +507,33 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       await Promise.all(waiting.map((f) => f.waitForLanding(this.options.fsyncTimeoutMs, () => new Error(`not created on the server after ${seconds} s${f.failure ? ` (last error: ${f.failure.message})` : ''}`))));
     } catch (err) {
       throw new FsError('EIO', `${dirPath}: the folder must be on the server first, and it is not: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * A file not uploaded yet that replaces a server version at `path` (a file
+   * renamed over it here, whose upload would have replaced it) leaves that
+   * name: the server's version must go too, or it would show again. Deleted
+   * only while it is still that version; a version someone else made since
+   * is theirs, and stays (logged).
+   */
+  private async removeReplaced(path: string, base: BaseVersion | null): Promise<void> {
+    if (!base?.exists) return;
+    let now: RemoteEntry;
+    try {
+      now = await this.ctx.client.stat(path);
+    } catch (err) {
+      if (err instanceof NotFoundError) return;
+      throw err;
+    }
+    if (this.options.onConflict !== 'local-wins' && !isBase(now, base)) {
+      this.log.warn('%s changed on the server since this mount replaced it here; the server\'s version stays', path);
+      return;
+    }
+    try {
+      await this.ctx.client.delete(path);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
     }
   }
 
@@ -934,7 +964,7 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
       if (attempt.kind === 'content') this.totals.uploadedBytes += attempt.size;
     }
     if (!isSame(entry.path, attempt.path)) this.storedElsewhere(file, attempt, entry);
-    this.ctx.remoteChanged(entry);
+    this.ctx.remoteChanged(entry, attempt.kind === 'content');
   }
 
   /**

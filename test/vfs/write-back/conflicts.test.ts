@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { conflictPath } from '../../../src/vfs/write-back/conflict.js';
 import { MockFilesClient } from '../../support/mock-files-client.js';
 import { readAll } from '../helpers.js';
-import { mockSetup, O_APPEND, O_CREAT, O_WRONLY, until, writeFile } from './helpers.js';
+import { cacheDirFor, mockSetup, O_APPEND, O_CREAT, O_WRONLY, until, writeFile } from './helpers.js';
 
 const when = new Date(2026, 11, 7, 13, 4, 5);
 
@@ -244,6 +244,40 @@ describe('a local change racing a remote one', () => {
     }
   });
 
+  it('a file renamed over a server file before its upload, then removed or renamed away: the server version it replaced goes too (it never shows again)', async () => {
+    const client = new MockFilesClient();
+    for (const name of ['m', 'd1', 'k1']) client.serverPut(`res/${name}`, 'v1');
+    const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000 } });
+    // git's lock files, an editor's rename-save: write beside, rename over, then remove or rename again.
+    await writeFile(fs, '/res/m.lock', 'v2');
+    await fs.rename('/res/m.lock', '/res/m');
+    await fs.unlink('/res/m');
+    await writeFile(fs, '/res/d1.tmp', 'v2');
+    await fs.rename('/res/d1.tmp', '/res/d1');
+    await fs.rename('/res/d1', '/res/d2');
+    await writeFile(fs, '/res/k1.tmp', 'v2');
+    await fs.rename('/res/k1.tmp', '/res/k1');
+    await fs.rename('/res/k1', '/res/k1.bak');
+    await writeFile(fs, '/res/k1', 'v3');
+    await writeBack.drain();
+    expect(serverFiles(client, 'res/')).toEqual({ 'res/d2': 'v2', 'res/k1': 'v3', 'res/k1.bak': 'v2' });
+    expect(writeBack.status().conflictCount).toBe(0);
+    expect((await fs.readdir('/res')).map((e) => e.name).filter((n) => n !== '.' && n !== '..').sort()).toEqual(['d2', 'k1', 'k1.bak']);
+  });
+
+  it('a server version replaced here but changed elsewhere before the replacement is removed: theirs stays', async () => {
+    const client = new MockFilesClient();
+    client.serverPut('m', 'v1');
+    const { fs, writeBack, logs } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000 } });
+    await writeFile(fs, '/m.lock', 'v2');
+    await fs.rename('/m.lock', '/m');
+    client.serverPut('m', 'v3, saved elsewhere');
+    await fs.unlink('/m');
+    await writeBack.drain();
+    expect(serverFiles(client, '')).toEqual({ m: 'v3, saved elsewhere' });
+    expect(logs.some((l) => l.includes('WARN') && l.includes("m changed on the server since this mount replaced it here; the server's version stays"))).toBe(true);
+  });
+
   it('our own uploads one after another never conflict with each other', async () => {
     const { fs, client, writeBack } = await mockSetup({ writeBack: { uploadDelayMs: 0 } });
     for (let i = 1; i <= 4; i++) {
@@ -283,5 +317,25 @@ describe('--on-conflict', () => {
     expect(writeBack.status().conflicts[0]).toMatchObject({ path: '/f.txt', copy: null });
     expect(logs.some((l) => l.includes('remote-wins'))).toBe(true);
     expect((await readAll(fs, '/f.txt')).toString()).toBe('theirs');
+  });
+});
+
+describe('our own rewrites and the content cache', () => {
+  it('a rewrite of the same size within the same second: reads show the new bytes, not the cached old ones, and after a remount too', async () => {
+    const second = Date.UTC(2026, 11, 8, 1, 2, 3);
+    const client = new MockFilesClient({ now: () => second });
+    const cacheDir = cacheDirFor('rewrite');
+    for (const [i, content] of ['AAAA', 'CCCC'].entries()) {
+      const { fs, writeBack } = await mockSetup({ client, cacheDir, writeBack: { uploadDelayMs: 0 }, fs: { clock: () => second } });
+      if (i === 1) expect((await readAll(fs, '/p.txt')).toString()).toBe('AAAA'); // cached by the first mount
+      await writeFile(fs, '/p.txt', content);
+      await writeBack.drain();
+      await until(() => writeBack.status().pendingUploads === 0, 5_000, 'the upload leaves the pending set');
+      expect(client.serverRead('p.txt').toString()).toBe(content);
+      expect((await readAll(fs, '/p.txt')).toString()).toBe(content);
+      await writeBack.close();
+    }
+    const { fs } = await mockSetup({ client, cacheDir, fs: { clock: () => second } });
+    expect((await readAll(fs, '/p.txt')).toString()).toBe('CCCC');
   });
 });
