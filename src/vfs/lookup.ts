@@ -18,9 +18,9 @@
 // the server says (a folder removed or replaced on the server while a file
 // in it waits to upload: the file stays visible at its path), and a folder
 // that exists only locally (a pending mkdir) is listed without a request.
-// A folder the mount created knows all it holds: each change the mount makes
-// in it re-confirms its listing (touched()), so a program filling it asks
-// the server nothing.
+// A folder the mount created knows all it holds: for a while after its mkdir
+// each change the mount makes in it re-confirms its listing (touched()), so
+// a program filling it asks the server nothing.
 // Listings work the same way. Every mutation made through the filesystem
 // reports here (applied*), which updates the cache and detaches any request
 // in flight whose answer it made outdated. Refresh and the poll for remote
@@ -66,6 +66,14 @@ const BIG_FOLDER_MISSES_TO_RELIST = 2;
 
 /** Folders created by this mount whose listing its own changes keep fresh (most recent first). */
 const CREATED_FOLDERS_MAX = 10_000;
+/**
+ * How long after its mkdir a folder's listing is kept fresh by the mount's
+ * own changes in it. A cp -r, tar -x or unzip fills each folder it makes
+ * within seconds; a folder the mount keeps writing into for longer (a log
+ * folder, an inbox) is shared like any other, so what others put there or
+ * remove shows within --dir-ttl however busy the mount is there.
+ */
+const CREATED_FOLDER_TRUST_MS = 60_000;
 
 /** One fetch of a folder's complete listing. */
 export interface FetchedListing {
@@ -93,7 +101,7 @@ export class Lookup {
   private readonly sinceLooks = new SingleFlight<ChangedSince>();
   private readonly siteRoot: RemoteEntry;
   /** Folders created through this mount (mkdir), by key: their listing is the mount's own. */
-  private readonly created = new LRUCache<string, true>({ max: CREATED_FOLDERS_MAX });
+  private readonly created = new LRUCache<string, number>({ max: CREATED_FOLDERS_MAX });
   readonly server: ServerState;
   /** Set by the filesystem once the write layer exists. */
   overlay: LocalOverlay = NO_OVERLAY;
@@ -457,7 +465,7 @@ export class Lookup {
   appliedNewFolder(path: string): void {
     this.detach(path);
     this.cache.storeListing(path, [], this.options.clock());
-    this.created.set(keyOf(path), true);
+    this.created.set(keyOf(path), this.options.clock());
   }
 
   /**
@@ -480,7 +488,10 @@ export class Lookup {
    * the mount has left it alone for the TTL).
    */
   touched(dirPath: string): void {
-    if (this.created.has(keyOf(dirPath))) this.cache.refreshFolder(dirPath);
+    const made = this.created.get(keyOf(dirPath));
+    if (made === undefined) return;
+    if (this.options.clock() - made < CREATED_FOLDER_TRUST_MS) this.cache.refreshFolder(dirPath);
+    else this.created.delete(keyOf(dirPath));
   }
 
   /**

@@ -242,6 +242,23 @@ describe('read-your-writes', () => {
     expect(client.requests).toBe(0);
   });
 
+  it('a folder made here is filled without requests for a minute; after that, what others put there shows within the TTL however busy the mount is there', async () => {
+    const { fs, client, clock } = setup({ dirTtlMs: 5000, attrTtlMs: 5000 });
+    await fs.mkdir('/inbox', 0o755);
+    client.serverPut('inbox/theirs.txt', 'from another client');
+    const names = async (): Promise<string[]> => (await fs.readdir('/inbox')).map((e) => e.name).filter((n) => n.startsWith('t'));
+    client.resetCounts();
+    // The mount keeps making things in it every 4 s (less than the TTL).
+    for (let i = 0; i < 20; i++) {
+      clock.advance(4000);
+      await fs.mkdir(`/inbox/sub${i}`, 0o755);
+      if (i < 10) expect(await names()).toEqual([]); // the mount's own listing: a cp -r asks nothing
+    }
+    expect(client.counts.list).toBe(0);
+    // 80 s of changes, the last one just now: past the minute the listing expired like any other.
+    expect(await names()).toEqual(['theirs.txt']);
+  });
+
   it('unlink and rmdir remove at once (from the listing, and as negatives)', async () => {
     const { fs, client } = setup();
     client.serverPut('d/a', '1');
