@@ -21,6 +21,7 @@ import { FsError } from './fs-error.js';
 import type { FileHandle } from './handles/file-handle.js';
 import { HandleTable } from './handles/handle-table.js';
 import { LockedWriter } from './handles/locked-writer.js';
+import { FollowingReader } from './handles/following-reader.js';
 import { ReadHandle, type ReadHandleDeps } from './handles/read-handle.js';
 import { LockManager } from './locks/lock-manager.js';
 import { Lookup, notFound } from './lookup.js';
@@ -283,8 +284,19 @@ export class FilesFilesystem implements Filesystem {
     });
   }
 
-  /** A handle reading a file: its local content when pending, else the server's version. */
+  /** A handle reading a file, following the changes made to it here (handles/following-reader.ts). */
   private async openReader(entry: RemoteEntry, flags: number): Promise<FileHandle> {
+    const pendingVersion = (path: string): object | undefined => this.writes.pendingVersion?.(path);
+    const bound = pendingVersion(entry.path);
+    const first = await this.openVersion(entry, flags);
+    return new FollowingReader(first, bound, {
+      pendingVersion,
+      reopen: async (path) => this.openVersion(await this.context.lookup.resolve(path), flags),
+    });
+  }
+
+  /** A handle on one version of a file: its local content when pending, else the server's version. */
+  private async openVersion(entry: RemoteEntry, flags: number): Promise<FileHandle> {
     const local = await this.writes.openRead(entry, flags);
     if (local) return local;
     await this.context.contents.ready;
@@ -377,6 +389,7 @@ export class FilesFilesystem implements Filesystem {
       if (isHiddenName(to)) return this.unlinkOpen(from, to);
       const moved = await this.context.namespace.rename(from, to);
       if (!moved) return;
+      if (moved.folder && this.unlinkedOpen.size > 0) this.unlinkedOpen.moved(from, to);
       // Locks held here follow the file to its new name (the server's stay where they were taken until released).
       this.locks?.moved(moved.from, moved.to);
       const now = this.now();
@@ -663,6 +676,7 @@ export class FilesFilesystem implements Filesystem {
     const open = [...this.files.values()].filter((h) => keyOf(h.remotePath) === key);
     const removed = await this.context.namespace.unlink(from);
     this.removedEntry(removed);
+    for (const handle of open) if (handle instanceof FollowingReader) handle.orphan();
     this.unlinkedOpen.hide(hiddenName, open);
   }
 

@@ -59,6 +59,12 @@ export interface WriteLayer {
    */
   dependsOnListing?(remotePath: string): boolean;
 
+  /**
+   * The local version at a path (a pending file, a local-only file), as an
+   * identity that changes when another one takes its place; undefined when
+   * there is none. Read handles compare it to follow changes made here.
+   */
+  pendingVersion?(remotePath: string): object | undefined;
   /** A handle reading local content (staging), or undefined to read the server's version. */
   openRead(entry: RemoteEntry, flags: number): Promise<FileHandle | undefined>;
   /** open(2) of an existing file with O_WRONLY, O_RDWR or O_TRUNC. */

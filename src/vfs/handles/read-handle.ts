@@ -23,6 +23,8 @@ export interface ReadHandleDeps {
 export class ReadHandle implements FileHandle {
   readonly stream: ReadAhead;
   private released = false;
+  /** Unlinked while open (or renamed over): whatever is at the path now is another file. */
+  private orphaned = false;
 
   constructor(readonly content: FileContent, private readonly lastKnown: FileAttributes, private readonly deps: ReadHandleDeps) {
     this.stream = new ReadAhead(deps.readAhead);
@@ -32,7 +34,13 @@ export class ReadHandle implements FileHandle {
     return this.content.remotePath;
   }
 
+  /** The file was unlinked while open: it shows the version it reads, whatever comes to its path. */
+  orphan(): void {
+    this.orphaned = true;
+  }
+
   async getattr(): Promise<FileAttributes> {
+    if (this.orphaned) return this.ownVersion();
     // A newer version exists elsewhere: this handle still reads its own, and
     // shows its size, so the kernel never cuts the reader short.
     if (this.content.detached && !this.content.superseded) return this.ownVersion();

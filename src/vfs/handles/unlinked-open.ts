@@ -39,6 +39,16 @@ export class UnlinkedOpenFiles {
     return this.files.has(kernelPath);
   }
 
+  /** A folder moved: the hidden names below it (kernel paths) move with it. */
+  moved(from: string, to: string): void {
+    const prefix = from.endsWith('/') ? from : `${from}/`;
+    for (const [path, handles] of [...this.files]) {
+      if (!path.startsWith(prefix)) continue;
+      this.files.delete(path);
+      this.files.set(to + path.slice(from.length), handles);
+    }
+  }
+
   /** libfuse unlinked the hidden name (the last close). */
   forget(kernelPath: string): void {
     this.files.delete(kernelPath);

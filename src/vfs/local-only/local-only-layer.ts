@@ -145,6 +145,11 @@ export class LocalOnlyLayer implements WriteLayer {
     this.inner.renameFailed?.(from, to);
   }
 
+  pendingVersion(remotePath: string): object | undefined {
+    if (this.local(remotePath)) return this.store.get(remotePath);
+    return this.inner.pendingVersion?.(remotePath);
+  }
+
   async replacedElsewhere(to: string, replacing: RemoteEntry): Promise<string | null | undefined> {
     // A local-only name never reaches the server: nothing there to protect.
     if (this.local(to)) return undefined;
@@ -178,7 +183,12 @@ export class LocalOnlyLayer implements WriteLayer {
 
   /** Is `document` locked on the server by someone other than this mount (from its cached listing)? */
   private lockedElsewhere(document: RemoteEntry): boolean {
-    return document.locked === true && this.ctx.locks?.heldToken(document.path) === undefined;
+    if (document.locked !== true) return false;
+    const locks = this.ctx.locks;
+    if (!locks) return true;
+    // Held here, or released here since a listing that saw this mount's own lock.
+    const { attrTtlMs, dirTtlMs } = this.ctx.options;
+    return locks.heldToken(document.path) === undefined && !locks.releasedWithin(document.path, Math.max(attrTtlMs, dirTtlMs) + 1_000);
   }
 
   /** The Office owner file shown at `path` for a document locked elsewhere (only from a cached listing: no request). */

@@ -91,8 +91,13 @@ export interface HeldLock {
 
 class Conflict extends Error {}
 
+/** How many released paths are remembered (the oldest go first). */
+const RELEASED_KEPT = 1_000;
+
 export class LockManager {
   private readonly files = new Map<string, FileLocks>();
+  /** When this mount last released its server lock on a path (by key), newest last. */
+  private readonly released = new Map<string, number>();
   private readonly options: Required<LockOptions>;
   private closed = false;
 
@@ -173,6 +178,23 @@ export class LockManager {
   /** The token of the server lock this mount holds on a path, if any. */
   heldToken(remotePath: string): string | undefined {
     return this.files.get(keyOf(remotePath))?.server?.token;
+  }
+
+  /**
+   * Whether this mount released its own server lock on the path within the
+   * last `withinMs`: a listing fetched while it held it says "locked", and
+   * that lock was this mount's, not another client's.
+   */
+  releasedWithin(remotePath: string, withinMs: number): boolean {
+    const at = this.released.get(keyOf(remotePath));
+    return at !== undefined && Date.now() - at <= withinMs;
+  }
+
+  private noteReleased(path: string): void {
+    const key = keyOf(path);
+    this.released.delete(key);
+    this.released.set(key, Date.now());
+    if (this.released.size > RELEASED_KEPT) this.released.delete(this.released.keys().next().value!);
   }
 
   /** The server locks this mount holds now. */
@@ -262,6 +284,7 @@ export class LockManager {
       file.server = null;
       clearTimeout(held.renew);
       await this.client.unlock!(held.path, held.token);
+      this.noteReleased(held.path);
       return;
     }
     if (!this.supported) return;

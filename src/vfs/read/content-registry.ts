@@ -144,7 +144,10 @@ export class ContentRegistry {
    */
   rewritten(path: string): void {
     const content = this.byKey.get(keyOf(path));
-    if (content) this.replaced(content);
+    if (content) {
+      content.rewrittenHere = true;
+      this.replaced(content);
+    }
     this.disk?.removed(path);
     this.seen.delete(keyOf(path));
   }

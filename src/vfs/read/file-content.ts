@@ -28,6 +28,8 @@ export class FileContent {
   superseded = false;
   /** Set once the path shows a newer version: new opens read that one; this one's handles read on. */
   detached = false;
+  /** Replaced by an upload of this mount (not by someone else): its readers follow to the new version. */
+  rewrittenHere = false;
   /** This version's own download URL (client.readRange's pin). */
   readonly pin: DownloadPin;
   /** Open handles bound to this version. */

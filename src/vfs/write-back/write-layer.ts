@@ -537,6 +537,10 @@ export class WriteBackLayer implements WriteLayer, StagingOps {
     }
   }
 
+  pendingVersion(remotePath: string): object | undefined {
+    return this.files.get(remotePath);
+  }
+
   async replacedElsewhere(to: string, replacing: RemoteEntry): Promise<string | null | undefined> {
     // A version pending here is this mount's to replace; local-wins never checks.
     if (this.options.onConflict === 'local-wins' || this.files.get(to)) return undefined;

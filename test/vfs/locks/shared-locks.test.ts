@@ -150,6 +150,9 @@ describe('Office owner files', () => {
     expect((await a.fs.readdir('/office')).map((e) => e.name)).not.toContain('~$Budget.xlsx');
     await a.fs.locking!.set('/office/Budget.xlsx', fh, { family: 'flock', owner: 1n, pid: process.pid, type: 'unlock', start: 0, end: Infinity, wait: false });
     await a.fs.release('/office/Budget.xlsx', fh);
+    // Nor once released: the listing fetched while it was held says "locked", and that lock was ours.
+    expect((await a.fs.readdir('/office')).map((e) => e.name)).not.toContain('~$Budget.xlsx');
+    await expectErrno(a.fs.getattr('/office/~$Budget.xlsx'), 'ENOENT');
 
     // An owner file this machine's Office writes is kept locally and wins.
     await writeFile(a.fs, '/office/~$Budget.xlsx', 'mine');
