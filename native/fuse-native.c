@@ -99,6 +99,13 @@
 //     freed by V8 go back to malloc, which keeps the pages for later: a
 //     mount process that moved a few GiB stays at its peak size for good
 //     unless something asks malloc to let go once the process is idle.
+// 19. Whether the kernel keeps a file's page cache across opens is decided
+//     by JS, per open (bit 30 of the handle open and create answer), not by
+//     libfuse's auto_cache, which compares only the size and the mtime: on a
+//     server whose times are whole seconds (and where a client may keep the
+//     time it gives), a new version of the same size and time kept the old
+//     version's pages, and new opens read old or mixed bytes. JS knows the
+//     version each open reads, and keeps the pages only for the same one.
 #define FUSE_USE_VERSION 312
 
 #include <uv.h>
@@ -517,10 +524,19 @@ FUSE_METHOD_VOID(access, 2, 0, (const char *path, int mode), {
   napi_create_uint32(env, l->mode, &(argv[3]));
 })
 
-// open, opendir and create answer a handle; 0 keeps libfuse's.
+// open, opendir and create answer a handle; 0 keeps libfuse's. Bit 30 of
+// the answer (KEEP_CACHE_FLAG, header item 19) asks the kernel to keep the
+// file's page cache from earlier opens; without it the kernel drops it.
+#define KEEP_CACHE_FLAG 0x40000000
 #define HANDLE_SIGNAL {\
   int32_t fd = 0;\
-  if (res == 0 && argc > 2 && napi_get_value_int32(env, argv[2], &fd) == napi_ok && fd != 0) l->info->fh = fd;\
+  if (res == 0 && argc > 2 && napi_get_value_int32(env, argv[2], &fd) == napi_ok && fd != 0) {\
+    if (fd > 0 && (fd & KEEP_CACHE_FLAG)) {\
+      l->info->keep_cache = 1;\
+      fd &= ~KEEP_CACHE_FLAG;\
+    }\
+    l->info->fh = fd;\
+  }\
 }
 
 FUSE_METHOD(open, 2, 1, (const char *path, struct fuse_file_info *info), {

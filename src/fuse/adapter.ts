@@ -51,7 +51,9 @@ export interface AdapterOptions {
 /** fuse-native copies each readdir name into a 1024-byte buffer (NUL included). */
 const MAX_NAME_BYTES = 1023;
 /** Handles travel as signed 32-bit integers from JS to the binding. */
-const MAX_HANDLE = 0x7fff_ffff;
+const MAX_HANDLE = 0x3fff_ffff;
+/** Set in an open's answer: the kernel keeps the file's page cache from earlier opens (the binding's KEEP_CACHE_FLAG, native/fuse-native.c item 19). */
+const KEEP_CACHE_FLAG = 0x4000_0000;
 /** chown(2) passes (uid_t)-1 for "leave unchanged"; it arrives as unsigned. */
 const UNCHANGED_ID = 0xffff_ffff;
 const PERMISSION_BITS = 0o7777;
@@ -175,7 +177,7 @@ export function createOperations(fs: Filesystem, options: AdapterOptions = {}): 
     },
 
     open(path, flags, cb) {
-      run('open', path, async () => handle('open', await fs.open(path, flags), false), (fh) => cb(0, fh), cb);
+      run('open', path, async () => handle('open', await fs.open(path, flags), false), (fh) => cb(0, fs.keepsPageCache?.(fh) ? fh | KEEP_CACHE_FLAG : fh), cb);
     },
 
     create(path, mode, flags, cb) {

@@ -34,8 +34,10 @@
 //                                       going to JS: the kernel asks for security.capability
 //                                       before every write, and ls -l for an ACL and a label
 //                                       of every entry (native/fuse-native.c, item 17)
-//   auto_cache                        → the kernel keeps a file's page cache across opens
-//                                       unless its size or mtime changed
+//   (not auto_cache: whether the kernel keeps a file's page cache across
+//   opens is decided per open by the filesystem layer, which knows which
+//   version each open reads; auto_cache compares only size and mtime, which
+//   two versions share on a server with whole-second times)
 //   attr_timeout, entry_timeout,      → how long the kernel trusts what we answered;
 //   negative_timeout                    short, because the filesystem layer has its own
 //                                       caches with the user's TTLs
@@ -193,7 +195,6 @@ export function buildMountOptions(input: MountOptionsInput = {}): string[] {
     `max_readahead=${maxReadahead}`,
     `remember=${REMEMBER_SECONDS}`,
     'user_xattr_only',
-    'auto_cache',
     seconds('attr_timeout', input.attrTimeoutSeconds),
     seconds('entry_timeout', input.entryTimeoutSeconds),
     seconds('negative_timeout', input.negativeTimeoutSeconds),

@@ -116,6 +116,11 @@ export interface Filesystem {
   /** Opens an existing file; flags are open(2) flags (O_ACCMODE, O_TRUNC, O_APPEND, ...). */
   open(path: string, flags: number): Promise<number>;
   /**
+   * Asked once right after open: whether the kernel may keep the file's page
+   * cache from earlier opens (this open reads the version those pages hold).
+   */
+  keepsPageCache?(fh: number): boolean;
+  /**
    * Creates (or, if it exists, opens) a file; mode is the requested
    * permission bits, `caller` who creates it (default: the mount's owner).
    */

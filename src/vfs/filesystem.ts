@@ -22,6 +22,7 @@ import type { FileHandle } from './handles/file-handle.js';
 import { HandleTable } from './handles/handle-table.js';
 import { LockedWriter } from './handles/locked-writer.js';
 import { FollowingReader } from './handles/following-reader.js';
+import { PageCacheVersions } from './read/page-cache-versions.js';
 import { ReadHandle, type ReadHandleDeps } from './handles/read-handle.js';
 import { LockManager } from './locks/lock-manager.js';
 import { Lookup, notFound } from './lookup.js';
@@ -111,6 +112,10 @@ export class FilesFilesystem implements Filesystem {
   readonly context: VfsContext;
   private readonly writes: WriteLayer;
   private readonly files = new HandleTable<FileHandle>();
+  /** Which version the kernel's page cache of each file holds (read/page-cache-versions.ts). */
+  private readonly pageCache = new PageCacheVersions();
+  /** Read handles just opened whose file's page cache the kernel may keep (asked once: keepsPageCache). */
+  private readonly keptPages = new Set<number>();
   private readonly dirs = new HandleTable<string>();
   private readonly readHandleDeps: ReadHandleDeps;
   /** Fetches a folder's next small files while a program reads them in turn. */
@@ -278,14 +283,22 @@ export class FilesFilesystem implements Filesystem {
       this.remoteChanges.used(parentPath(entry.path));
       if (writeIntent(flags)) {
         this.context.namespace.writable(remote);
+        this.pageCache.written(entry.path);
         return this.addWriter(entry.path, () => this.writes.openWrite(entry, flags));
       }
-      return this.files.add(await this.openReader(entry, flags));
+      const reader = await this.openReader(entry, flags);
+      const fh = this.files.add(reader);
+      if (this.pageCache.opened(entry.path, reader.serverVersion)) this.keptPages.add(fh);
+      return fh;
     });
   }
 
+  keepsPageCache(fh: number): boolean {
+    return this.keptPages.delete(fh);
+  }
+
   /** A handle reading a file, following the changes made to it here (handles/following-reader.ts). */
-  private async openReader(entry: RemoteEntry, flags: number): Promise<FileHandle> {
+  private async openReader(entry: RemoteEntry, flags: number): Promise<FollowingReader> {
     const pendingVersion = (path: string): object | undefined => this.writes.pendingVersion?.(path);
     const bound = pendingVersion(entry.path);
     const first = await this.openVersion(entry, flags);
@@ -314,6 +327,7 @@ export class FilesFilesystem implements Filesystem {
       if (existing?.type === 'directory') throw new FsError('EISDIR', `${path}: is a folder`);
       if (existing) {
         namespace.writable(remote);
+        this.pageCache.written(existing.path);
         return this.addWriter(existing.path, () => this.writes.create(existing.path, existing, mode, flags));
       }
       const parent = await this.parentFolder(remote, path);
@@ -346,6 +360,7 @@ export class FilesFilesystem implements Filesystem {
   release(path: string, fh: number): Promise<void> {
     return this.run('release', path, async () => {
       const handle = this.files.remove(fh);
+      this.keptPages.delete(fh);
       if (this.unlinkedOpen.size > 0) this.unlinkedOpen.released(handle);
       await handle.release();
     });

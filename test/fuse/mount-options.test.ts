@@ -8,7 +8,7 @@ describe('buildMountOptions', () => {
   test('defaults', () => {
     expect(buildMountOptions()).toEqual([
       'fsname=filesfs', 'subtype=filesfs', 'default_permissions', 'max_write=1048576', 'max_read=1048576', 'max_readahead=1048576',
-      'remember=60', 'user_xattr_only', 'auto_cache', 'attr_timeout=1', 'entry_timeout=1', 'negative_timeout=1',
+      'remember=60', 'user_xattr_only', 'attr_timeout=1', 'entry_timeout=1', 'negative_timeout=1',
     ]);
   });
 

@@ -61,7 +61,8 @@ describe('mount', () => {
     expect(entry).toMatchObject({ fstype: 'fuse.filesfs', source: 'filesfs' });
     expect(entry!.superOptions).toContain('default_permissions');
     expect(entry!.superOptions).toContain('max_read=1048576');
-    for (const o of ['max_write=1048576', 'max_readahead=1048576', 'auto_cache']) expect(mount!.options).toContain(o);
+    for (const o of ['max_write=1048576', 'max_readahead=1048576']) expect(mount!.options).toContain(o);
+    expect(mount!.options).not.toContain('auto_cache');
     expect(mount!.options).not.toContain('hard_remove');
   });
 

@@ -36,6 +36,11 @@ export class FollowingReader implements FileHandle {
     return this.inner.remotePath;
   }
 
+  /** The server version read now (its version and this mount's uploads before it), or null for local content. */
+  get serverVersion(): string | null {
+    return this.inner instanceof ReadHandle ? `${this.inner.content.version}/${this.inner.content.rewrites}` : null;
+  }
+
   /** The file was unlinked while open (or renamed over): it reads on what it has, and follows nothing at the path. */
   orphan(): void {
     this.orphaned = true;

@@ -1,11 +1,12 @@
 // File handle numbers for the kernel: positive integers (fuse-native treats 0
 // as "no handle", and handles travel from JS to the binding as signed 32-bit
-// integers), allocated in increasing order and reused only after wrapping, so
-// a stale number from a released handle is unlikely to name a new one. An
-// unknown number is EBADF.
+// integers whose bit 30 carries "keep the page cache": so below 2^30),
+// allocated in increasing order and reused only after wrapping, so a stale
+// number from a released handle is unlikely to name a new one. An unknown
+// number is EBADF.
 import { FsError } from '../fs-error.js';
 
-const MAX_FH = 0x7fff_ffff;
+const MAX_FH = 0x3fff_ffff;
 
 export class HandleTable<T> {
   private readonly handles = new Map<number, T>();

@@ -43,7 +43,12 @@ export interface ContentRegistryOptions {
   disk?: ContentDiskCache;
 }
 
+/** Paths whose uploads by this mount are counted (the least recent go first; a forgotten count only costs a page cache dropped once). */
+const REWRITES_KEPT = 10_000;
+
 export class ContentRegistry {
+  /** Uploads of this mount that replaced each file (by key): FileContent.rewrites. */
+  private readonly rewrites = new Map<string, number>();
   readonly blocks: BlockCache;
   readonly disk: ContentDiskCache | undefined;
   readonly maxRequestBytes: number;
@@ -85,7 +90,7 @@ export class ContentRegistry {
       content = undefined;
     }
     if (!content) {
-      content = new FileContent(entry, disk);
+      content = new FileContent(entry, disk, this.rewrites.get(key) ?? 0);
       this.byKey.set(key, content);
       // A URL cached for another version could serve that version's bytes.
       if (this.seen.get(key) !== version) this.client.invalidateDownload(entry.path);
@@ -143,7 +148,11 @@ export class ContentRegistry {
    * the server's times count in, before the server has its checksums).
    */
   rewritten(path: string): void {
-    const content = this.byKey.get(keyOf(path));
+    const key = keyOf(path);
+    this.rewrites.delete(key);
+    this.rewrites.set(key, (this.rewrites.get(key) ?? 0) + 1);
+    if (this.rewrites.size > REWRITES_KEPT) this.rewrites.delete(this.rewrites.keys().next().value!);
+    const content = this.byKey.get(key);
     if (content) {
       content.rewrittenHere = true;
       this.replaced(content);
@@ -159,6 +168,7 @@ export class ContentRegistry {
     this.disk?.retime(entry);
     if (!content || content.size !== entry.size) return;
     content.mtime = entry.mtime;
+    content.serverMtime = entry.serverMtime;
     this.seen.set(key, content.version);
   }
 

@@ -1,7 +1,8 @@
 // One version of one remote file's content, as the read path caches it: the
 // blocks in memory, the requests in flight, and its place in the disk cache
 // (a DiskVersion, when the disk cache is on). A version is identified by the
-// file's size and mtime; every handle that opened the same version shares one
+// file's size, its mtime and the server's own mtime (which moves with every
+// upload, even when a client keeps the time it shows); every handle that opened the same version shares one
 // FileContent (and so one set of fetched blocks), and reads it with its own
 // download URL (a DownloadPin), apart from the file's shared one.
 // When the server shows another version, the old FileContent is detached:
@@ -16,7 +17,8 @@ import type { MemBlock } from './block-cache.js';
 
 let nextId = 1;
 
-export const versionOf = (entry: Pick<RemoteEntry, 'size' | 'mtime'>): string => `${entry.size}:${entry.mtime.getTime()}`;
+export const versionOf = (entry: { size: number; mtime: Date; serverMtime: Date | null }): string =>
+  `${entry.size}:${entry.mtime.getTime()}:${entry.serverMtime?.getTime() ?? '-'}`;
 
 export class FileContent {
   readonly id = nextId++;
@@ -24,6 +26,8 @@ export class FileContent {
   remotePath: string;
   readonly size: number;
   mtime: Date;
+  /** The server's own mtime of this version (null when the server sent none). */
+  serverMtime: Date | null;
   /** Set once this version cannot be read any more (the server no longer gives it, or the cache dropped it). */
   superseded = false;
   /** Set once the path shows a newer version: new opens read that one; this one's handles read on. */
@@ -45,10 +49,19 @@ export class FileContent {
   cachedBytes = 0;
   inflightBytes = 0;
 
-  constructor(entry: RemoteEntry, disk?: DiskVersion) {
+  /**
+   * How many uploads of this mount replaced the file before this version
+   * (ContentRegistry.rewritten): two versions of ours saved in the same
+   * second have the same size and times, and differ by this.
+   */
+  readonly rewrites: number;
+
+  constructor(entry: RemoteEntry, disk?: DiskVersion, rewrites = 0) {
+    this.rewrites = rewrites;
     this.remotePath = entry.path;
     this.size = entry.size;
     this.mtime = entry.mtime;
+    this.serverMtime = entry.serverMtime;
     this.disk = disk;
     // The ETag the cached bytes carry (from an earlier fetch): the client checks every answer against it.
     this.pin = new DownloadPin(entry.size, entry.serverMtime, disk?.etag ?? undefined);
