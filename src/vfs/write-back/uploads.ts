@@ -31,9 +31,9 @@
 // the server yet) waits for it: it takes a slot only once the folder has
 // landed (the host's `blocked`; folder-uploads.ts kicks the files below a
 // folder when it lands).
-import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type PublishTarget, type RemoteEntry, RetryPolicy, type UploadOptions } from '../../client/index.js';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type PublishTarget, type RemoteEntry, RetryPolicy, type UploadOptions } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { isSame, parentPath } from '../../path/index.js';
 import { FsError } from '../fs-error.js';
