@@ -50,9 +50,18 @@ describe('the kernel page cache across opens', () => {
     const f = join(m.mountpoint, 'pc2/f');
     expect((await sh(`cat ${q(f)} | wc -c`)).stdout).toBe('4194304\n');
     const reads = (): number => m.stderr().split('\n').filter((l) => /TRACE \[mount:fuse\] read "\/pc2\/f"/.test(l)).length;
-    const before = reads();
+    /** The count once the mount's log lines (a pipe read asynchronously here) have all arrived. */
+    const settledReads = async (): Promise<number> => {
+      for (let last = -1; ; ) {
+        await new Promise((r) => setTimeout(r, 300));
+        const now = reads();
+        if (now === last) return now;
+        last = now;
+      }
+    };
+    const before = await settledReads();
     expect(before).toBeGreaterThan(0);
     expect((await sh(`cat ${q(f)} | wc -c`)).stdout).toBe('4194304\n');
-    expect(reads()).toBe(before);
+    expect(await settledReads()).toBe(before);
   });
 });
