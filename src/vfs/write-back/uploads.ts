@@ -33,6 +33,7 @@
 // folder when it lands).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type FilesClient, NotAuthenticatedError, type PartialUpload, PartialUploadUnusable, type PublishTarget, type RemoteEntry, RetryPolicy, type UploadOptions } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { isSame, parentPath } from '../../path/index.js';
@@ -95,6 +96,15 @@ interface Transfer extends UploadTransfer {
  * name, so the server is asked again right before `end`.
  */
 const NEW_FILE_ANSWER_FRESH_MS = 1_000;
+
+/**
+ * How long a file of the same size at the name may wait for the server's
+ * MD5, which it computes a little after each upload (the emulator in about a
+ * second per GiB), before the comparison of bytes gives up: after a crash
+ * the next mount finds its own upload of a moment ago, still without one.
+ */
+const SERVER_MD5_WAIT_MS = 5_000;
+const SERVER_MD5_POLL_MS = 250;
 
 /** Pages of a folder searched for a file renamed elsewhere (10,000 entries at the default page size). */
 const RENAME_SEARCH_PAGES = 10;
@@ -386,12 +396,19 @@ export class Uploads implements UploadPort<PendingFile> {
    * That is our own upload that landed before a crash let the journal
    * record it (the next mount uploads the version again), or two programs
    * that made the same empty file (a lock file, a `touch`). Decided by the
-   * server's MD5 (read from the staging file here, only on this rare path);
+   * server's MD5 (read from the staging file here, only on this rare path),
+   * waited for a few seconds when the server has not computed it yet;
    * without one, it is not known, and the conflict stands.
    */
   private async alreadyThere(attempt: UploadAttempt, now: RemoteEntry): Promise<boolean> {
     if (attempt.kind !== 'content' || now.type !== 'file' || now.size !== attempt.size) return false;
     if (attempt.size === 0) return true;
+    const signal = attempt.controller.signal;
+    for (const deadline = Date.now() + SERVER_MD5_WAIT_MS; !now.md5 && Date.now() < deadline; ) {
+      await sleep(SERVER_MD5_POLL_MS, undefined, { signal });
+      now = await this.host.client.stat(attempt.path, { signal });
+      if (now.type !== 'file' || now.size !== attempt.size) return false;
+    }
     if (!now.md5) return false;
     const hash = createHash('md5');
     for await (const chunk of createReadStream(attempt.stagingPath, { start: 0, end: attempt.size - 1, signal: attempt.controller.signal })) hash.update(chunk as Buffer);

@@ -232,6 +232,17 @@ describe('a local change racing a remote one', () => {
     expect(writeBack.status().conflictCount).toBe(0);
   });
 
+  it('the same bytes at the name whose checksum the server computes a moment later are no conflict (a crash right after our upload landed)', async () => {
+    const client = new MockFilesClient({ checksums: false });
+    const { fs, writeBack } = await mockSetup({ client, writeBack: { uploadDelayMs: 60_000, hostName: 'h' } });
+    await writeFile(fs, '/landed.txt', 'ours, already there');
+    client.serverPut('landed.txt', 'ours, already there');
+    setTimeout(() => (client.checksums = true), 600); // the server's hashing finishes
+    await writeBack.drain();
+    expect(serverFiles(client, 'landed')).toEqual({ 'landed.txt': 'ours, already there' });
+    expect(writeBack.status().conflictCount).toBe(0);
+  });
+
   it('other bytes of the same size at the name are a conflict, and so are bytes whose checksum the server has not computed yet', async () => {
     for (const checksums of [true, false]) {
       const client = new MockFilesClient({ checksums });
