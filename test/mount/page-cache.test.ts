@@ -4,25 +4,18 @@
 // keeps the time it sends): a new open reads the new bytes, whole, never the
 // old pages or a mix.
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { HttpFilesClient } from '../../src/client/http-files-client.js';
-import { useEmulator } from '../support/emulator.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { useEmulator, useEmulatorClients } from '../support/emulator.js';
 import { q, sh, startMount, stopMounts } from '../support/mount.js';
 
 const API_KEY = 'pageCacheKey31';
 const emu = useEmulator({ apiKey: API_KEY });
-let other: HttpFilesClient;
+const other = useEmulatorClients(emu, API_KEY);
 
-beforeAll(() => {
-  other = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey: API_KEY }, logLevel: 'silent' });
-});
 afterEach(stopMounts);
-afterAll(async () => {
-  await other?.close();
-});
 
 const KEPT_TIME = new Date('2026-01-01T00:00:00Z');
-const put = (path: string, fill: string, size: number): Promise<unknown> => other.upload(path, { buffer: Buffer.alloc(size, fill) }, { mtime: KEPT_TIME });
+const put = (path: string, fill: string, size: number): Promise<unknown> => other().upload(path, { buffer: Buffer.alloc(size, fill) }, { mtime: KEPT_TIME });
 
 describe('the kernel page cache across opens', () => {
   test('another version of the same size and time: a new open reads it whole, not the old pages', async () => {

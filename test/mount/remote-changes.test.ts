@@ -6,22 +6,15 @@
 // and what `filesfs status` says polling cost.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { HttpFilesClient } from '../../src/client/http-files-client.js';
-import { useEmulator } from '../support/emulator.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { useEmulator, useEmulatorClients } from '../support/emulator.js';
 import { q, runCli, scratch, sh, startMount, stopMounts } from '../support/mount.js';
 
 const API_KEY = 'remoteChangesMountKey42';
 const emu = useEmulator({ apiKey: API_KEY });
-let other: HttpFilesClient;
+const other = useEmulatorClients(emu, API_KEY);
 
-beforeAll(() => {
-  other = new HttpFilesClient({ baseUrl: emu().url, credentials: { apiKey: API_KEY }, logLevel: 'silent' });
-});
 afterEach(stopMounts);
-afterAll(async () => {
-  await other?.close();
-});
 
 /** An hour: whatever shows sooner was found by refresh or the poll. */
 const LONG_TTLS = ['--attr-ttl', '3600', '--dir-ttl', '3600'];
@@ -37,16 +30,16 @@ async function out(script: string): Promise<string> {
 
 describe('filesfs refresh', () => {
   test('after changes made through the API, ls and cat show them at once, whatever the TTLs', async () => {
-    await other.upload('shared/report.txt', { buffer: Buffer.from('version 1\n') });
-    await other.upload('shared/old.txt', { buffer: Buffer.from('old\n') });
+    await other().upload('shared/report.txt', { buffer: Buffer.from('version 1\n') });
+    await other().upload('shared/old.txt', { buffer: Buffer.from('old\n') });
     const m = await startMount({ url: emu().url, apiKey: API_KEY, args: LONG_TTLS });
     const dir = join(m.mountpoint, 'shared');
     expect(await out(`ls ${q(dir)}`)).toBe('old.txt\nreport.txt\n');
     expect(await out(`cat ${q(join(dir, 'report.txt'))}`)).toBe('version 1\n');
 
-    await other.upload('shared/report.txt', { buffer: Buffer.from('version 2, longer\n') });
-    await other.upload('shared/new.txt', { buffer: Buffer.from('new\n') });
-    await other.delete('shared/old.txt');
+    await other().upload('shared/report.txt', { buffer: Buffer.from('version 2, longer\n') });
+    await other().upload('shared/new.txt', { buffer: Buffer.from('new\n') });
+    await other().delete('shared/old.txt');
     // Past the kernel's own caches, the mount still shows what it cached (the TTLs are an hour).
     await pause(KERNEL_CACHES_MS);
     expect(await out(`ls ${q(dir)}; cat ${q(join(dir, 'report.txt'))}`)).toBe('old.txt\nreport.txt\nversion 1\n');
@@ -62,7 +55,7 @@ describe('filesfs refresh', () => {
 
     // A name that does not exist here yet, inside a mount: refreshed all the same (a cached "no such file" goes).
     expect((await sh(`cat ${q(join(dir, 'later.txt'))}`)).code).not.toBe(0);
-    await other.upload('shared/later.txt', { buffer: Buffer.from('later\n') });
+    await other().upload('shared/later.txt', { buffer: Buffer.from('later\n') });
     await pause(KERNEL_CACHES_MS);
     const later = await runCli(['refresh', join(dir, 'later.txt'), '--json'], { env: m.env });
     expect(later.code, later.stderr).toBe(0);
@@ -87,12 +80,12 @@ describe('filesfs refresh', () => {
 
 describe('--poll-interval', () => {
   test('-o poll_interval=1: ls shows a file created elsewhere within a few seconds, with --dir-ttl 3600', async () => {
-    await other.upload('watched/first.txt', { buffer: Buffer.from('1\n') });
+    await other().upload('watched/first.txt', { buffer: Buffer.from('1\n') });
     const m = await startMount({ url: emu().url, apiKey: API_KEY, args: [...LONG_TTLS, '-o', 'poll_interval=1'] });
     const dir = join(m.mountpoint, 'watched');
     expect(await out(`ls ${q(dir)}`)).toBe('first.txt\n');
 
-    await other.upload('watched/second.txt', { buffer: Buffer.from('2\n') });
+    await other().upload('watched/second.txt', { buffer: Buffer.from('2\n') });
     const created = Date.now();
     let listed = '';
     while (Date.now() - created < 15_000) {

@@ -21,6 +21,7 @@
 // waiting `flock`). A server that cannot be asked gives ENOLCK.
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LRUCache } from 'lru-cache';
 import { isLockConflict, type FilesClient, type RemoteLock } from '../../client/index.js';
 import type { Logger } from '../../log/logger.js';
 import { FsError } from '../fs-error.js';
@@ -96,8 +97,8 @@ const RELEASED_KEPT = 1_000;
 
 export class LockManager {
   private readonly files = new Map<string, FileLocks>();
-  /** When this mount last released its server lock on a path (by key), newest last. */
-  private readonly released = new Map<string, number>();
+  /** When this mount last released its server lock on a path (by key), the least recent forgotten first. */
+  private readonly released = new LRUCache<string, number>({ max: RELEASED_KEPT });
   private readonly options: Required<LockOptions>;
   private closed = false;
 
@@ -186,15 +187,12 @@ export class LockManager {
    * that lock was this mount's, not another client's.
    */
   releasedWithin(remotePath: string, withinMs: number): boolean {
-    const at = this.released.get(keyOf(remotePath));
+    const at = this.released.peek(keyOf(remotePath));
     return at !== undefined && Date.now() - at <= withinMs;
   }
 
   private noteReleased(path: string): void {
-    const key = keyOf(path);
-    this.released.delete(key);
-    this.released.set(key, Date.now());
-    if (this.released.size > RELEASED_KEPT) this.released.delete(this.released.keys().next().value!);
+    this.released.set(keyOf(path), Date.now());
   }
 
   /** The server locks this mount holds now. */

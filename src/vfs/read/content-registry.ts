@@ -48,7 +48,7 @@ const REWRITES_KEPT = 10_000;
 
 export class ContentRegistry {
   /** Uploads of this mount that replaced each file (by key): FileContent.rewrites. */
-  private readonly rewrites = new Map<string, number>();
+  private readonly rewrites = new LRUCache<string, number>({ max: REWRITES_KEPT });
   readonly blocks: BlockCache;
   readonly disk: ContentDiskCache | undefined;
   readonly maxRequestBytes: number;
@@ -149,9 +149,7 @@ export class ContentRegistry {
    */
   rewritten(path: string): void {
     const key = keyOf(path);
-    this.rewrites.delete(key);
     this.rewrites.set(key, (this.rewrites.get(key) ?? 0) + 1);
-    if (this.rewrites.size > REWRITES_KEPT) this.rewrites.delete(this.rewrites.keys().next().value!);
     const content = this.byKey.get(key);
     if (content) {
       content.rewrittenHere = true;

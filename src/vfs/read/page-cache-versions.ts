@@ -9,6 +9,7 @@
 // mount before it (two of ours in one second share the rest); a
 // file with local content (pending, or kept local) never keeps pages, since
 // what it holds changes under the same version.
+import { LRUCache } from 'lru-cache';
 import { keyOf } from '../path-mapper.js';
 
 /** Paths remembered (the least recently opened go first): a forgotten one only costs a page cache dropped once. */
@@ -16,16 +17,17 @@ const REMEMBERED_PATHS = 10_000;
 
 export class PageCacheVersions {
   /** The version the kernel's pages of a path were read from (by key), most recent last. */
-  private readonly versions = new Map<string, string>();
+  private readonly versions = new LRUCache<string, string>({ max: REMEMBERED_PATHS });
 
   /** A read open of `path` reading `version` (null: local content): may the kernel keep its pages? */
   opened(path: string, version: string | null): boolean {
     const key = keyOf(path);
-    const before = this.versions.get(key);
-    this.versions.delete(key);
-    if (version === null) return false;
+    const before = this.versions.peek(key);
+    if (version === null) {
+      this.versions.delete(key);
+      return false;
+    }
     this.versions.set(key, version);
-    if (this.versions.size > REMEMBERED_PATHS) this.versions.delete(this.versions.keys().next().value!);
     return before === version;
   }
 
